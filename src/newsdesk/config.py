@@ -1,0 +1,135 @@
+"""Settings: `NEWSDESK_*` environment variables, then an optional `newsdesk.toml`, then defaults.
+
+A wrong value stops start-up with `ConfigError`, whose message names the key and what it
+accepts, so the CLI can print one line instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "NEWSDESK_"
+SECRET_FIELDS = ("llm_api_key", "admin_password")
+
+
+class ConfigError(ValueError):
+    """A configuration value is wrong; the message is meant for the user as it is."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        toml_file=os.environ.get("NEWSDESK_CONFIG_FILE", "newsdesk.toml"),
+        extra="ignore",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(Path("data"), description="a directory path")
+    database_url: str = Field(
+        "",
+        description="sqlite:///PATH or postgresql://USER@HOST:PORT/DB (empty: SQLite in data_dir)",
+    )
+    host: str = Field("127.0.0.1", description="an interface address such as 127.0.0.1")
+    port: int = Field(8000, ge=1, le=65535, description="an integer from 1 to 65535")
+    timezone: str = Field("UTC", description="an IANA time zone such as UTC or Asia/Shanghai")
+    allow_private_urls: bool = Field(False, description="true or false")
+    catalog: Path = Field(Path("catalogs/ai.toml"), description="a catalog TOML file")
+    policy_path: Path | None = Field(None, description="a policy Markdown file")
+    run_interval_minutes: int = Field(15, ge=1, le=1440, description="minutes from 1 to 1440")
+    concurrency: int = Field(8, ge=1, le=256, description="an integer from 1 to 256")
+    collect_enabled: bool = Field(True, description="true or false")
+    model_calls_enabled: bool = Field(True, description="true or false")
+    notify_enabled: bool = Field(True, description="true or false")
+    llm_base_url: str = Field("", description="an OpenAI-compatible base URL")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="an API key")
+    llm_model: str = Field("", description="a model name")
+    admin_password: SecretStr = Field(SecretStr(""), description="a password")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments beat the environment, which beats newsdesk.toml.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("unsupported database")
+        return value
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'newsdesk.db').as_posix()}"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+    def shown(self) -> dict[str, str]:
+        """The effective configuration as env-style keys, secrets masked."""
+        out: dict[str, str] = {}
+        for name in type(self).model_fields:
+            value: Any = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else ""
+            elif name == "database_url":
+                value = _mask_url_password(self.effective_database_url)
+            out[ENV_PREFIX + name.upper()] = "" if value is None else str(value)
+        return out
+
+
+def _mask_url_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    creds, at, host = rest.rpartition("@")
+    if not at or ":" not in creds:
+        return url
+    user = creds.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:********@{host}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings or raise ConfigError naming the key and the accepted values."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        field = Settings.model_fields.get(name)
+        accepted = field.description if field and field.description else error["msg"]
+        shown = "********" if name in SECRET_FIELDS else repr(error.get("input"))
+        lines.append(f"{ENV_PREFIX}{name.upper()}={shown} is not valid: expected {accepted}")
+    return "; ".join(lines)

@@ -1,0 +1,35 @@
+"""The policy's numbers applied as code: featured lines and tiers."""
+
+from __future__ import annotations
+
+from newsdesk.domain import HKR, SourceTier, Tier
+from newsdesk.policy.loader import Policy
+
+
+def featured_line(policy: Policy, source_tier: SourceTier) -> int | None:
+    """The importance a story needs to be featured; None when its source can never feature."""
+    line = policy["featured_line"].get(source_tier.value)
+    return int(line) if line is not None else None
+
+
+def decide_tier(
+    policy: Policy,
+    importance: int,
+    hkr: HKR,
+    source_tier: SourceTier,
+    hard_excluded: bool = False,
+) -> tuple[Tier, int]:
+    """Return (tier, importance after caps). Importance is clamped to 0..100."""
+    importance = max(0, min(100, int(round(importance))))
+    if hard_excluded or hkr.count == 0:
+        return Tier.EXCLUDED, min(importance, int(policy["exclusion_cap"]))
+    line = featured_line(policy, source_tier)
+    if line is None:  # community signal adds heat, never features alone
+        return Tier.ALL, importance
+    if hkr.count >= int(policy.numbers.get("p1_min_hkr", 3)) and importance >= int(
+        policy["p1_min_importance"]
+    ):
+        return Tier.P1, importance
+    if hkr.count >= int(policy["featured_min_hkr"]) and importance >= line:
+        return Tier.FEATURED, importance
+    return Tier.ALL, importance

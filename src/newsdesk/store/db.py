@@ -1,0 +1,126 @@
+"""Engines and the write path.
+
+SQLite allows one writer at a time. Rather than let concurrent stages meet "database is
+locked", every write goes through one connection owned by one thread and fed by a queue (the
+datasette approach); reads use their own pooled connections and never wait on writes (WAL).
+PostgreSQL has no such limit, so there writes run on a small pool of threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+
+T = TypeVar("T")
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used; the message is meant for the user as it is."""
+
+
+def engine_url(url: str) -> str:
+    """Pick our drivers: psycopg 3 for PostgreSQL, the standard library for SQLite."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.removeprefix("postgres://")
+    return url
+
+
+def make_engine(url: str, schema: str | None = None) -> Engine:
+    url = engine_url(url)
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if schema:  # tests isolate each run in its own schema
+        connect_args["options"] = f"-csearch_path={schema}"
+    return create_engine(url, pool_size=10, max_overflow=10, connect_args=connect_args)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+class Database:
+    """One engine, pooled reads, and a serialised write path on SQLite."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        self.url = engine_url(url)
+        self.engine = make_engine(url, schema)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        workers = 1 if self.is_sqlite else 4
+        self._writer = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db-writer")
+        self._writer_conn = threading.local()
+
+    def check(self) -> None:
+        """Fail with one clear line when the database cannot be reached."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseError(f"cannot reach the database at {self.safe_url}: {reason}") from None
+
+    @property
+    def safe_url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    def _run_write(self, fn: Callable[[Connection], T]) -> T:
+        if not self.is_sqlite:
+            with self.engine.begin() as pg_conn:
+                return fn(pg_conn)
+        conn: Connection | None = getattr(self._writer_conn, "conn", None)
+        if conn is None or conn.closed:
+            conn = self.engine.connect()
+            self._writer_conn.conn = conn
+        try:
+            with conn.begin():
+                return fn(conn)
+        except OperationalError:
+            # A broken connection must not poison every later write.
+            conn.close()
+            self._writer_conn.conn = None
+            raise
+
+    def write_sync(self, fn: Callable[[Connection], T]) -> T:
+        """Run fn(conn) in one transaction on the write path and wait for it."""
+        return self._writer.submit(self._run_write, fn).result()
+
+    async def write(self, fn: Callable[[Connection], T]) -> T:
+        """Run fn(conn) in one transaction on the write path without blocking the loop."""
+        future = self._writer.submit(self._run_write, fn)
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        def _close() -> None:
+            conn = getattr(self._writer_conn, "conn", None)
+            if conn is not None:
+                conn.close()
+
+        if self.is_sqlite:  # the one writer thread owns the one write connection
+            self._writer.submit(_close)
+        self._writer.shutdown(wait=True)
+        self.engine.dispose()

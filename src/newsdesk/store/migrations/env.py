@@ -1,0 +1,17 @@
+"""Alembic environment: the engine comes from `newsdesk.store.migrate`, never from a file."""
+
+from alembic import context
+
+from newsdesk.store.schema import metadata
+
+engine = context.config.attributes["engine"]
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=engine.dialect.name == "sqlite",  # SQLite cannot ALTER most things
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

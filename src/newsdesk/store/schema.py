@@ -1,0 +1,310 @@
+"""Tables. The migrations in `migrations/versions` create them; this module is what code queries.
+
+Conventions: times are timezone-aware UTC; JSON columns hold small lists/dicts; judgements,
+revisions and usage rows are append-only, and `items` carries a pointer to its current judgement
+so the read layer filters by tier without scanning history.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both engines (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use timezone-aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+TS = UTCDateTime()
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("name_zh", String(200), nullable=False, default=""),
+    Column("url", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("group_name", String(40), nullable=False),
+    Column("language", String(10), nullable=False),
+    Column("tier", String(8), nullable=False),
+    Column("cadence_min", Integer, nullable=False),
+    Column("cadence_max", Integer, nullable=False),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("notes", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    # health and polling state
+    Column("first_import_done", Boolean, nullable=False, default=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("next_poll_at", TS),
+    Column("last_fetch_at", TS),
+    Column("last_success_at", TS),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("last_error_code", String(40)),
+    Column("last_error_message", Text),
+    Column("status", String(20), nullable=False, default="new"),
+)
+
+fetch_runs = Table(
+    "fetch_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", String(100), ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS, nullable=False),
+    Column("http_status", Integer),
+    Column("error_code", String(40)),
+    Column("error_message", Text),
+    Column("bytes", Integer, nullable=False, default=0),
+    Column("entries", Integer, nullable=False, default=0),
+    Column("new_items", Integer, nullable=False, default=0),
+    Index("ix_fetch_runs_source", "source_id", "started_at"),
+)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("identity_key", String(600), nullable=False, unique=True),
+    Column("source_id", String(100), ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("guid", Text, nullable=False, default=""),
+    Column("title", Text, nullable=False),
+    Column("body_text", Text, nullable=False, default=""),
+    Column("body_html", Text, nullable=False, default=""),
+    Column("language", String(10), nullable=False),
+    Column("authors", JSON, nullable=False, default=list),
+    Column("published_at", TS),
+    Column("filed_at", TS, nullable=False),
+    Column("first_seen_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Column("backfill", Boolean, nullable=False, default=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("revision", Integer, nullable=False, default=1),
+    # the current verdict, copied from the newest judgement for fast filtering
+    Column("judgement_id", Integer),
+    Column("tier", String(12)),
+    Column("importance", Integer),
+    Column("judge_error", Text),
+    Index("ix_items_tier_filed", "tier", "filed_at"),
+    Index("ix_items_filed", "filed_at"),
+    Index("ix_items_source", "source_id", "filed_at"),
+)
+
+item_revisions = Table(
+    "item_revisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("body_text", Text, nullable=False),
+    Column("content_hash", String(64), nullable=False),
+    Column("seen_at", TS, nullable=False),
+    UniqueConstraint("item_id", "revision"),
+)
+
+discoveries = Table(
+    "discoveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("source_id", String(100), ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("seen_at", TS, nullable=False),
+    UniqueConstraint("item_id", "source_id"),
+)
+
+judgements = Table(
+    "judgements",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("policy_version", String(40), nullable=False),
+    Column("editor", String(120), nullable=False),
+    Column("importance", Integer, nullable=False),
+    Column("tier", String(12), nullable=False),
+    Column("hook", Boolean, nullable=False),
+    Column("knowledge", Boolean, nullable=False),
+    Column("resonance", Boolean, nullable=False),
+    Column("hook_reason", Text, nullable=False, default=""),
+    Column("knowledge_reason", Text, nullable=False, default=""),
+    Column("resonance_reason", Text, nullable=False, default=""),
+    Column("tags", JSON, nullable=False),
+    Column("title_en", Text, nullable=False, default=""),
+    Column("title_zh", Text, nullable=False, default=""),
+    Column("summary_en", Text, nullable=False, default=""),
+    Column("summary_zh", Text, nullable=False, default=""),
+    Column("why", Text, nullable=False, default=""),
+    Column("excluded_reason", Text, nullable=False, default=""),
+    Column("receipt_id", Integer, ForeignKey("receipts.id")),
+    Index("ix_judgements_item", "item_id", "id"),
+)
+
+commentary = Table(
+    "commentary",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE")),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE")),
+    Column("created_at", TS, nullable=False),
+    Column("policy_version", String(40), nullable=False),
+    Column("editor", String(120), nullable=False),
+    Column("take_en", Text, nullable=False, default=""),
+    Column("take_zh", Text, nullable=False, default=""),
+    Column("sharp_en", Text, nullable=False, default=""),
+    Column("sharp_zh", Text, nullable=False, default=""),
+    Column("receipt_id", Integer, ForeignKey("receipts.id")),
+    Index("ix_commentary_item", "item_id", "id"),
+    Index("ix_commentary_event", "event_id", "id"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("title_en", Text, nullable=False, default=""),
+    Column("title_zh", Text, nullable=False, default=""),
+    Column("lead_item_id", Integer, ForeignKey("items.id", ondelete="SET NULL")),
+    Column("sources_count", Integer, nullable=False, default=1),
+    Column("heat", Float, nullable=False, default=0.0),
+    Column("first_seen_at", TS, nullable=False),
+    Column("last_seen_at", TS, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+event_members = Table(
+    "event_members",
+    metadata,
+    # one event per item: the primary key is the item
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("relation", String(20), nullable=False),
+    Column("similarity", Float, nullable=False, default=0.0),
+    Column("manual", Boolean, nullable=False, default=False),
+    Column("added_at", TS, nullable=False),
+    Index("ix_event_members_event", "event_id"),
+)
+
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service", String(80), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("model", String(120), nullable=False),
+    Column("input_hash", String(64), nullable=False),
+    Column("status", String(20), nullable=False),  # pending, ok, failed, unknown
+    Column("response", JSON),
+    Column("error", Text),
+    Column("created_at", TS, nullable=False),
+    Column("completed_at", TS),
+    UniqueConstraint("service", "purpose", "model", "input_hash"),
+)
+
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service", String(80), nullable=False),
+    Column("window", String(10), nullable=False),  # minute, hour, day
+    Column("max_calls", Integer),
+    Column("max_tokens", Integer),
+    Column("max_cost", Float),
+    UniqueConstraint("service", "window"),
+)
+
+usage = Table(
+    "usage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("receipt_id", Integer, ForeignKey("receipts.id")),
+    Column("service", String(80), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("model", String(120), nullable=False),
+    Column("tokens_in", Integer, nullable=False, default=0),
+    Column("tokens_out", Integer, nullable=False, default=0),
+    Column("latency_ms", Integer, nullable=False, default=0),
+    Column("cost", Float),
+    Column("created_at", TS, nullable=False),
+    Index("ix_usage_created", "created_at"),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(10), nullable=False),  # up, down, star
+    Column("note", Text, nullable=False, default=""),
+    Column("editor", String(120), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("version", String(40), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("active", Boolean, nullable=False, default=False),
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False),  # daily, weekly, monthly
+    Column("period", String(10), nullable=False),  # YYYY-MM-DD of its first day
+    Column("markdown", Text, nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+    UniqueConstraint("kind", "period"),
+)
+
+pipeline_runs = Table(
+    "pipeline_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", TS, nullable=False),
+    Column("finished_at", TS),
+    Column("status", String(20), nullable=False),
+    Column("stats", JSON, nullable=False, default=dict),
+)

@@ -14,7 +14,7 @@ def featured_line(policy: Policy, source_tier: SourceTier) -> int | None:
 
 def decide_tier(
     policy: Policy,
-    importance: int,
+    importance: float,
     hkr: HKR,
     source_tier: SourceTier,
     hard_excluded: bool = False,

@@ -27,7 +27,6 @@ from sqlalchemy import (
 )
 
 
-
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on both engines (SQLite would hand back naive ones)."""
 
@@ -124,6 +123,15 @@ items = Table(
     Index("ix_items_tier_filed", "tier", "filed_at"),
     Index("ix_items_filed", "filed_at"),
     Index("ix_items_source", "source_id", "filed_at"),
+)
+
+item_tags = Table(
+    "item_tags",
+    metadata,
+    # the current judgement's tags, one row each, so tag filters use an index
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(80), primary_key=True),
+    Index("ix_item_tags_tag", "tag", "item_id"),
 )
 
 item_revisions = Table(

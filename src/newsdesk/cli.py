@@ -1,0 +1,232 @@
+"""The `newsdesk` command. Every user-facing failure ends as one line on stderr, exit code 2."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import socket
+import sys
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from newsdesk.config import ConfigError, Settings, load_settings
+from newsdesk.policy.loader import PolicyError
+from newsdesk.runner.app import catalog_for, open_database, policy_for
+from newsdesk.runner.demo import DemoFeedServer
+from newsdesk.runner.local import RunSummary, run_once
+from newsdesk.sources.catalog import CatalogError
+from newsdesk.store.db import Database, DatabaseError
+
+app = typer.Typer(
+    help="newsdesk: a self-hosted AI-news radar with an editor inside.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(db_app, name="db")
+
+out = Console()
+err = Console(stderr=True)
+USER_ERRORS = (ConfigError, DatabaseError, PolicyError, CatalogError)
+
+DemoOption = Annotated[
+    bool, typer.Option("--demo", help="Use the bundled demo sources, served locally; no network.")
+]
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+@contextlib.contextmanager
+def friendly_errors() -> Iterator[None]:
+    try:
+        yield
+    except (*USER_ERRORS, UserError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def settings_for(demo: bool = False) -> Settings:
+    # The demo feeds are served from 127.0.0.1, which the address guard would refuse.
+    return load_settings(**({"allow_private_urls": True} if demo else {}))
+
+
+class RichProgress:
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, int] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        self._tasks[stage] = self._progress.add_task(stage, total=total)
+
+    def advance(self, stage: str, n: int = 1) -> None:
+        self._progress.advance(self._tasks[stage], n)
+
+
+def _print_summary(summary: RunSummary) -> None:
+    table = Table(title="newsdesk run", show_header=True, header_style="bold")
+    table.add_column("step")
+    table.add_column("result", overflow="fold")
+    table.add_row("sources", f"{summary.sources} polled, {summary.fetched} fetched, "
+                  f"{summary.not_modified} not modified, {len(summary.failed)} failed")  # fmt: skip
+    for source_id, code in sorted(summary.failed.items()):
+        table.add_row("", f"[red]{source_id}: {code}[/]")
+    outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())) or "none"
+    table.add_row("entries", f"{summary.entries} read → {outcomes}")
+    table.add_row("group", f"{summary.grouped} stories placed, {summary.events_created} new events")
+    tiers = ", ".join(f"{n} {k}" for k, n in sorted(summary.tiers.items())) or "none"
+    table.add_row("judge", f"{summary.judged} judged ({tiers}), {summary.judge_failed} failed")
+    table.add_row("time", f"{summary.seconds:.1f} s")
+    out.print(table)
+
+
+async def _one_pass(db: Database, settings: Settings, demo_base: str | None) -> RunSummary:
+    policy = policy_for(settings)
+    catalog = catalog_for(settings, demo_base)
+    columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=out, transient=not out.is_terminal) as progress:
+        return await run_once(
+            db, settings, policy, catalog=catalog, demo=demo_base is not None,
+            progress=RichProgress(progress),
+        )  # fmt: skip
+
+
+@app.command()
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass over every stage, then exit.")
+    ] = False,
+    demo: DemoOption = False,
+) -> None:
+    """Run the pipeline: collect, normalize, group, judge. Loops unless --once."""
+    with friendly_errors():
+        settings = settings_for(demo)
+        db = open_database(settings)
+        try:
+            with _demo_server(demo) as base:
+                if once:
+                    _print_summary(asyncio.run(_one_pass(db, settings, base)))
+                    return
+                asyncio.run(_loop(db, settings, base))
+        finally:
+            db.close()
+
+
+async def _loop(db: Database, settings: Settings, base: str | None) -> None:
+    while True:
+        _print_summary(await _one_pass(db, settings, base))
+        await asyncio.sleep(settings.run_interval_minutes * 60)
+
+
+@contextlib.contextmanager
+def _demo_server(demo: bool) -> Iterator[str | None]:
+    if not demo:
+        yield None
+        return
+    with DemoFeedServer() as base:
+        yield base
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse early, in one line, when the port is taken (uvicorn would print a traceback)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UserError(
+                    f"port {port} on {host} is already in use; stop the other server or set "
+                    "NEWSDESK_PORT to a free port"
+                ) from None
+            raise UserError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+async def _serve(db: Database, settings: Settings, base: str | None, pipeline: bool) -> None:
+    import uvicorn
+
+    from newsdesk.web.app import create_app
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, db), host=settings.host, port=settings.port, log_level="warning"
+        )
+    )
+    web = asyncio.create_task(server.serve())
+    url = f"http://{settings.host}:{settings.port}/"
+    out.print(f"newsdesk is serving the desk at [bold]{url}[/]  (Ctrl-C stops it)")
+    try:
+        while pipeline and not web.done():
+            await asyncio.sleep(settings.run_interval_minutes * 60)
+            _print_summary(await _one_pass(db, settings, base))
+        await web
+    finally:
+        server.should_exit = True
+
+
+@app.command()
+def up(demo: DemoOption = False) -> None:
+    """Run one pass of the pipeline, then serve the desk and keep it fresh."""
+    with friendly_errors():
+        settings = settings_for(demo)
+        _check_port(settings.host, settings.port)
+        db = open_database(settings)
+        try:
+            with _demo_server(demo) as base:
+                _print_summary(asyncio.run(_one_pass(db, settings, base)))
+                with contextlib.suppress(KeyboardInterrupt):
+                    asyncio.run(_serve(db, settings, base, pipeline=True))
+        finally:
+            db.close()
+
+
+@app.command()
+def web() -> None:
+    """Serve the desk only; workers elsewhere keep it fresh."""
+    with friendly_errors():
+        settings = settings_for()
+        _check_port(settings.host, settings.port)
+        db = open_database(settings)
+        try:
+            with contextlib.suppress(KeyboardInterrupt):
+                asyncio.run(_serve(db, settings, None, pipeline=False))
+        finally:
+            db.close()
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective configuration, secrets masked."""
+    with friendly_errors():
+        for key, value in settings_for().shown().items():
+            out.print(f"{key}={value}", highlight=False, soft_wrap=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Bring the database schema up to date."""
+    with friendly_errors():
+        settings = settings_for()
+        db = open_database(settings, migrate=False)
+        from newsdesk.store.migrate import current_revision, upgrade
+
+        upgrade(db)
+        out.print(f"database {db.safe_url} is at revision {current_revision(db)}")
+        db.close()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

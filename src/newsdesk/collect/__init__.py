@@ -1,0 +1,1 @@
+"""HTTP fetching for every source kind: caps, timeouts, conditional GET, address guard."""

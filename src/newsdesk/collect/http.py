@@ -1,0 +1,198 @@
+"""The one HTTP path every feed takes: polite, capped, and guarded against private targets.
+
+Every failure ends as a `FetchResult` with a stable error code and a human message, never an
+exception, so one bad source cannot stop the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from newsdesk import __version__
+
+USER_AGENT = (
+    f"newsdesk/{__version__} (+https://github.com/newsdesk-radar/newsdesk; AI-news radar; "
+    "polls politely with conditional GET)"
+)
+REDIRECT_STATUSES = {301, 302, 303, 307, 308}
+
+
+@dataclass
+class FetchResult:
+    url: str
+    final_url: str = ""
+    status: int | None = None
+    body: bytes = b""
+    etag: str | None = None
+    last_modified: str | None = None
+    headers: dict[str, str] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    elapsed_ms: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_code is None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+class FetchError(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+class Fetcher:
+    """Shared by all sources in a run: one connection pool, per-host limits."""
+
+    def __init__(
+        self,
+        allow_private: bool = False,
+        max_bytes: int = 10 * 1024 * 1024,
+        total_timeout: float = 60.0,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 20.0,
+        max_redirects: int = 5,
+        per_host: int = 2,
+    ) -> None:
+        self.allow_private = allow_private
+        self.max_bytes = max_bytes
+        self.total_timeout = total_timeout
+        self.max_redirects = max_redirects
+        self._host_limits: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(per_host)
+        )
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            follow_redirects=False,  # followed by hand so every hop passes the address guard
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def fetch(
+        self, url: str, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        started = time.monotonic()
+        result = FetchResult(url=url)
+        try:
+            async with asyncio.timeout(self.total_timeout):
+                await self._fetch_into(result, etag, last_modified)
+        except FetchError as exc:
+            result.error_code, result.error_message = exc.code, exc.message
+        except TimeoutError:
+            result.error_code = "timeout"
+            result.error_message = f"no complete answer within {self.total_timeout:.0f} s"
+        except httpx.TimeoutException as exc:
+            result.error_code, result.error_message = "timeout", f"timed out: {type(exc).__name__}"
+        except httpx.ConnectError as exc:
+            result.error_code, result.error_message = "connect", f"cannot connect: {exc}"
+        except httpx.DecodingError as exc:
+            result.error_code, result.error_message = "decoding", f"bad content encoding: {exc}"
+        except httpx.HTTPError as exc:
+            result.error_code, result.error_message = "http_error", f"{type(exc).__name__}: {exc}"
+        result.elapsed_ms = int((time.monotonic() - started) * 1000)
+        return result
+
+    async def _fetch_into(
+        self, result: FetchResult, etag: str | None, last_modified: str | None
+    ) -> None:
+        url = result.url
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        for _hop in range(self.max_redirects + 1):
+            host = await self._check_target(url)
+            async with (
+                self._host_limits[host],
+                self._client.stream("GET", url, headers=headers) as response,
+            ):
+                if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+                    url = urljoin(url, response.headers["location"])
+                    continue
+                result.final_url = url
+                result.status = response.status_code
+                result.headers = {k.lower(): v for k, v in response.headers.items()}
+                if response.status_code == 304:
+                    return
+                if response.status_code >= 400:
+                    family = "http_4xx" if response.status_code < 500 else "http_5xx"
+                    raise FetchError(family, f"HTTP {response.status_code} from {url}")
+                result.body = await self._read_capped(response)
+                result.etag = response.headers.get("etag")
+                result.last_modified = response.headers.get("last-modified")
+                return
+        raise FetchError("redirect_loop", f"more than {self.max_redirects} redirects")
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchError("too_large", f"body of {declared} bytes exceeds {self.max_bytes}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:  # counts decoded bytes, so gzip bombs stop here too
+                raise FetchError("too_large", f"body exceeds {self.max_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _check_target(self, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError("invalid_url", f"not an http(s) URL: {url!r}")
+        host = parts.hostname
+        if self.allow_private:
+            return host
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+        except socket.gaierror as exc:
+            raise FetchError("dns", f"cannot resolve {host}: {exc.strerror}") from None
+        for info in infos:
+            address = str(info[4][0])
+            if not is_public_address(address):
+                raise FetchError(
+                    "blocked_address",
+                    f"{host} resolves to {address}, a private or local address "
+                    "(set NEWSDESK_ALLOW_PRIVATE_URLS=true to allow)",
+                )
+        return host

@@ -1,0 +1,555 @@
+"""The offline rules editor: a deterministic judgement from signals in the text. No I/O.
+
+It stands in for the model editor when none is configured (DESIGN.md §3 Judge): signals ->
+HKR -> importance; then `policy.decide_tier` applies bands, caps and source-tier lines, so the
+numbers stay in the policy file. It writes an extractive summary and no take or sharp.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from newsdesk.domain import HKR, Item, Judgement, Source, SourceTier, Tier
+from newsdesk.editor.taxonomy import FRONTIER_LABS, find_entities, find_flagship_models, tag_text
+from newsdesk.policy import Policy, decide_tier
+
+EDITOR_NAME = "rules"
+SUMMARY_MAX_CHARS = 420
+SUMMARY_MAX_SENTENCES = 3
+LEAD_CHARS = 600  # kinds, exclusions and novelty count only in the title and this lead
+
+# Weights, calibrated so a T1 frontier-lab system card with concrete facts lands in 85-90 (p1)
+# and the same report from T2 media in 76-84 (featured). Policy bonuses come on top.
+BASE = {SourceTier.T1: 58, SourceTier.T1_5: 55, SourceTier.T2: 50, SourceTier.T3: 44}
+W_FRONTIER_SUBJECT = 5
+W_ENTITY_SUBJECT = 2
+W_FACT, MAX_FACTS = 2, 5
+W_VERSION = 2
+W_EXTRA_SOURCE, MAX_EXTRA_SOURCES = 2, 3
+W_LONG_BODY, LONG_BODY = 2, 1200
+W_SHORT_BODY, SHORT_BODY = -4, 200
+W_MARKETING, MAX_MARKETING = -3, 3
+W_OPINION = -12
+MAX_RATINGS, MAX_MECHANISMS = 4, 2
+TIER_LABEL = {
+    SourceTier.T1: "official source",
+    SourceTier.T1_5: "official account",
+    SourceTier.T2: "media source",
+    SourceTier.T3: "community source",
+}
+
+_I = re.IGNORECASE
+# Story kinds in priority order, with their weight: the first found in the title (else the lead)
+# names the story. A partnership is often a press release, so it weighs least.
+_KINDS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
+    (
+        "system card",
+        8,
+        re.compile(r"system card|model card|preparedness framework|模型卡|系统卡", _I),
+    ),
+    ("paper", 8, re.compile(r"arXiv|\bpaper\b|technical report|preprint|论文|技术报告", _I)),
+    (
+        "policy action",
+        8,
+        re.compile(
+            r"(?i:executive order|AI Act|regulation|legislation|guidance)|\b(?:bill|law)\b"
+            r"|监管|法规|管理办法|征求意见稿|立法"
+        ),
+    ),
+    ("acquisition", 8, re.compile(r"\bacquir(?:es|ed|ing)\b|acquisition|收购|并购", _I)),
+    (
+        "funding",
+        6,
+        re.compile(r"\brais(?:es|ed|ing)\s+(?:US)?[$€£]|funding round|Series [A-F]\b|融资", _I),
+    ),
+    (
+        "incident",
+        6,
+        re.compile(r"outage|breach|\bleak(?:s|ed)?\b|lawsuit|\bsue[sd]\b|宕机|泄露|诉讼|事故", _I),
+    ),
+    (
+        "personnel move",
+        5,
+        re.compile(
+            r"\b(?:to )?join(?:s|ing)\b|appointed|\bhire[sd]?\b|steps down|resign(?:s|ed)\b"
+            r"|departs|离职|任命|出任|加盟",
+            _I,
+        ),
+    ),
+    ("partnership", 3, re.compile(r"partners? with|partnership|collaborat\w* with|合作|联手", _I)),
+    (
+        "release",
+        8,
+        re.compile(
+            r"\b(?:launch(?:es|ed|ing)?|releas(?:e|es|ed|ing)|introduc(?:e|es|ed|ing)"
+            r"|unveil(?:s|ed|ing)?|announc(?:e|es|ed|ing)|open[- ]sourc(?:e|es|ed|ing))\b"
+            r"|now available|rolls? out|发布|推出|上线|开源|亮相",
+            _I,
+        ),
+    ),
+)
+KIND_WEIGHT = {name: weight for name, weight, _ in _KINDS}
+SUBSTANTIVE_KINDS = ("release", "paper", "system card")  # what earns the frontier-lab bonus
+_EXCLUSIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "webinar or event promotion",
+        re.compile(
+            r"webinar|register (?:now|today|here)|save your seat|join us live|virtual event"
+            r"|网络研讨会|直播预约|报名参加|立即报名",
+            _I,
+        ),
+    ),
+    (
+        "customer-case marketing",
+        re.compile(
+            r"customer (?:story|stories|spotlight|success)|case study|success story"
+            r"|^How \S+(?: \S+){0,2} (?:uses|used|leverages|leveraged|built|cuts|cut)\b"
+            r"|客户案例|成功案例",
+            _I | re.MULTILINE,
+        ),
+    ),
+    (
+        "cloud-vendor promotion",
+        re.compile(
+            r"(?:AWS|Amazon Bedrock|SageMaker|Azure|Google Cloud|Vertex AI|阿里云|腾讯云|华为云"
+            r"|火山引擎|百度智能云)[^\n]{0,200}?(?:get started|sign up|free trial|start building"
+            r"|try it (?:today|now|for free)|contact sales|限时|优惠|免费试用|立即体验)"
+            r"|now available (?:in|on|through) (?:AWS|Amazon Bedrock|Azure|Google Cloud|Vertex AI)",
+            _I,
+        ),
+    ),
+    ("stale rerun with no new angle", re.compile(r"\b(?:rerun|encore|throwback)\b|重播|旧文", _I)),
+)
+_AI_AS_TOOL = re.compile(
+    r"(?:uses?|using|used|appl(?:y|ies|ying))"
+    r" (?:AI|machine learning|deep learning|neural networks?) to|(?:利用|借助)(?:AI|人工智能)",
+    _I,
+)
+_SCIENCE = re.compile(
+    r"protein|cancer|patients?|tumou?r|galax|climate|species|molecul|genom|earthquake|astronom"
+    r"|fossil|蛋白|癌|气候|基因|天文|地震",
+    _I,
+)
+_MARKETING = re.compile(
+    r"revolutioni[sz]e|revolutionary|\bunlock\w*|\bempower\w*|game[- ]chang\w*|cutting[- ]edge"
+    r"|seamless\w*|best[- ]in[- ]class|world[- ]class|supercharg\w*|unleash\w*|next[- ]level"
+    r"|赋能|助力|引领|重塑|颠覆|革命性|一站式",
+    _I,
+)
+_OPINION_TITLE = re.compile(
+    r"\bopinion\b|op-ed|\bessay\b|I think|my take|thoughts on|in defen[cs]e of"
+    r"|the case (?:for|against)|观点|评论|我认为|我觉得|随笔",
+    _I,
+)
+_QUESTION_TITLE = re.compile(r"^why\b|\?\s*$|为什么|？\s*$", _I)  # opinion only with body markers
+_OPINION_BODY = re.compile(
+    r"\bI (?:think|believe|feel)\b|in my (?:view|opinion)|my take|\bwe (?:should|need to)\b"
+    r"|我认为|我觉得|在我看来|个人认为",
+    _I,
+)
+_EXAMPLE = re.compile(r"for (?:example|instance)|e\.g\.|例如|比如", _I)
+_NOVELTY = re.compile(
+    r"\bfirst\b|\brecord\b|surpass\w*|outperform\w*|\bbeats?\b|state[- ]of[- ]the[- ]art|\bSOTA\b"
+    r"|首次|首个|首款|超越|刷新",
+    _I,
+)
+_EXPERIMENT = re.compile(
+    r"\bI (?:tested|ran|benchmarked|measured|tried|timed)\b|\bwe (?:tested|benchmarked|measured)\b"
+    r"|in my (?:tests|experiments?)|我(?:测试|实测|跑了|试了)|实测|亲测",
+    _I,
+)
+_INJECTION = re.compile(
+    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) instructions"
+    r"|disregard (?:all |the )?(?:previous|prior|above) "
+    r"|忽略(?:之前|以上|上述)的?(?:所有)?(?:指令|指示)",
+    _I,
+)
+# Concrete facts the K judgement can rest on.
+_VERSION = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z][A-Za-z.-]*\d[A-Za-z0-9_.-]*")
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?"
+_DATE = re.compile(
+    rf"{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}\s+{_MONTH}(?:\s+\d{{4}})?"
+    r"|\d{4}[-/]\d{1,2}[-/]\d{1,2}|(?:\d{4}年)?\d{1,2}月(?:\d{1,2}日)?|\d{4}年|\d{1,2}:\d{2}"
+)
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_.])(?:US)?[$€£¥]?\d+(?:[.,]\d+)*"
+    r"(?:\s?(?:%|percent|x|×|[KMB]|bn|billion|million|thousand|trillion|tokens?|ms|GB|TB)"
+    r"(?![A-Za-z])|(?:亿|万)?(?:美元|元)|亿|万|倍|个百分点)?"
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
+_RATING = re.compile(
+    r"\b(?:as|at|in|to|of|rated|rating|reach(?:es|ed)?|scor(?:e|es|ed))\s+(?:Low|Medium|High|Critical)\b"
+    r"|\b(?:Low|Medium|High|Critical)\s+(?:risk|in|on|for|or)\b|[低中高]风险|风险(?:等级|评级)为?[低中高]"
+)
+_BENCHMARK = re.compile(
+    r"MMLU(?:-Pro)?|GPQA|SWE-bench|AIME|HumanEval|MATH-500|ARC-AGI|LiveCodeBench|LMArena"
+    r"|Chatbot Arena|MMMU|GSM8K|BrowseComp|Terminal-Bench|Humanity's Last Exam"
+)
+_MECHANISM = re.compile(
+    r"deliberative alignment|chain[- ]of[- ]thought|mixture[- ]of[- ]experts|\bMoE\b|\bRLHF\b"
+    r"|reinforcement learning|distillation|sparse autoencoder|speculative decoding|red[- ]teaming"
+    r"|constitutional AI|test[- ]time compute|混合专家|强化学习|蒸馏|思维链",
+    _I,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What the rules editor read from one item; every judgement field derives from these."""
+
+    source_tier: SourceTier
+    entities: tuple[str, ...]  # everything named, first mention first
+    subject: str  # whom the story is about (see _subject); "" when nobody we track
+    flagship: tuple[str, ...]  # Chinese flagship model families named
+    kind: str  # one of _KINDS ("system card", "paper", "release", ...) or ""
+    figures: int
+    ratings: int
+    benchmarks: int
+    mechanisms: int
+    versions: int
+    marketing: tuple[str, ...]
+    novelty: bool
+    opinion: bool
+    experiment: bool  # first person, with numbers
+    exclusion: str  # hard-exclusion reason, "" when none
+    coverage: int
+    body_chars: int  # Latin-equivalent length: a CJK character counts as three
+
+    @property
+    def facts(self) -> int:
+        return (
+            self.figures
+            + min(self.ratings, MAX_RATINGS)
+            + self.benchmarks
+            + min(self.mechanisms, MAX_MECHANISMS)
+        )
+
+    @property
+    def frontier_subject(self) -> bool:
+        return self.subject in FRONTIER_LABS
+
+
+# ---- text helpers ---------------------------------------------------------------------------
+
+_BOUNDARY = re.compile(r"[.!?][\"'”’)\]]*(?=\s)|[。！？][\"'”’」』）)]*")
+_ABBREV = re.compile(
+    r"(?:\b(?:e\.g|i\.e|vs|Mr|Mrs|Ms|Dr|Prof|Inc|Ltd|Co|St|Jr|Sr|No|Fig|approx)\.|\b[A-Z]\.|U\.S\.)$"
+)
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_UNIT_AFTER_DIGIT = set("亿万千百倍元%个年月日美")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences on . ! ? (English) and 。！？ (Chinese); lines are never joined."""
+    out: list[str] = []
+    for raw in text.splitlines():
+        line = " ".join(raw.split())
+        start = 0
+        for match in _BOUNDARY.finditer(line):
+            piece = line[start : match.end()].strip()
+            if _ABBREV.search(piece):  # "e.g." or "U.S." is not a sentence end
+                continue
+            if piece:
+                out.append(piece)
+            start = match.end()
+        if line[start:].strip():
+            out.append(line[start:].strip())
+    return out
+
+
+def _latin(char: str) -> bool:
+    return char.isascii() and (char.isalnum() or char in "-_.,%$'")
+
+
+def clip(text: str, limit: int) -> str:
+    """Shorten to at most `limit` characters with an ellipsis, never inside a word or number."""
+    if len(text) <= limit:
+        return text
+    cut = 0
+    for i in range(limit - 1, 0, -1):
+        before, after = text[i - 1], text[i]
+        if after.isspace() or before.isspace():
+            cut = i
+            break
+        if before.isdigit() and after in _UNIT_AFTER_DIGIT:
+            continue
+        if not (_latin(before) and _latin(after)):
+            cut = i
+            break
+    head = text[:cut].rstrip(" ,;:，、；：-")
+    return f"{head}…" if head else text[: limit - 1] + "…"
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"\W+", "", text).casefold()
+
+
+def extract_summary(title: str, sentences: list[str]) -> str:
+    """Lead 2-3 sentences of the body, verbatim (so numbers are kept), at most ~420 chars."""
+    lead = [
+        s
+        for s in sentences
+        if _norm(s) != _norm(title) and (len(s) >= 20 or s[-1] in ".!?。！？")  # skip bylines
+    ]
+    if not lead:
+        return clip(title, SUMMARY_MAX_CHARS)
+    summary = clip(lead[0], SUMMARY_MAX_CHARS)
+    for sentence in lead[1:SUMMARY_MAX_SENTENCES]:
+        joiner = "" if summary[-1] in "。！？" or _CJK.match(sentence) else " "
+        if len(summary) + len(joiner) + len(sentence) > SUMMARY_MAX_CHARS:
+            break
+        summary = f"{summary}{joiner}{sentence}"
+    return summary
+
+
+def _is_chinese(item: Item) -> bool:
+    lang = item.language.lower()
+    if lang.startswith(("zh", "en")):
+        return lang.startswith("zh")
+    text = f"{item.title}{item.body_text[:500]}"
+    return len(_CJK.findall(text)) > 0.2 * max(1, len(text))  # undetected: guess from script
+
+
+# ---- signals --------------------------------------------------------------------------------
+
+
+def _count_figures(text: str) -> int:
+    text = _VERSION.sub(" ", _DATE.sub(" ", text))  # versions and dates are not figures
+    figures = {
+        " ".join(m.group(0).split())
+        for m in _NUMBER.finditer(text)
+        if not _YEAR.fullmatch(m.group(0).strip())
+    }
+    return len(figures)
+
+
+def _versions(text: str) -> int:
+    tokens = {m.group(0).rstrip(".-") for m in _VERSION.finditer(text)}
+    return len({t for t in tokens if not re.fullmatch(r"Q[1-4]", t)})
+
+
+def _subject(title: str, sentences: list[str], source: Source) -> str:
+    """Who the story is about: named in the title, else the official source itself, else named
+    at the very start of the body. A lab mentioned in passing further down is not the subject."""
+    candidates = find_entities(title)
+    if not candidates and source.tier in (SourceTier.T1, SourceTier.T1_5):
+        candidates = find_entities(source.name)  # "OpenAI Blog" speaks for OpenAI
+    if not candidates and sentences:
+        candidates = find_entities(sentences[0][:100])
+    frontier = [name for name in candidates if name in FRONTIER_LABS]
+    return (frontier or candidates or [""])[0]
+
+
+def _is_opinion(title: str, body: str) -> bool:
+    markers = len(_OPINION_BODY.findall(body)) + bool(_QUESTION_TITLE.search(title))
+    return bool(_OPINION_TITLE.search(title)) or markers >= 2
+
+
+def _exclusion(
+    title: str, lead: str, text: str, entities: list[str], facts: int, opinion: bool
+) -> str:
+    head = f"{title}\n{lead}"
+    for reason, pattern in _EXCLUSIONS:
+        if pattern.search(head):
+            return reason
+    if _AI_AS_TOOL.search(head) and _SCIENCE.search(text) and not FRONTIER_LABS & set(entities):
+        return "science that only uses AI as a tool"
+    if opinion and facts == 0 and not _EXAMPLE.search(text):
+        return "opinion with no data or example"
+    return ""
+
+
+def body_sentences(item: Item) -> list[str]:
+    # Sentences that address the editor are data, not instructions: drop them (invariant 6).
+    return [s for s in split_sentences(item.body_text) if not _INJECTION.search(s)]
+
+
+def compute_signals(item: Item, source: Source, coverage: int = 1) -> Signals:
+    sentences = body_sentences(item)
+    body = " ".join(sentences)
+    title = " ".join(item.title.split())
+    lead = body[:LEAD_CHARS]
+    text = f"{title}\n{body}"
+    entities = find_entities(text)
+    subject = _subject(title, sentences, source)
+    kind = next((name for name, _, rx in _KINDS if rx.search(title)), "") or next(
+        (name for name, _, rx in _KINDS if rx.search(lead)), ""
+    )
+    figures = _count_figures(text)
+    partial = Signals(
+        source_tier=SourceTier(source.tier),
+        entities=tuple(entities),
+        subject=subject,
+        flagship=tuple(find_flagship_models(text)),
+        kind=kind,
+        figures=figures,
+        ratings=len(_RATING.findall(text)),
+        benchmarks=len(set(_BENCHMARK.findall(text))),
+        mechanisms=len({m.casefold() for m in _MECHANISM.findall(text)}),
+        versions=_versions(text),
+        marketing=tuple(sorted({m.casefold() for m in _MARKETING.findall(text)})),
+        novelty=bool(_NOVELTY.search(f"{title}\n{lead}")),
+        opinion=_is_opinion(title, body),
+        experiment=bool(_EXPERIMENT.search(text)) and figures >= 2,
+        exclusion="",
+        coverage=max(1, coverage),
+        body_chars=len(body) + 2 * len(_CJK.findall(body)),
+    )
+    reason = _exclusion(title, lead, text, entities, partial.facts, partial.opinion)
+    return replace(partial, exclusion=reason)
+
+
+# ---- HKR and importance ---------------------------------------------------------------------
+
+
+def derive_hkr(s: Signals) -> HKR:
+    """Three judgements, each with a one-line reason naming the signal or what is missing."""
+    who = f" by {s.subject}" if s.subject else ""
+    if s.exclusion:
+        hook, hook_reason = False, f"hard exclusion: {s.exclusion}"
+    elif len(s.marketing) >= 2:
+        hook, hook_reason = False, f"marketing language ({', '.join(s.marketing)}) is no hook"
+    elif s.kind:
+        hook, hook_reason = True, f"{s.kind}{who}"
+    elif s.novelty and (s.entities or s.facts):
+        hook, hook_reason = True, f"novelty claim{who}"
+    elif s.coverage >= 3:
+        hook, hook_reason = True, f"{s.coverage} independent sources on the event"
+    elif s.experiment:
+        hook, hook_reason = True, "first-person experiment with numbers"
+    else:
+        hook, hook_reason = False, "no release, paper, policy action or novelty"
+
+    if s.facts >= 2:
+        knowledge, knowledge_reason = True, f"{_facts_phrase(s)} in text"
+    elif s.facts == 1 and s.body_chars >= 600:
+        knowledge, knowledge_reason = True, f"{_facts_phrase(s)} in a full-length body"
+    elif s.body_chars < SHORT_BODY:
+        knowledge, knowledge_reason = False, "body too short to carry a fact"
+    else:
+        knowledge, knowledge_reason = False, "no figure, rating, benchmark or mechanism in text"
+
+    if s.frontier_subject:
+        resonance, resonance_reason = True, f"touches {s.subject}, a frontier lab"
+    elif s.flagship:
+        resonance, resonance_reason = True, f"Chinese flagship model {s.flagship[0]}"
+    elif s.kind == "policy action" and s.entities:
+        resonance, resonance_reason = True, f"AI policy action by {s.entities[0]}"
+    elif s.coverage >= 2:
+        resonance, resonance_reason = True, f"covered by {s.coverage} independent sources"
+    elif s.subject and s.kind:
+        resonance, resonance_reason = True, f"{s.kind} by {s.subject}, a tracked company"
+    else:
+        resonance, resonance_reason = False, "no frontier lab, flagship model or wider coverage"
+    return HKR(hook, knowledge, resonance, hook_reason, knowledge_reason, resonance_reason)
+
+
+def _bonus(policy: Policy, key: str) -> int:
+    return int(policy.numbers.get("bonus", {}).get(key, 0))
+
+
+def score(s: Signals, policy: Policy) -> tuple[int, list[str]]:
+    """Importance before the policy's caps, and the bonus notes for `why`."""
+    points = BASE[s.source_tier]
+    points += KIND_WEIGHT.get(s.kind, 0)
+    if s.frontier_subject:
+        points += W_FRONTIER_SUBJECT
+    elif s.subject:
+        points += W_ENTITY_SUBJECT
+    points += W_FACT * min(s.facts, MAX_FACTS)
+    points += W_VERSION if s.versions else 0
+    points += W_EXTRA_SOURCE * min(s.coverage - 1, MAX_EXTRA_SOURCES)
+    points += W_LONG_BODY if s.body_chars >= LONG_BODY else 0
+    points += W_SHORT_BODY if s.body_chars < SHORT_BODY else 0
+    points += W_MARKETING * min(len(s.marketing), MAX_MARKETING)
+    points += W_OPINION if s.opinion and s.facts == 0 else 0
+
+    notes: list[str] = []
+    substantive = s.kind in SUBSTANTIVE_KINDS
+    # A Chinese flagship carries the same weight as a US lab: take the larger bonus, not both.
+    lab = _bonus(policy, "frontier_lab_release") if substantive and s.frontier_subject else 0
+    flag = _bonus(policy, "chinese_flagship_model") if substantive and s.flagship else 0
+    if lab or flag:
+        points += max(lab, flag)
+        label = "frontier-lab release" if lab >= flag else "Chinese flagship"
+        notes.append(f"{label} +{max(lab, flag)}")
+    if s.coverage >= 3 and (extra := _bonus(policy, "multi_source_event")):
+        points += extra
+        notes.append(f"{s.coverage} sources +{extra}")
+    if s.experiment and (extra := _bonus(policy, "first_person_experiment")):
+        points += extra
+        notes.append(f"first-person experiment +{extra}")
+    return points, notes
+
+
+# ---- why and the judgement ------------------------------------------------------------------
+
+
+def _facts_phrase(s: Signals) -> str:
+    parts = [
+        (s.figures, "figure"),
+        (min(s.ratings, MAX_RATINGS), "risk rating"),
+        (s.benchmarks, "benchmark"),
+        (min(s.mechanisms, MAX_MECHANISMS), "mechanism"),
+    ]
+    named = [f"{n} {word}{'s' if n > 1 else ''}" for n, word in parts if n]
+    return ", ".join(named) if named else "no figures"
+
+
+def compose_why(
+    s: Signals, hkr: HKR, notes: list[str], importance: int, tier: Tier, limit: int
+) -> str:
+    head = f"Rules editor: {s.source_tier.value} {TIER_LABEL[s.source_tier]}"
+    tail = f"HKR {hkr.count}/3 → {importance}, {tier.value}."
+    middle: list[str] = []
+    if s.exclusion:
+        middle.append(f"hard exclusion: {s.exclusion}")
+    if s.kind:
+        middle.append(f"{s.kind} by {s.subject}" if s.subject else s.kind)
+    elif s.subject:
+        middle.append(f"names {s.subject}")
+    middle.append(f"{_facts_phrase(s)} in text")
+    middle.extend(notes)
+    if s.marketing:
+        middle.append(f"marketing words ({', '.join(s.marketing[:3])})")
+    if s.opinion and s.facts == 0:
+        middle.append("opinion without data")
+    if s.body_chars < SHORT_BODY:
+        middle.append("short body")
+    # Drop the least important notes until it fits; head and tail always stay.
+    while middle and len("; ".join([head, *middle, tail])) > limit:
+        middle.pop()
+    return clip("; ".join([head, *middle, tail]), limit)
+
+
+def rules_judgement(item: Item, source: Source, policy: Policy, coverage: int = 1) -> Judgement:
+    """Judge one item from text signals; deterministic, so a rerun gives the same judgement."""
+    signals = compute_signals(item, source, coverage)
+    hkr = derive_hkr(signals)
+    raw, notes = score(signals, policy)
+    tier, importance = decide_tier(
+        policy, raw, hkr, signals.source_tier, hard_excluded=bool(signals.exclusion)
+    )
+    limit = int(policy.numbers.get("lengths", {}).get("why_max_chars", 280))
+    why = compose_why(signals, hkr, notes, importance, tier, limit)
+
+    title = " ".join(item.title.split())
+    sentences = body_sentences(item)
+    summary = extract_summary(title, sentences)
+    zh = _is_chinese(item)  # it cannot translate: fill only the item's own language
+    excluded_reason = signals.exclusion or ("zero HKR" if tier is Tier.EXCLUDED else "")
+    return Judgement(
+        importance=importance,
+        tier=tier,
+        hkr=hkr,
+        tags=tag_text(title, " ".join(sentences)),
+        title_en="" if zh else title,
+        summary_en="" if zh else summary,
+        title_zh=title if zh else "",
+        summary_zh=summary if zh else "",
+        why=why,
+        editor=EDITOR_NAME,
+        policy_version=policy.version,
+        excluded_reason=excluded_reason,
+    )

@@ -1,0 +1,38 @@
+"""Identity: one item per story, whatever source or tracking link it arrives through."""
+
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import urlsplit, urlunsplit
+
+import courlan
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case host, no default port, no tracking parameters, no fragment, no trailing /."""
+    url = url.strip()
+    if not url:
+        return ""
+    try:
+        cleaned = courlan.normalize_url(url)
+    except (ValueError, AttributeError):
+        cleaned = url
+    parts = urlsplit(cleaned)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    path = parts.path.rstrip("/") or "/"
+    return urlunsplit((parts.scheme, parts.netloc.lower(), path, parts.query, ""))
+
+
+def content_hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def identity_key(source_id: str, url: str, guid: str, title: str, body: str) -> str:
+    """Canonical URL, else source + guid, else source + a hash of the content."""
+    canonical = canonical_url(url)
+    if canonical:
+        return "url:" + canonical
+    if guid.strip():
+        return f"guid:{source_id}:{guid.strip()}"
+    return f"hash:{source_id}:{content_hash(title, body)[:32]}"

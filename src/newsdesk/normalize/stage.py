@@ -1,0 +1,73 @@
+"""The normalize stage: entries of one fetch become items, with freshness decided here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from newsdesk.domain import Entry, Item, Source
+from newsdesk.normalize.identity import content_hash, identity_key
+from newsdesk.normalize.text import clean_title, detect_language, html_to_text, sanitize_html
+
+
+@dataclass(frozen=True)
+class FreshnessRules:
+    """From the policy's `[freshness]` table (DESIGN.md invariant 4)."""
+
+    backfill_after_hours: int = 48
+    first_import_max_items: int = 30
+    first_import_window_days: int | None = 365  # None: no window (the 2025 demo snapshot)
+    future_tolerance_minutes: int = 60
+
+
+def trusted_date(published: datetime | None, now: datetime, rules: FreshnessRules) -> bool:
+    if published is None:
+        return False
+    return published <= now + timedelta(minutes=rules.future_tolerance_minutes)
+
+
+def normalize_entry(entry: Entry, source: Source, now: datetime, rules: FreshnessRules) -> Item:
+    body_html = sanitize_html(entry.content_html or entry.summary_html)
+    body_text = html_to_text(body_html)
+    title = clean_title(entry.title) or body_text[:120]
+    published = entry.published if trusted_date(entry.published, now, rules) else None
+    late = published is not None and now - published > timedelta(hours=rules.backfill_after_hours)
+    return Item(
+        identity_key=identity_key(source.id, entry.link, entry.guid, title, body_text),
+        source_id=source.id,
+        url=entry.link,
+        title=title,
+        body_text=body_text,
+        body_html=body_html,
+        language=detect_language(f"{title}\n{body_text}", fallback=source.language),
+        published_at=published,
+        filed_at=published or now,
+        first_seen_at=now,
+        # Untrusted dates and late arrivals are old news: filed, never on "today".
+        backfill=published is None or late,
+        content_hash=content_hash(title, body_text),
+        guid=entry.guid,
+        authors=entry.authors,
+    )
+
+
+async def normalize_entries(
+    entries: list[Entry],
+    source: Source,
+    now: datetime,
+    rules: FreshnessRules,
+    first_import: bool = False,
+) -> list[Item]:
+    """Normalise one fetch. A source's first import keeps only its newest few, as backfill."""
+    items = [normalize_entry(e, source, now, rules) for e in entries]
+    if not first_import:
+        return items
+    if rules.first_import_window_days is not None:
+        oldest = now - timedelta(days=rules.first_import_window_days)
+        items = [i for i in items if i.published_at is not None and i.published_at >= oldest]
+    items.sort(key=lambda i: i.filed_at, reverse=True)
+    return [_as_backfill(i) for i in items[: rules.first_import_max_items]]
+
+
+def _as_backfill(item: Item) -> Item:
+    return replace(item, backfill=True)

@@ -1,0 +1,1 @@
+"""The public read layer: what readers, feeds, the API and MCP may see."""

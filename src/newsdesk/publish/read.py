@@ -1,0 +1,243 @@
+"""The public read layer: the one place that decides what readers see.
+
+Pages, the API and (later) feeds and MCP all read cards from here, so a story hidden here is
+hidden everywhere. Nothing in this module calls a model or fetches a URL (invariant 1).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Select, and_, or_, select, tuple_
+
+from newsdesk.store import schema as t
+from newsdesk.store.search import search_item_ids
+
+PUBLIC_TIERS = ("p1", "featured", "all")
+HOT_TIERS = ("p1", "featured")
+MAX_LIMIT = 200
+
+
+class BadRequest(ValueError):
+    """A filter or cursor a reader sent cannot be used; the message says why."""
+
+
+@dataclass
+class CardPage:
+    cards: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def relative_age(when: datetime, now: datetime) -> str:
+    seconds = (now - when).total_seconds()
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h ago"
+    return f"{int(seconds // 86400)}d ago"
+
+
+def encode_cursor(filed_at: datetime, item_id: int) -> str:
+    raw = f"{filed_at.astimezone(UTC).isoformat()}|{item_id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        when, item_id = raw.rsplit("|", 1)
+        return datetime.fromisoformat(when), int(item_id)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("cursor is not one this desk issued") from None
+
+
+def _card_query() -> Select[Any]:
+    i, s, j = t.items.c, t.sources.c, t.judgements.c
+    return (
+        select(
+            i.id, i.url, i.title, i.language, i.published_at, i.filed_at, i.backfill,
+            s.id.label("source_id"), s.name.label("source_name"), s.name_zh.label("source_name_zh"),
+            s.kind.label("source_kind"), s.tier.label("source_tier"),
+            s.group_name.label("source_group"),
+            j.tier, j.importance, j.hook, j.knowledge, j.resonance, j.hook_reason,
+            j.knowledge_reason, j.resonance_reason, j.tags, j.title_en, j.title_zh,
+            j.summary_en, j.summary_zh, j.why, j.editor,
+        )
+        .join(t.sources, s.id == i.source_id)
+        .join(t.judgements, j.id == i.judgement_id)
+    )  # fmt: skip
+
+
+def list_cards(
+    conn: Connection,
+    *,
+    tiers: tuple[str, ...] = PUBLIC_TIERS,
+    tag: str | None = None,
+    source: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    cursor: str | None = None,
+    tz: str = "UTC",
+    now: datetime | None = None,
+) -> CardPage:
+    """Public stories, newest first, with keyset pagination."""
+    unknown = set(tiers) - set(PUBLIC_TIERS)
+    if unknown:
+        raise BadRequest(f"tier must be one of {', '.join(PUBLIC_TIERS)}")
+    limit = max(1, min(limit, MAX_LIMIT))
+    i = t.items.c
+    query = _card_query().where(i.tier.in_(tiers))
+    if tag:
+        tagged = select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)
+        query = query.where(i.id.in_(tagged))
+    if source:
+        query = query.where(i.source_id == source)
+    if q and q.strip():
+        query = query.where(i.id.in_(search_item_ids(conn, q) or [-1]))
+    if cursor:
+        when, item_id = decode_cursor(cursor)
+        query = query.where(
+            or_(i.filed_at < when, and_(i.filed_at == when, i.id < item_id))
+            if conn.dialect.name == "sqlite"
+            else tuple_(i.filed_at, i.id) < tuple_(when, item_id)
+        )
+    rows = conn.execute(query.order_by(i.filed_at.desc(), i.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    cards = _cards(conn, rows, tz, now or datetime.now(UTC))
+    next_cursor = encode_cursor(rows[-1].filed_at, rows[-1].id) if more and rows else None
+    return CardPage(cards, next_cursor)
+
+
+def get_card(
+    conn: Connection, item_id: int, tz: str = "UTC", now: datetime | None = None
+) -> dict[str, Any] | None:
+    row = conn.execute(
+        _card_query().where(t.items.c.id == item_id).where(t.items.c.tier.in_(PUBLIC_TIERS))
+    ).first()
+    if row is None:
+        return None
+    return _cards(conn, [row], tz, now or datetime.now(UTC))[0]
+
+
+def _cards(conn: Connection, rows: list[Any], tz: str, now: datetime) -> list[dict[str, Any]]:
+    ids = [r.id for r in rows]
+    comments = _latest_commentary(conn, ids)
+    events = _events(conn, ids)
+    zone = ZoneInfo(tz)
+    return [_card(r, comments.get(r.id), events.get(r.id), zone, now) for r in rows]
+
+
+def _latest_commentary(conn: Connection, ids: list[int]) -> dict[int, Any]:
+    if not ids:
+        return {}
+    c = t.commentary.c
+    rows = conn.execute(select(t.commentary).where(c.item_id.in_(ids)).order_by(c.id))
+    return {r.item_id: r for r in rows}  # later rows win: the newest commentary
+
+
+def _events(conn: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
+    if not ids:
+        return {}
+    m, e = t.event_members.c, t.events.c
+    rows = conn.execute(
+        select(m.item_id, e.id, e.sources_count)
+        .join(t.events, e.id == m.event_id)
+        .where(m.item_id.in_(ids))
+    )
+    return {r.item_id: {"id": r.id, "sources_count": r.sources_count} for r in rows}
+
+
+def _card(row: Any, comment: Any, event: Any, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    when = row.published_at or row.filed_at
+    local = when.astimezone(zone)
+    tags = row.tags or {}
+    return {
+        "id": row.id,
+        "url": row.url,
+        "title": {"en": row.title_en, "zh": row.title_zh},
+        "summary": {"en": row.summary_en, "zh": row.summary_zh},
+        "original_title": row.title,
+        "language": row.language,
+        "source": {
+            "id": row.source_id,
+            "name": row.source_name,
+            "name_zh": row.source_name_zh,
+            "kind": row.source_kind,
+            "tier": row.source_tier,
+            "group": row.source_group,
+        },
+        "published_at": row.published_at,
+        "filed_at": row.filed_at,
+        "time_hm": local.strftime("%H:%M"),
+        "date_md": local.strftime("%m·%d"),
+        "day": local.date(),
+        "age": relative_age(when, now),
+        "tier": row.tier,
+        "importance": row.importance,
+        "hkr": {
+            "h": row.hook,
+            "k": row.knowledge,
+            "r": row.resonance,
+            "h_reason": row.hook_reason,
+            "k_reason": row.knowledge_reason,
+            "r_reason": row.resonance_reason,
+        },
+        "tags": {
+            "capabilities": list(tags.get("capabilities", [])),
+            "entities": list(tags.get("entities", [])),
+            "topics": list(tags.get("topics", [])),
+        },
+        "why": row.why,
+        "take": {
+            "en": comment.take_en if comment else "",
+            "zh": comment.take_zh if comment else "",
+        },
+        "sharp": {
+            "en": comment.sharp_en if comment else "",
+            "zh": comment.sharp_zh if comment else "",
+        },
+        "editor": row.editor,
+        "event": event,
+        "backfill": row.backfill,
+    }
+
+
+def api_item(card: dict[str, Any]) -> dict[str, Any]:
+    """The JSON shape of a story in API v1."""
+    published = card["published_at"]
+    return {
+        "id": card["id"],
+        "url": card["url"],
+        "title": card["title"],
+        "summary": card["summary"],
+        "source": {k: card["source"][k] for k in ("id", "name", "kind", "tier")}
+        | {"language": card["language"]},
+        "published_at": published.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        if published
+        else None,
+        "tier": card["tier"],
+        "importance": card["importance"],
+        "hkr": {k: card["hkr"][k] for k in ("h", "k", "r")},
+        "tags": card["tags"],
+        "why": card["why"],
+        "take": card["take"],
+        "sharp": card["sharp"],
+        "editor": card["editor"],
+        "event": card["event"],
+    }
+
+
+def group_by_day(cards: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    days: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for card in cards:
+        days[card["day"].strftime("%A, %d %B %Y")].append(card)
+    return list(days.items())

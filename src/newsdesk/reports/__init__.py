@@ -1,0 +1,1 @@
+"""Reports: the daily brief, weekly and monthly reports (composed by rules)."""

@@ -1,0 +1,1 @@
+"""Pipeline orchestration: where stages run and how their results reach the store."""

@@ -1,0 +1,514 @@
+"""Repositories: the only place that knows how domain objects map to rows.
+
+Every function takes a Connection, so callers decide the transaction (the write path in
+`db.Database.write`, or a read connection).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from newsdesk.domain import (
+    GroupDecision,
+    Item,
+    Judgement,
+    Source,
+    SourceTier,
+    StoryRef,
+)
+from newsdesk.store import schema as t
+from newsdesk.store.search import index_item
+
+# --- sources -------------------------------------------------------------------------------
+
+
+def upsert_sources(conn: Connection, sources: list[Source], now: datetime) -> int:
+    """Insert new sources and refresh catalog fields of known ones; health is kept."""
+    known = set(conn.execute(select(t.sources.c.id)).scalars())
+    for s in sources:
+        fields = {
+            "name": s.name,
+            "name_zh": s.name_zh,
+            "url": s.url,
+            "kind": s.kind,
+            "group_name": s.group,
+            "language": s.language,
+            "tier": s.tier.value,
+            "cadence_min": s.cadence_min,
+            "cadence_max": s.cadence_max,
+            "tags": list(s.tags),
+            "enabled": s.enabled,
+            "notes": s.notes,
+        }
+        if s.id in known:
+            conn.execute(update(t.sources).where(t.sources.c.id == s.id).values(**fields))
+        else:
+            conn.execute(insert(t.sources).values(id=s.id, created_at=now, status="new", **fields))
+    return len(sources)
+
+
+def source_from_row(row: Any) -> Source:
+    return Source(
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        kind=row.kind,
+        name_zh=row.name_zh,
+        group=row.group_name,
+        language=row.language,
+        tier=SourceTier(row.tier),
+        cadence_min=row.cadence_min,
+        cadence_max=row.cadence_max,
+        tags=tuple(row.tags or ()),
+        enabled=row.enabled,
+        notes=row.notes,
+    )
+
+
+def list_source_rows(conn: Connection, enabled_only: bool = False) -> list[Any]:
+    query = select(t.sources).order_by(t.sources.c.id)
+    if enabled_only:
+        query = query.where(t.sources.c.enabled.is_(True))
+    return list(conn.execute(query))
+
+
+def due_source_rows(conn: Connection, now: datetime) -> list[Any]:
+    query = (
+        select(t.sources)
+        .where(t.sources.c.enabled.is_(True))
+        .where(or_(t.sources.c.next_poll_at.is_(None), t.sources.c.next_poll_at <= now))
+        .order_by(t.sources.c.next_poll_at)
+    )
+    return list(conn.execute(query))
+
+
+def record_fetch(
+    conn: Connection,
+    source_id: str,
+    started_at: datetime,
+    finished_at: datetime,
+    *,
+    http_status: int | None,
+    error_code: str | None,
+    error_message: str | None,
+    nbytes: int,
+    entries: int,
+    new_items: int,
+    etag: str | None,
+    last_modified: str | None,
+    next_poll_at: datetime,
+    failing_after: int = 5,
+) -> None:
+    conn.execute(
+        insert(t.fetch_runs).values(
+            source_id=source_id,
+            started_at=started_at,
+            finished_at=finished_at,
+            http_status=http_status,
+            error_code=error_code,
+            error_message=error_message,
+            bytes=nbytes,
+            entries=entries,
+            new_items=new_items,
+        )
+    )
+    src = t.sources.c
+    if error_code is None:
+        values: dict[str, Any] = {
+            "last_fetch_at": finished_at,
+            "last_success_at": finished_at,
+            "consecutive_failures": 0,
+            "status": "ok",
+            "first_import_done": True,
+            "next_poll_at": next_poll_at,
+        }
+        if http_status != 304:  # a 304 keeps the validators we sent
+            values |= {"etag": etag, "last_modified": last_modified}
+    else:
+        failures = (
+            conn.execute(select(src.consecutive_failures).where(src.id == source_id)).scalar_one()
+            + 1
+        )
+        values = {
+            "last_fetch_at": finished_at,
+            "consecutive_failures": failures,
+            "last_error_code": error_code,
+            "last_error_message": error_message,
+            "status": "failing" if failures >= failing_after else "error",
+            "next_poll_at": next_poll_at,
+        }
+    conn.execute(update(t.sources).where(src.id == source_id).values(**values))
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+def save_item(conn: Connection, item: Item) -> tuple[int, str]:
+    """Store a story once. Returns (item id, outcome): new, revision, discovery or unchanged."""
+    c = t.items.c
+    row = conn.execute(
+        select(c.id, c.source_id, c.url, c.content_hash, c.revision).where(
+            c.identity_key == item.identity_key
+        )
+    ).first()
+    if row is None:
+        values = {k: v for k, v in asdict(item).items() if k != "authors"}
+        values["authors"] = list(item.authors)
+        values["updated_at"] = item.first_seen_at
+        try:
+            with conn.begin_nested():
+                item_id = conn.execute(
+                    insert(t.items).values(**values).returning(c.id)
+                ).scalar_one()
+        except IntegrityError:
+            # Another writer stored the same story a moment ago (PostgreSQL writes run in
+            # parallel): now it is a discovery or unchanged, decided by the path below.
+            return save_item(conn, item)
+        conn.execute(
+            insert(t.item_revisions).values(
+                item_id=item_id,
+                revision=1,
+                title=item.title,
+                body_text=item.body_text,
+                content_hash=item.content_hash,
+                seen_at=item.first_seen_at,
+            )
+        )
+        return item_id, "new"
+    if row.source_id != item.source_id:
+        # The same story through another source is coverage, not a second item.
+        seen = conn.execute(
+            select(t.discoveries.c.id).where(
+                and_(t.discoveries.c.item_id == row.id, t.discoveries.c.source_id == item.source_id)
+            )
+        ).first()
+        if seen:
+            return row.id, "unchanged"
+        found_by, found_url = item.source_id, item.url
+        if _more_first_hand(conn, item.source_id, row.source_id):
+            # The story belongs to its most first-hand source, whichever fetch landed first;
+            # the source that had it becomes the discovery.
+            conn.execute(
+                update(t.items)
+                .where(c.id == row.id)
+                .values(
+                    source_id=item.source_id,
+                    url=item.url,
+                    guid=item.guid,
+                    title=item.title,
+                    body_text=item.body_text,
+                    body_html=item.body_html,
+                    content_hash=item.content_hash,
+                    judgement_id=None if row.content_hash != item.content_hash else c.judgement_id,
+                )
+            )
+            found_by, found_url = row.source_id, row.url
+        conn.execute(
+            insert(t.discoveries).values(
+                item_id=row.id, source_id=found_by, url=found_url, seen_at=item.first_seen_at
+            )
+        )
+        return row.id, "discovery"
+    if row.content_hash == item.content_hash:
+        return row.id, "unchanged"
+    revision = row.revision + 1
+    conn.execute(
+        insert(t.item_revisions).values(
+            item_id=row.id,
+            revision=revision,
+            title=item.title,
+            body_text=item.body_text,
+            content_hash=item.content_hash,
+            seen_at=item.first_seen_at,
+        )
+    )
+    conn.execute(
+        update(t.items)
+        .where(c.id == row.id)
+        .values(
+            title=item.title,
+            body_text=item.body_text,
+            body_html=item.body_html,
+            content_hash=item.content_hash,
+            revision=revision,
+            updated_at=item.first_seen_at,
+            # a changed story is judged again under the current policy
+            judgement_id=None,
+        )
+    )
+    return row.id, "revision"
+
+
+TIER_RANK = {"T1": 0, "T1_5": 1, "T2": 2, "T3": 3}
+
+
+def _more_first_hand(conn: Connection, candidate: str, owner: str) -> bool:
+    tiers = dict(
+        conn.execute(
+            select(t.sources.c.id, t.sources.c.tier).where(t.sources.c.id.in_([candidate, owner]))
+        ).all()
+    )
+    return TIER_RANK.get(tiers.get(candidate, "T3"), 3) < TIER_RANK.get(tiers.get(owner, "T3"), 3)
+
+
+def item_from_row(row: Any) -> Item:
+    return Item(
+        identity_key=row.identity_key,
+        source_id=row.source_id,
+        url=row.url,
+        title=row.title,
+        body_text=row.body_text,
+        body_html=row.body_html,
+        language=row.language,
+        published_at=row.published_at,
+        filed_at=row.filed_at,
+        first_seen_at=row.first_seen_at,
+        backfill=row.backfill,
+        content_hash=row.content_hash,
+        guid=row.guid,
+        authors=tuple(row.authors or ()),
+    )
+
+
+def coverage_counts(conn: Connection, item_ids: list[int]) -> dict[int, int]:
+    """Independent sources per item: its own, its discoveries, and its event's members."""
+    if not item_ids:
+        return {}
+    counts = {i: 1 for i in item_ids}
+    rows = conn.execute(
+        select(t.discoveries.c.item_id, func.count())
+        .where(t.discoveries.c.item_id.in_(item_ids))
+        .group_by(t.discoveries.c.item_id)
+    )
+    for item_id, n in rows:
+        counts[item_id] += n
+    events = conn.execute(
+        select(t.event_members.c.item_id, t.events.c.sources_count)
+        .join(t.events, t.events.c.id == t.event_members.c.event_id)
+        .where(t.event_members.c.item_id.in_(item_ids))
+    )
+    for item_id, n in events:
+        counts[item_id] = max(counts[item_id], n)
+    return counts
+
+
+def items_to_judge(conn: Connection, limit: int = 500) -> list[tuple[int, Item, Source]]:
+    """Stories without a current judgement; live news before backfill, newest first."""
+    c = t.items.c
+    rows = conn.execute(
+        select(t.items, t.sources.c.id.label("src_id"))
+        .join(t.sources, t.sources.c.id == c.source_id)
+        .where(c.judgement_id.is_(None))
+        .order_by(c.backfill, c.filed_at.desc())
+        .limit(limit)
+    ).all()
+    sources = {
+        r.id: source_from_row(r)
+        for r in conn.execute(
+            select(t.sources).where(t.sources.c.id.in_({r.source_id for r in rows}))
+        )
+    }
+    return [(r.id, item_from_row(r), sources[r.source_id]) for r in rows]
+
+
+def save_judgement(conn: Connection, item_id: int, judgement: Judgement, now: datetime) -> int:
+    """Append a judgement and make it the item's current one."""
+    hkr = judgement.hkr
+    judgement_id = conn.execute(
+        insert(t.judgements)
+        .values(
+            item_id=item_id,
+            created_at=now,
+            policy_version=judgement.policy_version,
+            editor=judgement.editor,
+            importance=judgement.importance,
+            tier=judgement.tier.value,
+            hook=hkr.hook,
+            knowledge=hkr.knowledge,
+            resonance=hkr.resonance,
+            hook_reason=hkr.hook_reason,
+            knowledge_reason=hkr.knowledge_reason,
+            resonance_reason=hkr.resonance_reason,
+            tags={
+                "capabilities": list(judgement.tags.capabilities),
+                "entities": list(judgement.tags.entities),
+                "topics": list(judgement.tags.topics),
+            },
+            title_en=judgement.title_en,
+            title_zh=judgement.title_zh,
+            summary_en=judgement.summary_en,
+            summary_zh=judgement.summary_zh,
+            why=judgement.why,
+            excluded_reason=judgement.excluded_reason,
+        )
+        .returning(t.judgements.c.id)
+    ).scalar_one()
+    conn.execute(
+        update(t.items)
+        .where(t.items.c.id == item_id)
+        .values(
+            judgement_id=judgement_id,
+            tier=judgement.tier.value,
+            importance=judgement.importance,
+            judge_error=None,
+        )
+    )
+    conn.execute(t.item_tags.delete().where(t.item_tags.c.item_id == item_id))
+    tags = list(dict.fromkeys(judgement.tags.all()))
+    if tags:
+        conn.execute(insert(t.item_tags), [{"item_id": item_id, "tag": tag} for tag in tags])
+    title = " ".join(x for x in (judgement.title_en, judgement.title_zh) if x)
+    summary = " ".join(x for x in (judgement.summary_en, judgement.summary_zh) if x)
+    index_item(conn, item_id, title, summary)
+    return int(judgement_id)
+
+
+def mark_judge_error(conn: Connection, item_id: int, message: str) -> None:
+    conn.execute(update(t.items).where(t.items.c.id == item_id).values(judge_error=message))
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def ungrouped_items(conn: Connection, limit: int = 2000) -> list[StoryRef]:
+    c = t.items.c
+    rows = conn.execute(
+        select(c.id, c.source_id, c.url, c.title, c.body_text, c.filed_at, c.identity_key)
+        .outerjoin(t.event_members, t.event_members.c.item_id == c.id)
+        .where(t.event_members.c.item_id.is_(None))
+        .order_by(c.filed_at)
+        .limit(limit)
+    )
+    return [_ref(r, None) for r in rows]
+
+
+def _ref(row: Any, event_id: int | None) -> StoryRef:
+    url = row.identity_key[4:] if row.identity_key.startswith("url:") else ""
+    return StoryRef(
+        item_id=row.id,
+        event_id=event_id,
+        source_id=row.source_id,
+        url=url,
+        title=row.title,
+        text=row.body_text[:600],
+        filed_at=row.filed_at,
+    )
+
+
+def event_candidates(conn: Connection, around: datetime, days: int = 14) -> list[StoryRef]:
+    """Grouped stories filed within `days` of a moment, with their events."""
+    c = t.items.c
+    rows = conn.execute(
+        select(
+            c.id, c.source_id, c.url, c.title, c.body_text, c.filed_at, c.identity_key,
+            t.event_members.c.event_id,
+        )
+        .join(t.event_members, t.event_members.c.item_id == c.id)
+        .where(c.filed_at >= around - timedelta(days=days))
+        .where(c.filed_at <= around + timedelta(days=days))
+    )  # fmt: skip
+    return [_ref(r, r.event_id) for r in rows]
+
+
+def apply_group_decision(
+    conn: Connection, ref: StoryRef, decision: GroupDecision, now: datetime
+) -> int:
+    """Attach a story to its event (or start one) and refresh the event's coverage and lead."""
+    event_id = decision.event_id
+    if event_id is None:
+        event_id = conn.execute(
+            insert(t.events)
+            .values(
+                title_en=ref.title,
+                lead_item_id=ref.item_id,
+                first_seen_at=ref.filed_at,
+                last_seen_at=ref.filed_at,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(t.events.c.id)
+        ).scalar_one()
+    conn.execute(
+        insert(t.event_members).values(
+            item_id=ref.item_id,
+            event_id=event_id,
+            relation=decision.relation,
+            similarity=decision.similarity,
+            added_at=now,
+        )
+    )
+    refresh_event(conn, event_id, now)
+    return int(event_id)
+
+
+def refresh_event(conn: Connection, event_id: int, now: datetime) -> None:
+    """Coverage = distinct sources over members and their discoveries; lead = T1, fullest, first."""
+    c = t.items.c
+    members = conn.execute(
+        select(c.id, c.source_id, c.title, c.filed_at, func.length(c.body_text).label("size"),
+               t.sources.c.tier)
+        .join(t.event_members, t.event_members.c.item_id == c.id)
+        .join(t.sources, t.sources.c.id == c.source_id)
+        .where(t.event_members.c.event_id == event_id)
+    ).all()  # fmt: skip
+    if not members:
+        return
+    ids = [m.id for m in members]
+    found = set(
+        conn.execute(
+            select(t.discoveries.c.source_id).where(t.discoveries.c.item_id.in_(ids))
+        ).scalars()
+    )
+    sources = {m.source_id for m in members} | found
+    lead = min(members, key=lambda m: (m.tier != "T1", -(m.size or 0), m.filed_at))
+    conn.execute(
+        update(t.events)
+        .where(t.events.c.id == event_id)
+        .values(
+            sources_count=len(sources),
+            lead_item_id=lead.id,
+            title_en=lead.title,
+            first_seen_at=min(m.filed_at for m in members),
+            last_seen_at=max(m.filed_at for m in members),
+            updated_at=now,
+        )
+    )
+
+
+# --- runs ----------------------------------------------------------------------------------
+
+
+def start_pipeline_run(conn: Connection, now: datetime) -> int:
+    return int(
+        conn.execute(
+            insert(t.pipeline_runs)
+            .values(started_at=now, status="running", stats={})
+            .returning(t.pipeline_runs.c.id)
+        ).scalar_one()
+    )
+
+
+def finish_pipeline_run(
+    conn: Connection, run_id: int, now: datetime, status: str, stats: dict[str, Any]
+) -> None:
+    conn.execute(
+        update(t.pipeline_runs)
+        .where(t.pipeline_runs.c.id == run_id)
+        .values(finished_at=now, status=status, stats=stats)
+    )
+
+
+def count_rows(conn: Connection) -> dict[str, int]:
+    tables = {
+        "sources": t.sources,
+        "items": t.items,
+        "events": t.events,
+        "judgements": t.judgements,
+    }
+    return {name: conn.execute(select(func.count()).select_from(tb)).scalar_one()
+            for name, tb in tables.items()}  # fmt: skip

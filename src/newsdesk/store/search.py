@@ -1,0 +1,67 @@
+"""Full-text search over judged titles and summaries, on either engine.
+
+SQLite: FTS5 with the trigram tokenizer (substring matches, Chinese included; terms need three
+characters). PostgreSQL: a generated tsvector with a GIN index; Chinese has no word breaks
+there, so queries with CJK characters fall back to ILIKE.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import Connection, text
+
+_WORD = re.compile(r"[\w\-.]+", re.UNICODE)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def index_item(conn: Connection, item_id: int, title: str, summary: str) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DELETE FROM items_fts WHERE rowid = :id"), {"id": item_id})
+        conn.execute(
+            text("INSERT INTO items_fts (rowid, title, summary) VALUES (:id, :title, :summary)"),
+            {"id": item_id, "title": title, "summary": summary},
+        )
+    else:
+        conn.execute(
+            text(
+                "INSERT INTO items_fts (item_id, title, summary) VALUES (:id, :title, :summary) "
+                "ON CONFLICT (item_id) DO UPDATE SET title = :title, summary = :summary"
+            ),
+            {"id": item_id, "title": title, "summary": summary},
+        )
+
+
+def search_item_ids(conn: Connection, query: str, limit: int = 1000) -> list[int]:
+    """Ids of stories matching every word of the query, best first."""
+    words = [w for w in _WORD.findall(query) if w.strip("-.")]
+    if not words:
+        return []
+    if conn.dialect.name == "sqlite":
+        if all(len(w) >= 3 for w in words):
+            match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+            rows = conn.execute(
+                text("SELECT rowid FROM items_fts WHERE items_fts MATCH :m ORDER BY rank LIMIT :n"),
+                {"m": match, "n": limit},
+            )
+            return [r[0] for r in rows]
+        return _like(conn, words, "rowid", limit)
+    if _CJK.search(query):
+        return _like(conn, words, "item_id", limit)
+    rows = conn.execute(
+        text(
+            "SELECT item_id FROM items_fts, plainto_tsquery('simple', :q) query "
+            "WHERE tsv @@ query ORDER BY ts_rank(tsv, query) DESC LIMIT :n"
+        ),
+        {"q": " ".join(words), "n": limit},
+    )
+    return [r[0] for r in rows]
+
+
+def _like(conn: Connection, words: list[str], key: str, limit: int) -> list[int]:
+    op = "LIKE" if conn.dialect.name == "sqlite" else "ILIKE"
+    clauses = " AND ".join(f"(title || ' ' || summary) {op} :w{i}" for i in range(len(words)))
+    params: dict[str, object] = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
+    params["n"] = limit
+    rows = conn.execute(text(f"SELECT {key} FROM items_fts WHERE {clauses} LIMIT :n"), params)
+    return [r[0] for r in rows]

@@ -1,0 +1,1 @@
+"""The web desk: FastAPI pages and API v1."""

@@ -1,0 +1,118 @@
+import time
+from http.server import BaseHTTPRequestHandler
+from urllib.parse import urlsplit
+
+from conftest import Route
+from newsdesk.collect.http import USER_AGENT, Fetcher, is_public_address
+
+
+async def test_conditional_get_answers_304_second_time(server) -> None:
+    url = server.add("/feed", Route(b"<rss/>", headers={"ETag": '"v1"'}))
+    async with Fetcher(allow_private=True) as fetcher:
+        first = await fetcher.fetch(url)
+        second = await fetcher.fetch(url, etag=first.etag)
+    assert first.ok and first.body == b"<rss/>" and first.etag == '"v1"'
+    assert second.ok and second.not_modified and second.body == b""
+
+
+async def test_error_codes(server) -> None:
+    missing = server.base + "/missing"
+    broken = server.add("/broken", Route(b"oops", status=500))
+    big = server.add("/big", Route(b"x" * 5000))
+
+    def loop(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", "/loop")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    looping = server.add("/loop", Route(handler=loop))
+    async with Fetcher(allow_private=True, max_bytes=1000) as fetcher:
+        codes = {
+            name: (await fetcher.fetch(url)).error_code
+            for name, url in [("404", missing), ("500", broken), ("big", big), ("loop", looping)]
+        }
+    assert codes == {
+        "404": "http_4xx",
+        "500": "http_5xx",
+        "big": "too_large",
+        "loop": "redirect_loop",
+    }
+
+
+async def test_trickling_body_times_out(server) -> None:
+    def trickle(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", "100000")
+        handler.end_headers()
+        try:
+            for _ in range(100):
+                handler.wfile.write(b"<")
+                handler.wfile.flush()
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    url = server.add("/slow", Route(handler=trickle))
+    started = time.monotonic()
+    async with Fetcher(allow_private=True, total_timeout=1.5) as fetcher:
+        result = await fetcher.fetch(url)
+    assert result.error_code == "timeout"
+    assert time.monotonic() - started < 5
+
+
+async def test_private_addresses_are_refused_unless_allowed(server) -> None:
+    url = server.add("/feed", Route(b"<rss/>"))
+    async with Fetcher(allow_private=False) as fetcher:
+        blocked = await fetcher.fetch(url)
+        localhost = await fetcher.fetch(url.replace("127.0.0.1", "localhost"))
+        metadata = await fetcher.fetch("http://169.254.169.254/latest/meta-data/")
+    assert blocked.error_code == "blocked_address"
+    assert localhost.error_code == "blocked_address"
+    assert metadata.error_code == "blocked_address"
+    assert server.routes["/feed"].hits == 0  # refused before any request left
+
+
+class _FirstHopIsPublic(Fetcher):
+    """Treat the local test server as if it were a public host; guard every other hop."""
+
+    async def _check_target(self, url: str) -> str:
+        if urlsplit(url).hostname == "127.0.0.1":
+            return "127.0.0.1"
+        return await super()._check_target(url)
+
+
+async def test_redirect_to_metadata_address_is_refused(server) -> None:
+    def bounce(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(302)
+        handler.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    url = server.add("/bounce", Route(handler=bounce))
+    async with _FirstHopIsPublic(allow_private=False) as fetcher:
+        result = await fetcher.fetch(url)
+    assert result.error_code == "blocked_address"
+    assert "169.254.169.254" in (result.error_message or "")
+
+
+def test_address_classification() -> None:
+    assert not is_public_address("169.254.169.254")
+    assert not is_public_address("::ffff:127.0.0.1")
+    assert not is_public_address("10.1.2.3")
+    assert is_public_address("93.184.216.34")
+
+
+async def test_user_agent_is_descriptive(server) -> None:
+    seen = {}
+
+    def capture(handler: BaseHTTPRequestHandler) -> None:
+        seen["ua"] = handler.headers.get("User-Agent")
+        handler.send_response(200)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    url = server.add("/ua", Route(handler=capture))
+    async with Fetcher(allow_private=True) as fetcher:
+        await fetcher.fetch(url)
+    assert seen["ua"] == USER_AGENT and "newsdesk/" in USER_AGENT

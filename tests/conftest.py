@@ -28,12 +28,10 @@ _postgres_passed = 0
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each engine (PostgreSQL: a schema of its own)."""
     if request.param == "sqlite":
-        database = Database(f"sqlite:///{tmp_path / 'test.db'}")
-        upgrade(database)
-        yield database
-        database.close()
+        yield f"sqlite:///{tmp_path / 'test.db'}"
         return
     if not PG_URL:
         pytest.skip("NEWSDESK_TEST_DATABASE_URL is not set: PostgreSQL half not run")
@@ -47,12 +45,18 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         if REQUIRE_PG:
             pytest.fail(f"PostgreSQL expected at {PG_URL} but unreachable: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
-    database = Database(PG_URL, schema=schema)
+    separator = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
     upgrade(database)
     yield database
     database.close()
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:

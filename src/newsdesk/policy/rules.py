@@ -20,7 +20,7 @@ def decide_tier(
     hard_excluded: bool = False,
 ) -> tuple[Tier, int]:
     """Return (tier, importance after caps). Importance is clamped to 0..100."""
-    importance = max(0, min(100, int(round(importance))))
+    importance = max(0, min(100, round(importance)))
     if hard_excluded or hkr.count == 0:
         return Tier.EXCLUDED, min(importance, int(policy["exclusion_cap"]))
     line = featured_line(policy, source_tier)

@@ -35,7 +35,7 @@ def engine_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, schema: str | None = None) -> Engine:
+def make_engine(url: str) -> Engine:
     url = engine_url(url)
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
@@ -44,10 +44,8 @@ def make_engine(url: str, schema: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    connect_args: dict[str, Any] = {"connect_timeout": 5}
-    if schema:  # tests isolate each run in its own schema
-        connect_args["options"] = f"-csearch_path={schema}"
-    return create_engine(url, pool_size=10, max_overflow=10, connect_args=connect_args)
+    # A search_path can ride in the URL (?options=-csearch_path%3DNAME); tests use that.
+    return create_engine(url, pool_size=10, max_overflow=10, connect_args={"connect_timeout": 5})
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -62,9 +60,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 class Database:
     """One engine, pooled reads, and a serialised write path on SQLite."""
 
-    def __init__(self, url: str, schema: str | None = None) -> None:
+    def __init__(self, url: str) -> None:
         self.url = engine_url(url)
-        self.engine = make_engine(url, schema)
+        self.engine = make_engine(url)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         workers = 1 if self.is_sqlite else 4
         self._writer = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="db-writer")

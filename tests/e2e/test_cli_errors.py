@@ -1,0 +1,56 @@
+"""Bad input at start-up ends with one clear line on stderr, never a traceback."""
+
+import socket
+from pathlib import Path
+
+from .conftest import clean_env, newsdesk
+
+
+def assert_one_clear_line(result, *needles: str) -> None:
+    assert result.returncode == 2, result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:")
+    assert "Traceback" not in result.stderr + result.stdout
+    for needle in needles:
+        assert needle in lines[0]
+
+
+def test_wrong_config_value(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, NEWSDESK_TIMEZONE="Mars/Olympus")
+    assert_one_clear_line(newsdesk(["run", "--once"], env, tmp_path), "NEWSDESK_TIMEZONE", "IANA")
+
+
+def test_unreachable_database(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = clean_env(tmp_path, NEWSDESK_DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/x")
+    assert_one_clear_line(newsdesk(["db", "upgrade"], env, tmp_path), "cannot reach the database")
+
+
+def test_port_already_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = clean_env(tmp_path, NEWSDESK_PORT=str(port))
+        result = newsdesk(["web"], env, tmp_path, timeout=60)
+    assert_one_clear_line(result, f"port {port}", "already in use", "NEWSDESK_PORT")
+
+
+def test_config_show_masks_secrets(tmp_path: Path) -> None:
+    env = clean_env(tmp_path, NEWSDESK_LLM_API_KEY="sk-top-secret", NEWSDESK_PORT="8123")
+    result = newsdesk(["config", "show"], env, tmp_path)
+    assert result.returncode == 0
+    assert "NEWSDESK_PORT=8123" in result.stdout
+    assert "NEWSDESK_LLM_API_KEY=********" in result.stdout
+    assert "sk-top-secret" not in result.stdout
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    for args in (["--help"], ["run", "--help"], ["up", "--help"], ["web", "--help"],
+                 ["db", "upgrade", "--help"], ["config", "show", "--help"]):  # fmt: skip
+        result = newsdesk(args, env, tmp_path)
+        assert result.returncode == 0 and "Usage" in result.stdout, args

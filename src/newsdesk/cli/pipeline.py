@@ -1,4 +1,4 @@
-"""The `newsdesk` command. Every user-facing failure ends as one line on stderr, exit code 2."""
+"""Pipeline commands: run, up, web."""
 
 from __future__ import annotations
 
@@ -6,58 +6,21 @@ import asyncio
 import contextlib
 import errno
 import socket
-import sys
 from collections.abc import Iterator
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsdesk.config import ConfigError, Settings, load_settings
-from newsdesk.policy.loader import PolicyError
+from newsdesk.cli.common import DemoOption, UserError, friendly_errors, out, settings_for
+from newsdesk.config import Settings
 from newsdesk.runner.app import catalog_for, open_database, policy_for
 from newsdesk.runner.demo import DemoFeedServer
 from newsdesk.runner.local import RunSummary, run_once
-from newsdesk.sources.catalog import CatalogError
-from newsdesk.store.db import Database, DatabaseError
+from newsdesk.store.db import Database
 
-app = typer.Typer(
-    help="newsdesk: a self-hosted AI-news radar with an editor inside.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
-db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
-app.add_typer(config_app, name="config")
-app.add_typer(db_app, name="db")
-
-out = Console()
-err = Console(stderr=True)
-USER_ERRORS = (ConfigError, DatabaseError, PolicyError, CatalogError)
-
-DemoOption = Annotated[
-    bool, typer.Option("--demo", help="Use the bundled demo sources, served locally; no network.")
-]
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed as one line."""
-
-
-@contextlib.contextmanager
-def friendly_errors() -> Iterator[None]:
-    try:
-        yield
-    except (*USER_ERRORS, UserError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-
-
-def settings_for(demo: bool = False) -> Settings:
-    # The demo feeds are served from 127.0.0.1, which the address guard would refuse.
-    return load_settings(**({"allow_private_urls": True} if demo else {}))
+app = typer.Typer()
 
 
 class RichProgress:
@@ -202,31 +165,3 @@ def web() -> None:
                 asyncio.run(_serve(db, settings, None, pipeline=False))
         finally:
             db.close()
-
-
-@config_app.command("show")
-def config_show() -> None:
-    """Print the effective configuration, secrets masked."""
-    with friendly_errors():
-        for key, value in settings_for().shown().items():
-            out.print(f"{key}={value}", highlight=False, soft_wrap=True)
-
-
-@db_app.command("upgrade")
-def db_upgrade() -> None:
-    """Bring the database schema up to date."""
-    with friendly_errors():
-        settings = settings_for()
-        db = open_database(settings, migrate=False)
-        from newsdesk.store.migrate import current_revision, upgrade
-
-        upgrade(db)
-        out.print(f"database {db.safe_url} is at revision {current_revision(db)}")
-        db.close()
-
-
-def main() -> None:
-    try:
-        app()
-    except KeyboardInterrupt:
-        sys.exit(130)

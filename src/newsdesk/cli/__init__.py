@@ -1,0 +1,25 @@
+"""The `newsdesk` command: one Typer app; each domain adds its commands from its own module."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from newsdesk.cli import admin, pipeline
+
+app = typer.Typer(
+    help="newsdesk: a self-hosted AI-news radar with an editor inside.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.registered_commands += pipeline.app.registered_commands
+app.add_typer(admin.config_app, name="config")
+app.add_typer(admin.db_app, name="db")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,42 @@
+"""What every command module shares: consoles, one-line user errors, settings."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from newsdesk.config import ConfigError, Settings, load_settings
+from newsdesk.policy.loader import PolicyError
+from newsdesk.sources.catalog import CatalogError
+from newsdesk.store.db import DatabaseError
+
+out = Console()
+err = Console(stderr=True)
+USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, DatabaseError, PolicyError, CatalogError)
+
+DemoOption = Annotated[
+    bool, typer.Option("--demo", help="Use the bundled demo sources, served locally; no network.")
+]
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line."""
+
+
+@contextlib.contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Turn every problem the user can fix into one line on stderr and exit code 2."""
+    try:
+        yield
+    except (*USER_ERRORS, UserError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def settings_for(demo: bool = False) -> Settings:
+    # The demo feeds are served from 127.0.0.1, which the address guard would refuse.
+    return load_settings(**({"allow_private_urls": True} if demo else {}))

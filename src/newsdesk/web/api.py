@@ -1,0 +1,46 @@
+"""API v1: JSON over the public read layer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from newsdesk.publish.read import PUBLIC_TIERS, BadRequest, api_item, get_card, list_cards
+from newsdesk.web.deps import database, settings
+
+router = APIRouter(prefix="/api/v1", tags=["items"])
+
+
+@router.get("/items", summary="Public stories, newest first")
+def api_items(
+    request: Request,
+    tier: Annotated[list[str] | None, Query(description="p1, featured or all; repeatable")] = None,
+    tag: str | None = None,
+    source: str | None = None,
+    q: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: str | None = None,
+) -> JSONResponse:
+    tiers = tuple(x for value in tier or [] for x in value.split(",") if x) or PUBLIC_TIERS
+    try:
+        with database(request).read() as conn:
+            result = list_cards(
+                conn, tiers=tiers, tag=tag, source=source, q=q, limit=limit, cursor=cursor,
+                tz=settings(request).timezone,
+            )  # fmt: skip
+    except BadRequest as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(
+        {"items": [api_item(c) for c in result.cards], "next_cursor": result.next_cursor}
+    )
+
+
+@router.get("/items/{item_id}", summary="One public story")
+def api_one(request: Request, item_id: int) -> JSONResponse:
+    with database(request).read() as conn:
+        card = get_card(conn, item_id, tz=settings(request).timezone)
+    if card is None:
+        return JSONResponse({"error": "no such story"}, status_code=404)
+    return JSONResponse(api_item(card))

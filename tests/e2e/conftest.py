@@ -54,7 +54,9 @@ def web_server(tmp_path: Path):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise AssertionError(f"newsdesk web exited: {proc.stdout.read() if proc.stdout else ''}")
+                raise AssertionError(
+                    f"newsdesk web exited: {proc.stdout.read() if proc.stdout else ''}"
+                )
             try:
                 if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                     return base

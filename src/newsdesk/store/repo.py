@@ -197,13 +197,8 @@ def save_item(conn: Connection, item: Item) -> tuple[int, str]:
                 update(t.items)
                 .where(c.id == row.id)
                 .values(
-                    source_id=item.source_id,
-                    url=item.url,
-                    guid=item.guid,
-                    title=item.title,
-                    body_text=item.body_text,
-                    body_html=item.body_html,
-                    content_hash=item.content_hash,
+                    # everything the first-hand source says wins, its dates included
+                    **_owned_fields(item),
                     judgement_id=None if row.content_hash != item.content_hash else c.judgement_id,
                 )
             )
@@ -245,6 +240,23 @@ def save_item(conn: Connection, item: Item) -> tuple[int, str]:
 
 
 TIER_RANK = {"T1": 0, "T1_5": 1, "T2": 2, "T3": 3}
+
+
+def _owned_fields(item: Item) -> dict[str, Any]:
+    """What an item takes from the source that owns it (identity and first sighting excluded)."""
+    return {
+        "source_id": item.source_id,
+        "url": item.url,
+        "guid": item.guid,
+        "title": item.title,
+        "body_text": item.body_text,
+        "body_html": item.body_html,
+        "language": item.language,
+        "authors": list(item.authors),
+        "published_at": item.published_at,
+        "filed_at": item.published_at or item.filed_at,
+        "content_hash": item.content_hash,
+    }
 
 
 def _more_first_hand(conn: Connection, candidate: str, owner: str) -> bool:

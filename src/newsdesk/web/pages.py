@@ -77,4 +77,4 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
         card = get_card(conn, item_id, tz=settings(request).timezone)
     if card is None:
         return render(request, "error.html", 404, status=404, message="No such story.")
-    return render(request, "item.html", card=card)
+    return render(request, "item.html", c=card)

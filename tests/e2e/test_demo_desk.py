@@ -68,9 +68,8 @@ def test_demo_run_then_desk_shows_the_o3_mini_card(
     assert item["published_at"] == "2025-01-31T11:00:00Z"
     assert item["tier"] == "p1" and item["hkr"] == {"h": True, "k": True, "r": True}
     assert f">{item['importance']}<" in card.replace(" ", "")
-    assert (
-        item["editor"] == "rules" and item["why"] in visible_text(card) or item["why"][:40] in text
-    )
+    assert item["editor"] == "rules"
+    assert item["why"] and item["why"] in text
 
     # The item page renders the same story.
     page = httpx.get(f"{base}/items/{item['id']}", timeout=10)

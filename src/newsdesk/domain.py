@@ -8,6 +8,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 class Tier(enum.StrEnum):
@@ -55,6 +56,9 @@ class Source:
     tags: tuple[str, ...] = ()
     enabled: bool = True
     notes: str = ""
+    # kind settings: selectors for web_list, dot-paths for json_api, the preset name and its
+    # arguments; plain JSON-able values only
+    options: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +73,8 @@ class Entry:
     summary_html: str = ""
     content_html: str = ""
     authors: tuple[str, ...] = ()
+    # what a source says beyond the story: categories, points, comment counts, …
+    signals: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +95,7 @@ class Item:
     content_hash: str
     guid: str = ""
     authors: tuple[str, ...] = ()
+    signals: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,10 @@ import socket
 import time
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import httpcore
 import httpx
 
 from newsdesk import __version__
@@ -54,6 +56,58 @@ class FetchError(Exception):
         self.message = message
 
 
+async def resolve(host: str, port: int) -> list[str]:
+    """Every address a name resolves to (tests patch this to play a rebinding DNS server)."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError("dns", f"cannot resolve {host}: {exc.strerror}") from None
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves, checks and connects to the same address, so a DNS answer that changes
+    between the check and the connection (rebinding) cannot reach a private target."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.AsyncNetworkStream:
+        async with asyncio.timeout(timeout):
+            addresses = await resolve(host, port)
+        if not self.allow_private:
+            for address in addresses:
+                if not is_public_address(address):
+                    raise FetchError(
+                        "blocked_address",
+                        f"{host} resolves to {address}, a private or local address "
+                        "(set NEWSDESK_ALLOW_PRIVATE_URLS=true to allow)",
+                    )
+        last: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                last = exc
+        raise last or httpcore.ConnectError(f"no address for {host}")
+
+    async def connect_unix_socket(self, *args: Any, **kwargs: Any) -> httpcore.AsyncNetworkStream:
+        raise FetchError("invalid_url", "unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
 def is_public_address(address: str) -> bool:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
@@ -88,11 +142,18 @@ class Fetcher:
         self._host_limits: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(per_host)
         )
+        transport = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        )
+        # httpx has no public hook for the network backend; the pool's is swapped so every
+        # connection goes through the address guard (tests/integration/test_ssrf.py checks it)
+        transport._pool._network_backend = GuardedBackend(allow_private)
         self._client = httpx.AsyncClient(
+            transport=transport,
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            follow_redirects=False,  # followed by hand so every hop passes the address guard
-            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            follow_redirects=False,  # followed by hand: every hop is checked and counted
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate, br"},
+            trust_env=False,  # a proxy from the environment would bypass the address guard
         )
 
     async def __aenter__(self) -> Fetcher:
@@ -120,7 +181,11 @@ class Fetcher:
         except httpx.TimeoutException as exc:
             result.error_code, result.error_message = "timeout", f"timed out: {type(exc).__name__}"
         except httpx.ConnectError as exc:
-            result.error_code, result.error_message = "connect", f"cannot connect: {exc}"
+            text = str(exc)
+            code = "tls" if "SSL" in text or "certificate" in text.lower() else "connect"
+            result.error_code, result.error_message = code, f"cannot connect: {text}"[:500]
+        except httpx.RemoteProtocolError as exc:
+            result.error_code, result.error_message = "protocol", f"broken HTTP answer: {exc}"
         except httpx.DecodingError as exc:
             result.error_code, result.error_message = "decoding", f"bad content encoding: {exc}"
         except httpx.HTTPError as exc:
@@ -133,6 +198,7 @@ class Fetcher:
     ) -> None:
         url = result.url
         headers = {}
+        visited: set[str] = set()
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -144,13 +210,19 @@ class Fetcher:
                 self._client.stream("GET", url, headers=headers) as response,
             ):
                 if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+                    visited.add(url)
                     url = urljoin(url, response.headers["location"])
+                    if url in visited:
+                        raise FetchError("redirect_loop", f"redirects back to {url}")
                     continue
                 result.final_url = url
                 result.status = response.status_code
                 result.headers = {k.lower(): v for k, v in response.headers.items()}
                 if response.status_code == 304:
                     return
+                if response.status_code == 429:
+                    wait = response.headers.get("retry-after", "?")
+                    raise FetchError("rate_limited", f"HTTP 429 from {url}, Retry-After {wait}")
                 if response.status_code >= 400:
                     family = "http_4xx" if response.status_code < 500 else "http_5xx"
                     raise FetchError(family, f"HTTP {response.status_code} from {url}")
@@ -158,7 +230,7 @@ class Fetcher:
                 result.etag = response.headers.get("etag")
                 result.last_modified = response.headers.get("last-modified")
                 return
-        raise FetchError("redirect_loop", f"more than {self.max_redirects} redirects")
+        raise FetchError("too_many_redirects", f"more than {self.max_redirects} redirects")
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("content-length")
@@ -174,25 +246,9 @@ class Fetcher:
         return b"".join(chunks)
 
     async def _check_target(self, url: str) -> str:
+        """Scheme and host; addresses are checked where the connection is made
+        (GuardedBackend), after DNS, on every hop."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError("invalid_url", f"not an http(s) URL: {url!r}")
-        host = parts.hostname
-        if self.allow_private:
-            return host
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-        except socket.gaierror as exc:
-            raise FetchError("dns", f"cannot resolve {host}: {exc.strerror}") from None
-        for info in infos:
-            address = str(info[4][0])
-            if not is_public_address(address):
-                raise FetchError(
-                    "blocked_address",
-                    f"{host} resolves to {address}, a private or local address "
-                    "(set NEWSDESK_ALLOW_PRIVATE_URLS=true to allow)",
-                )
-        return host
+        return parts.hostname

@@ -28,4 +28,4 @@ def policy_for(settings: Settings) -> Policy:
 def catalog_for(settings: Settings, demo_base: str | None) -> list[Source]:
     if demo_base is not None:
         return load_catalog(DEMO_CATALOG, demo_base=demo_base)
-    return load_catalog(Path(settings.catalog))
+    return load_catalog(Path(settings.catalog), rsshub_base=settings.rsshub_base)

@@ -11,18 +11,23 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from newsdesk.collect.cadence import next_poll_at
 from newsdesk.collect.http import Fetcher
+from newsdesk.collect.politeness import poll_floor
 from newsdesk.config import Settings
-from newsdesk.domain import Source
+from newsdesk.domain import Entry, Source
 from newsdesk.editor import rules_judgement
 from newsdesk.events import choose_event
 from newsdesk.normalize import FreshnessRules, normalize_entries
 from newsdesk.policy import Policy
-from newsdesk.sources.rss import NotAFeed, parse_feed
+from newsdesk.runner.fulltext import run_full_text
+from newsdesk.sources.kinds import parse_source, poll_url, pushed_entry
+from newsdesk.sources.rss import NotAFeed
 from newsdesk.store import repo
+from newsdesk.store import sources as source_store
 from newsdesk.store.db import Database
 
 
@@ -54,6 +59,7 @@ class RunSummary:
     tiers: Counter[str] = field(default_factory=Counter)
     grouped: int = 0
     events_created: int = 0
+    full_text: Counter[str] = field(default_factory=Counter)  # ok, unconfirmed, feed
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -69,6 +75,7 @@ class RunSummary:
             "tiers": dict(self.tiers),
             "grouped": self.grouped,
             "events_created": self.events_created,
+            "full_text": dict(self.full_text),
             "seconds": round(self.seconds, 2),
         }
 
@@ -82,12 +89,6 @@ def freshness_rules(policy: Policy, demo: bool) -> FreshnessRules:
         first_import_window_days=None if demo else int(numbers["first_import_window_days"]),
         future_tolerance_minutes=int(numbers["future_tolerance_minutes"]),
     )
-
-
-def next_poll(source: Source, now: datetime, failures: int) -> datetime:
-    """Busy or healthy: the source's lower bound. Failing: back off, capped at its upper bound."""
-    minutes = source.cadence_min if failures == 0 else source.cadence_min * 2 ** min(failures, 10)
-    return now + timedelta(minutes=min(minutes, source.cadence_max))
 
 
 async def run_once(
@@ -120,7 +121,9 @@ async def run_once(
         rules = freshness_rules(policy, demo)
         progress.start("collect", len(rows))
         limit = asyncio.Semaphore(settings.concurrency)
-        async with Fetcher(allow_private=settings.allow_private_urls) as fetcher:
+        async with Fetcher(
+            allow_private=settings.allow_private_urls, total_timeout=settings.fetch_timeout_seconds
+        ) as fetcher:
 
             async def collect_one(row: Any) -> None:
                 async with limit:
@@ -128,6 +131,12 @@ async def run_once(
                 progress.advance("collect")
 
             await asyncio.gather(*(collect_one(r) for r in rows))
+
+    # 2b. Full text for teasers: its own step, bounded in time, so a slow page delays no
+    #     other source; whatever it does not reach this pass waits for the next one. The
+    #     demo is offline: its stories link to real sites.
+    if settings.collect_enabled and settings.fulltext_enabled and not demo:
+        summary.full_text.update(await run_full_text(db, settings))
 
     # 3. Group before judging, so the editor knows how many sources carry each story.
     with db.read() as conn:
@@ -173,49 +182,82 @@ async def _collect_source(
 ) -> None:
     source = repo.source_from_row(row)
     started = datetime.now(UTC)
-    result = await fetcher.fetch(source.url, etag=row.etag, last_modified=row.last_modified)
-    error_code, error_message = result.error_code, result.error_message
-    entries_count = new_items = 0
-    if result.ok and not result.not_modified:
-        try:
-            entries = parse_feed(source.id, result.body, result.final_url or source.url)
-        except NotAFeed as exc:
-            error_code, error_message = exc.code, str(exc)
-        else:
-            entries_count = len(entries)
-            items = await normalize_entries(
-                entries, source, started, rules, first_import=not row.first_import_done
-            )
+    error_code = error_message = None
+    status: int | None = None
+    nbytes = entries_count = new_items = 0
+    etag, last_modified, ttl, headers = None, None, None, None
+    not_modified = False
+    entries: list[Entry] = []
+    if source.kind == "push":
+        # pushed entries wait in the database (POST /api/ingest); polling takes them
+        payloads = await db.write(lambda c: source_store.take_pushed(c, source.id, started))
+        entries = [pushed_entry(source.id, p) for p in payloads]
+    else:
+        result = await fetcher.fetch(
+            poll_url(source, started), etag=row.etag, last_modified=row.last_modified
+        )
+        error_code, error_message = result.error_code, result.error_message
+        status, nbytes, headers = result.status, len(result.body), result.headers
+        etag, last_modified, not_modified = result.etag, result.last_modified, result.not_modified
 
-            def store(conn: Any) -> int:
-                outcomes = [repo.save_item(conn, item)[1] for item in items]
-                summary.outcomes.update(outcomes)
-                return outcomes.count("new")
+        async def fetch_page(url: str) -> bytes | None:
+            page = await fetcher.fetch(url)
+            return page.body if page.ok else None
 
-            new_items = await db.write(store)
+        if result.ok and not result.not_modified:
+            try:
+                parsed = await parse_source(
+                    source, result.body, result.final_url or source.url, fetch_page
+                )
+            except NotAFeed as exc:
+                error_code, error_message = exc.code, str(exc)
+            else:
+                entries, ttl = parsed.entries, parsed.ttl_minutes
+    if entries:
+        entries_count = len(entries)
+        items = await normalize_entries(
+            entries, source, started, rules, first_import=not row.first_import_done
+        )
+
+        def store(conn: Any) -> int:
+            outcomes = [repo.save_item(conn, item)[1] for item in items]
+            summary.outcomes.update(outcomes)
+            return outcomes.count("new")
+
+        new_items = await db.write(store)
     if error_code:
         summary.failed[source.id] = error_code
-    elif result.not_modified:
+    elif not_modified:
         summary.not_modified += 1
     else:
         summary.fetched += 1
     summary.entries += entries_count
     failures = 0 if error_code is None else row.consecutive_failures + 1
     finished = datetime.now(UTC)
+    with db.read() as conn:
+        recent = source_store.items_last_7d(conn, source.id, finished)
+    next_at = next_poll_at(
+        finished,
+        cadence_min=source.cadence_min,
+        cadence_max=source.cadence_max,
+        items_7d=recent,
+        failures=failures,
+        floor=poll_floor(headers, finished, ttl),
+    )
     await db.write(
         lambda c: repo.record_fetch(
             c,
             source.id,
             started,
             finished,
-            http_status=result.status,
+            http_status=status,
             error_code=error_code,
             error_message=error_message,
-            nbytes=len(result.body),
+            nbytes=nbytes,
             entries=entries_count,
             new_items=new_items,
-            etag=result.etag,
-            last_modified=result.last_modified,
-            next_poll_at=next_poll(source, finished, failures),
+            etag=etag,
+            last_modified=last_modified,
+            next_poll_at=next_at,
         )
     )

@@ -42,6 +42,28 @@ def _content_html(entry: Any) -> str:
 
 def parse_feed(source_id: str, body: bytes, base_url: str = "") -> list[Entry]:
     """Parse feed bytes into entries; raise NotAFeed when nothing feed-like is there."""
+    return parse_feed_with_ttl(source_id, body, base_url)[0]
+
+
+def _ttl(feed: Any) -> int | None:
+    value = str(feed.get("ttl") or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _signals(raw: Any) -> dict[str, Any]:
+    signals: dict[str, Any] = {}
+    terms = [str(t.get("term") or "").strip() for t in raw.get("tags") or []]
+    if categories := [t for t in dict.fromkeys(terms) if t]:
+        signals["categories"] = categories
+    if comments := raw.get("comments"):
+        signals["comments_url"] = str(comments)
+    return signals
+
+
+def parse_feed_with_ttl(
+    source_id: str, body: bytes, base_url: str = ""
+) -> tuple[list[Entry], int | None]:
+    """Entries plus the feed's RSS <ttl> in minutes, when it declares one."""
     parsed = feedparser.parse(
         body,
         sanitize_html=False,
@@ -56,7 +78,10 @@ def parse_feed(source_id: str, body: bytes, base_url: str = "") -> list[Entry]:
     for raw in parsed.entries:
         title = str(raw.get("title") or "").strip()
         link = str(raw.get("link") or "").strip()
-        if not title and not link:
+        guid = str(raw.get("id") or "")
+        # untitled, unlinked entries (RSS 0.9x, podcasts, microblogs) are kept when they say
+        # anything: normalize titles them from their text
+        if not (title or link or guid or raw.get("summary") or raw.get("content")):
             continue
         authors = tuple(a.get("name", "") for a in raw.get("authors") or [] if a.get("name"))
         entries.append(
@@ -64,11 +89,12 @@ def parse_feed(source_id: str, body: bytes, base_url: str = "") -> list[Entry]:
                 source_id=source_id,
                 title=title,
                 link=link,
-                guid=str(raw.get("id") or ""),
+                guid=guid,
                 published=_when(raw.get("published_parsed") or raw.get("updated_parsed")),
                 summary_html=str(raw.get("summary") or ""),
                 content_html=_content_html(raw),
                 authors=authors,
+                signals=_signals(raw),
             )
         )
-    return entries
+    return entries, _ttl(parsed.feed)

@@ -29,8 +29,10 @@ from newsdesk.store.search import index_item
 
 def upsert_sources(conn: Connection, sources: list[Source], now: datetime) -> int:
     """Insert new sources and refresh catalog fields of known ones; health is kept."""
-    known = set(conn.execute(select(t.sources.c.id)).scalars())
+    known = dict(conn.execute(select(t.sources.c.id, t.sources.c.status)).tuples().all())
     for s in sources:
+        if known.get(s.id) == "removed":  # `sources remove` sticks; `sources add` revives
+            continue
         fields = {
             "name": s.name,
             "name_zh": s.name_zh,
@@ -42,13 +44,19 @@ def upsert_sources(conn: Connection, sources: list[Source], now: datetime) -> in
             "cadence_min": s.cadence_min,
             "cadence_max": s.cadence_max,
             "tags": list(s.tags),
-            "enabled": s.enabled,
             "notes": s.notes,
+            "options": dict(s.options),
         }
         if s.id in known:
+            # enabled/disabled is the operator's word (`newsdesk sources enable|disable`) once
+            # a source is in the database; a catalog refresh does not override it
             conn.execute(update(t.sources).where(t.sources.c.id == s.id).values(**fields))
         else:
-            conn.execute(insert(t.sources).values(id=s.id, created_at=now, status="new", **fields))
+            conn.execute(
+                insert(t.sources).values(
+                    id=s.id, created_at=now, status="new", enabled=s.enabled, **fields
+                )
+            )
     return len(sources)
 
 
@@ -67,6 +75,7 @@ def source_from_row(row: Any) -> Source:
         tags=tuple(row.tags or ()),
         enabled=row.enabled,
         notes=row.notes,
+        options=dict(row.options or {}),
     )
 
 
@@ -234,6 +243,8 @@ def save_item(conn: Connection, item: Item) -> tuple[int, str]:
             updated_at=item.first_seen_at,
             # a changed story is judged again under the current policy
             judgement_id=None,
+            signals=dict(item.signals),
+            fulltext_status=None,  # the new teaser may need the page again
         )
     )
     return row.id, "revision"
@@ -253,6 +264,8 @@ def _owned_fields(item: Item) -> dict[str, Any]:
         "body_html": item.body_html,
         "language": item.language,
         "authors": list(item.authors),
+        "signals": dict(item.signals),
+        "fulltext_status": None,
         "published_at": item.published_at,
         "filed_at": item.published_at or item.filed_at,
         "content_hash": item.content_hash,
@@ -284,6 +297,7 @@ def item_from_row(row: Any) -> Item:
         content_hash=row.content_hash,
         guid=row.guid,
         authors=tuple(row.authors or ()),
+        signals=dict(row.signals or {}),
     )
 
 

@@ -77,6 +77,21 @@ sources = Table(
     Column("last_error_code", String(40)),
     Column("last_error_message", Text),
     Column("status", String(20), nullable=False, default="new"),
+    # kind settings (selectors, dot-paths, preset) and, for push sources, the token's SHA-256
+    Column("options", JSON),
+    Column("token_hash", String(64), unique=True),
+)
+
+pushed_entries = Table(
+    "pushed_entries",
+    metadata,
+    # what POST /api/ingest accepted, waiting for the collect step to normalise and store it
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_id", String(100), ForeignKey("sources.id", ondelete="CASCADE"), nullable=False),
+    Column("received_at", TS, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("taken_at", TS),
+    Index("ix_pushed_entries_pending", "source_id", "taken_at"),
 )
 
 fetch_runs = Table(
@@ -115,6 +130,9 @@ items = Table(
     Column("backfill", Boolean, nullable=False, default=False),
     Column("content_hash", String(64), nullable=False),
     Column("revision", Integer, nullable=False, default=1),
+    Column("signals", JSON),  # categories, points, comments, … as the source gave them
+    # full-text step: NULL not tried, "feed" body long enough, "ok" extracted, "unconfirmed"
+    Column("fulltext_status", String(20)),
     # the current verdict, copied from the newest judgement for fast filtering
     Column("judgement_id", Integer),
     Column("tier", String(12)),

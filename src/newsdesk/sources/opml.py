@@ -1,0 +1,93 @@
+"""OPML in and out: how every feed reader shares its subscriptions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import xml.etree.ElementTree as ET
+from xml.sax.saxutils import quoteattr
+
+from newsdesk.domain import SOURCE_GROUPS, Source, SourceTier
+
+
+class OpmlError(ValueError):
+    pass
+
+
+def slug(text: str, fallback: str = "source") -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    cleaned = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return cleaned[:60].strip("-") or fallback
+
+
+def parse_opml(data: bytes) -> list[Source]:
+    """Every outline with an xmlUrl becomes an rss source; folder names become tags."""
+    head = data[:4096].lower()
+    if b"<!doctype" in head or b"<!entity" in data.lower():
+        # no DTDs: entity expansion (billion laughs, external entities) is never needed here
+        raise OpmlError("OPML with a DOCTYPE or entities is refused")
+    try:
+        root = ET.fromstring(data)
+    except ET.ParseError as exc:
+        raise OpmlError(f"not valid OPML: {exc}") from None
+    body = root.find("body")
+    if root.tag != "opml" or body is None:
+        raise OpmlError("not an OPML document (no <opml><body>)")
+    sources: list[Source] = []
+    used: set[str] = set()
+
+    def walk(node: ET.Element, folders: tuple[str, ...]) -> None:
+        for outline in node.findall("outline"):
+            url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
+            name = (outline.get("title") or outline.get("text") or "").strip()
+            if not url:
+                walk(outline, (*folders, name) if name else folders)
+                continue
+            base = slug(name or url)
+            source_id, n = base, 2
+            while source_id in used:
+                source_id, n = f"{base}-{n}", n + 1
+            used.add(source_id)
+            group = outline.get("category", "")
+            sources.append(
+                Source(
+                    id=source_id,
+                    name=name or url,
+                    url=url,
+                    kind="rss",
+                    group=group if group in SOURCE_GROUPS else "media",
+                    language=(outline.get("language") or "en")[:10],
+                    tier=SourceTier.T2,
+                    tags=folders,
+                    notes=(outline.get("htmlUrl") or "").strip(),
+                )
+            )
+
+    walk(body, ())
+    return sources
+
+
+def to_opml(sources: list[Source], title: str = "newsdesk sources") -> str:
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        f"  <head><title>{title}</title></head>",
+        "  <body>",
+    ]
+    for s in sources:
+        if s.kind == "push":
+            continue  # nothing to subscribe to
+        attrs = {
+            "type": "rss",
+            "text": s.name,
+            "title": s.name,
+            "xmlUrl": s.url,
+            "category": s.group,
+            "language": s.language,
+        }
+        if s.notes.startswith(("http://", "https://")):
+            attrs["htmlUrl"] = s.notes
+        rendered = " ".join(f"{key}={quoteattr(value)}" for key, value in attrs.items())
+        lines.append(f"    <outline {rendered}/>")
+    lines += ["  </body>", "</opml>", ""]
+    return "\n".join(lines)

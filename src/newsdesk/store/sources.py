@@ -1,0 +1,149 @@
+"""Source administration and push queues: what `newsdesk sources` and POST /api/ingest need.
+
+Kept apart from repo.py so the collect work does not crowd the shared repository module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+
+from newsdesk.domain import Source
+from newsdesk.store import schema as t
+from newsdesk.store.repo import upsert_sources
+
+
+def token_hash(token: str) -> str:
+    """Push tokens are stored as SHA-256: a leaked database does not leak working tokens."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def import_sources(conn: Connection, sources: list[Source], now: datetime) -> tuple[int, int]:
+    """Explicit import (`sources add|import`): new ones added, known ones refreshed, removed
+    ones revived. Returns (added, updated)."""
+    ids = [s.id for s in sources]
+    known = set(conn.execute(select(t.sources.c.id).where(t.sources.c.id.in_(ids))).scalars())
+    if known:
+        conn.execute(
+            update(t.sources)
+            .where(t.sources.c.id.in_(known), t.sources.c.status == "removed")
+            .values(status="new", enabled=True)
+        )
+    upsert_sources(conn, sources, now)
+    return len(set(ids) - known), len(known)
+
+
+def set_token(conn: Connection, source_id: str, token: str) -> None:
+    conn.execute(
+        update(t.sources).where(t.sources.c.id == source_id).values(token_hash=token_hash(token))
+    )
+
+
+def set_enabled(conn: Connection, source_id: str, enabled: bool) -> bool:
+    done = conn.execute(
+        update(t.sources)
+        .where(t.sources.c.id == source_id, t.sources.c.status != "removed")
+        .values(enabled=enabled)
+    )
+    return done.rowcount > 0
+
+
+def remove_source(conn: Connection, source_id: str) -> bool:
+    """Removed sources stop polling and leave lists; their stories stay on the desk, and a
+    catalog refresh does not bring them back (only `sources add|import` does)."""
+    done = conn.execute(
+        update(t.sources)
+        .where(t.sources.c.id == source_id, t.sources.c.status != "removed")
+        .values(enabled=False, status="removed", token_hash=None)
+    )
+    return done.rowcount > 0
+
+
+def known_urls(conn: Connection) -> dict[str, str]:
+    return dict(conn.execute(select(t.sources.c.url, t.sources.c.id)).tuples().all())
+
+
+def items_since(conn: Connection, source_id: str, since: datetime) -> int:
+    """Stories a source brought since a moment: its own plus those it discovered."""
+    own = conn.execute(
+        select(func.count())
+        .select_from(t.items)
+        .where(t.items.c.source_id == source_id, t.items.c.first_seen_at >= since)
+    ).scalar_one()
+    found = conn.execute(
+        select(func.count())
+        .select_from(t.discoveries)
+        .where(t.discoveries.c.source_id == source_id, t.discoveries.c.seen_at >= since)
+    ).scalar_one()
+    return int(own) + int(found)
+
+
+def items_last_7d(conn: Connection, source_id: str, now: datetime) -> int:
+    return items_since(conn, source_id, now - timedelta(days=7))
+
+
+# --- push ----------------------------------------------------------------------------------
+
+
+def push_source_for_token(conn: Connection, token: str) -> Any | None:
+    return conn.execute(
+        select(t.sources.c.id, t.sources.c.name).where(
+            t.sources.c.token_hash == token_hash(token),
+            t.sources.c.kind == "push",
+            t.sources.c.enabled.is_(True),
+        )
+    ).first()
+
+
+def queue_pushed(
+    conn: Connection, source_id: str, payloads: list[dict[str, Any]], now: datetime
+) -> None:
+    if payloads:
+        conn.execute(
+            insert(t.pushed_entries),
+            [{"source_id": source_id, "received_at": now, "payload": p} for p in payloads],
+        )
+
+
+def take_pushed(conn: Connection, source_id: str, now: datetime) -> list[dict[str, Any]]:
+    """Pending pushed entries of a source, marked taken in the same transaction."""
+    c = t.pushed_entries.c
+    rows = conn.execute(
+        select(c.id, c.payload)
+        .where(and_(c.source_id == source_id, c.taken_at.is_(None)))
+        .order_by(c.id)
+    ).all()
+    if rows:
+        conn.execute(
+            update(t.pushed_entries).where(c.id.in_([r.id for r in rows])).values(taken_at=now)
+        )
+    return [dict(r.payload) for r in rows]
+
+
+# --- full text -----------------------------------------------------------------------------
+
+
+def items_for_full_text(conn: Connection, limit: int) -> list[Any]:
+    """Stories whose body has not been checked yet; live news first, newest first."""
+    c = t.items.c
+    return list(
+        conn.execute(
+            select(c.id, c.url, c.body_text)
+            .where(c.fulltext_status.is_(None))
+            .order_by(c.backfill, c.filed_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def save_full_text(
+    conn: Connection, item_id: int, status: str, body_text: str = "", body_html: str = ""
+) -> None:
+    """The content hash stays the feed's, so the next poll of the same teaser is unchanged."""
+    values: dict[str, Any] = {"fulltext_status": status}
+    if status == "ok":
+        values |= {"body_text": body_text, "body_html": body_html}
+    conn.execute(update(t.items).where(t.items.c.id == item_id).values(**values))

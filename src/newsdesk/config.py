@@ -20,7 +20,32 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "NEWSDESK_"
-SECRET_FIELDS = ("llm_api_key", "admin_password")
+SECRET_FIELDS = (
+    "llm_api_key",
+    "admin_password",
+    "llm_api_key_judge_second",
+    "llm_api_key_comment",
+    "llm_api_key_relate",
+    "llm_api_key_embed",
+)
+# USD per million tokens (input, output) for common models; NEWSDESK_LLM_PRICES adds or overrides.
+DEFAULT_PRICES: dict[str, tuple[float, float]] = {
+    "gpt-4o": (2.5, 10.0),
+    "gpt-4o-mini": (0.15, 0.6),
+    "gpt-4.1": (2.0, 8.0),
+    "gpt-4.1-mini": (0.4, 1.6),
+    "gpt-4.1-nano": (0.1, 0.4),
+    "o3-mini": (1.1, 4.4),
+    "o4-mini": (1.1, 4.4),
+    "text-embedding-3-small": (0.02, 0.0),
+    "text-embedding-3-large": (0.13, 0.0),
+    "deepseek-chat": (0.27, 1.1),
+    "deepseek-reasoner": (0.55, 2.19),
+    "claude-3-5-haiku-latest": (0.8, 4.0),
+    "claude-sonnet-4-0": (3.0, 15.0),
+    "gemini-2.0-flash": (0.1, 0.4),
+    "qwen-plus": (0.4, 1.2),
+}
 
 
 class ConfigError(ValueError):
@@ -58,6 +83,42 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(SecretStr(""), description="an API key")
     llm_model: str = Field("", description="a model name")
     admin_password: SecretStr = Field(SecretStr(""), description="a password")
+    # Per-step model routing (editor/providers.py): each step may name its own model, and its
+    # own base URL and key, so a second vendor can confirm the first. Empty: the main one.
+    llm_model_judge: str = Field("", description="a model name")
+    llm_model_judge_second: str = Field("", description="a model name")
+    llm_model_comment: str = Field("", description="a model name")
+    llm_model_relate: str = Field("", description="a model name")
+    llm_model_report: str = Field("", description="a model name")
+    llm_model_embed: str = Field("", description="a model name")
+    llm_base_url_judge_second: str = Field("", description="an OpenAI-compatible base URL")
+    llm_api_key_judge_second: SecretStr = Field(SecretStr(""), description="an API key")
+    llm_base_url_comment: str = Field("", description="an OpenAI-compatible base URL")
+    llm_api_key_comment: SecretStr = Field(SecretStr(""), description="an API key")
+    llm_base_url_relate: str = Field("", description="an OpenAI-compatible base URL")
+    llm_api_key_relate: SecretStr = Field(SecretStr(""), description="an API key")
+    llm_base_url_embed: str = Field("", description="an OpenAI-compatible base URL")
+    llm_api_key_embed: SecretStr = Field(SecretStr(""), description="an API key")
+    llm_concurrency: int = Field(8, ge=1, le=256, description="an integer from 1 to 256")
+    llm_timeout_seconds: float = Field(120.0, gt=0, le=3600, description="seconds, up to 3600")
+    llm_max_retries: int = Field(4, ge=0, le=20, description="an integer from 0 to 20")
+    llm_structured: str = Field(
+        "auto", pattern="^(auto|json_schema|json_object)$",
+        description="auto, json_schema or json_object",
+    )  # fmt: skip
+    llm_unknown_hold_minutes: float = Field(
+        30.0, ge=0, description="minutes before a call of unknown outcome may be re-sent"
+    )
+    llm_budget_calls_per_minute: int = Field(0, ge=0, description="a count; 0 means no limit")
+    llm_budget_calls_per_hour: int = Field(0, ge=0, description="a count; 0 means no limit")
+    llm_budget_calls_per_day: int = Field(0, ge=0, description="a count; 0 means no limit")
+    llm_budget_tokens_per_hour: int = Field(0, ge=0, description="a count; 0 means no limit")
+    llm_budget_tokens_per_day: int = Field(0, ge=0, description="a count; 0 means no limit")
+    llm_budget_cost_per_day: float = Field(0.0, ge=0, description="USD; 0 means no limit")
+    # USD per million tokens (input, output) by model name; merged over DEFAULT_PRICES.
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description='JSON like {"model": [in_usd_per_mtok, out_usd_per_mtok]}'
+    )
 
     @classmethod
     def settings_customise_sources(

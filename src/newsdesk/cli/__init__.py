@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from newsdesk.cli import admin, pipeline, sources
+from newsdesk.cli import admin, editor, pipeline, sources
 
 app = typer.Typer(
     help="newsdesk: a self-hosted AI-news radar with an editor inside.",
@@ -17,6 +17,7 @@ app.registered_commands += pipeline.app.registered_commands
 app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(sources.app, name="sources")
+editor.register(app)
 
 
 def main() -> None:

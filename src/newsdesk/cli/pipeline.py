@@ -47,7 +47,13 @@ def _print_summary(summary: RunSummary) -> None:
     table.add_row("entries", f"{summary.entries} read → {outcomes}")
     table.add_row("group", f"{summary.grouped} stories placed, {summary.events_created} new events")
     tiers = ", ".join(f"{n} {k}" for k, n in sorted(summary.tiers.items())) or "none"
-    table.add_row("judge", f"{summary.judged} judged ({tiers}), {summary.judge_failed} failed")
+    table.add_row("judge", f"{summary.judged} judged ({tiers}), {summary.judge_failed} failed"
+                  + (f", {summary.second_opinions} second opinions" if summary.second_opinions
+                     else ""))  # fmt: skip
+    if summary.commented or summary.comment_failed:
+        table.add_row("comment", f"{summary.commented} written, {summary.comment_failed} failed")
+    if summary.paused:
+        table.add_row("paused", f"[yellow]{summary.paused}[/]")
     table.add_row("time", f"{summary.seconds:.1f} s")
     out.print(table)
 

@@ -19,10 +19,10 @@ from newsdesk.collect.http import Fetcher
 from newsdesk.collect.politeness import poll_floor
 from newsdesk.config import Settings
 from newsdesk.domain import Entry, Source
-from newsdesk.editor import rules_judgement
 from newsdesk.events import choose_event
 from newsdesk.normalize import FreshnessRules, normalize_entries
 from newsdesk.policy import Policy
+from newsdesk.runner.editor import comment_step, judge_step
 from newsdesk.runner.fulltext import run_full_text
 from newsdesk.sources.kinds import parse_source, poll_url, pushed_entry
 from newsdesk.sources.rss import NotAFeed
@@ -60,6 +60,10 @@ class RunSummary:
     grouped: int = 0
     events_created: int = 0
     full_text: Counter[str] = field(default_factory=Counter)  # ok, unconfirmed, feed
+    second_opinions: int = 0
+    commented: int = 0
+    comment_failed: int = 0
+    paused: str = ""  # why the model steps stopped early (a spent budget), "" when they did not
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -76,6 +80,10 @@ class RunSummary:
             "grouped": self.grouped,
             "events_created": self.events_created,
             "full_text": dict(self.full_text),
+            "second_opinions": self.second_opinions,
+            "commented": self.commented,
+            "comment_failed": self.comment_failed,
+            "paused": self.paused,
             "seconds": round(self.seconds, 2),
         }
 
@@ -155,21 +163,13 @@ async def run_once(
     with db.read() as conn:
         todo = repo.items_to_judge(conn, limit=100_000)
         coverage = repo.coverage_counts(conn, [item_id for item_id, _, _ in todo])
-    progress.start("judge", len(todo))
-    for item_id, item, source in todo:
-        try:
-            judgement = rules_judgement(item, source, policy, coverage.get(item_id, 1))
-        except Exception as exc:  # one bad story must not stop the desk
-            summary.judge_failed += 1
-            message = f"{type(exc).__name__}: {exc}"[:500]
-            await db.write(lambda c, i=item_id, m=message: repo.mark_judge_error(c, i, m))
-        else:
-            await db.write(lambda c, i=item_id, j=judgement: repo.save_judgement(c, i, j, started))
-            summary.judged += 1
-            summary.tiers[judgement.tier.value] += 1
-        progress.advance("judge")
+    #    The model editor judges when one is configured; the rules editor is the fallback.
+    await judge_step(db, settings, policy, todo, coverage, summary, progress, started)
 
-    # 5. Publish needs no step: pages and feeds read what the stages wrote.
+    # 5. Comment: take and sharp for the p1 and featured stories the model judged.
+    await comment_step(db, settings, policy, summary, progress)
+
+    # 6. Publish needs no step: pages and feeds read what the stages wrote.
     finished = datetime.now(UTC)
     summary.seconds = (finished - started).total_seconds()
     stats = summary.as_dict()

@@ -262,7 +262,26 @@ receipts = Table(
     Column("error", Text),
     Column("created_at", TS, nullable=False),
     Column("completed_at", TS),
+    # when the request last went on the wire: an unknown outcome is held from here
+    Column("sent_at", TS),
+    Column("attempts", Integer, nullable=False, default=0),
     UniqueConstraint("service", "purpose", "model", "input_hash"),
+)
+
+guard_flags = Table(
+    "guard_flags",
+    metadata,
+    # a generated field the faithfulness guard repaired or dropped; the admin view lists them
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("step", String(20), nullable=False),  # judge or comment
+    Column("field", String(40), nullable=False),
+    Column("action", String(20), nullable=False),  # repaired or dropped
+    Column("spans", JSON, nullable=False),
+    Column("text", Text, nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Index("ix_guard_flags_item", "item_id"),
+    Index("ix_guard_flags_created", "created_at"),
 )
 
 budgets = Table(

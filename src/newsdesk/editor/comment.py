@@ -1,0 +1,155 @@
+"""Editor take and sharp analysis for p1 and featured stories, grounded in the desk's history.
+
+One structured call writes take and sharp in English and Chinese from the story text and up to
+five related earlier stories (found by the runner through the search index and handed in, so
+this stage never touches the store). A banned phrase (marketing verbs, filler openers; English
+and Chinese lists) triggers one rewrite; then the faithfulness guard checks every field against
+the story and the history given.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from newsdesk.domain import Commentary, Item, Judgement, Source, Tier
+from newsdesk.editor import guard
+from newsdesk.editor.judge import BODY_MAX_CHARS, GuardFlag, fence, guarded, load_prompt
+from newsdesk.editor.providers import LLMProvider
+from newsdesk.editor.rules import clip, split_sentences
+from newsdesk.policy import Policy
+
+MAX_RELATED = 5
+BANNED_EN = (
+    "revolutionize", "revolutionise", "revolutionary", "unlock", "empower", "game-changing",
+    "game changer", "game-changer", "in today's rapidly evolving", "in the ever-evolving",
+    "rapidly evolving landscape", "delve", "it is worth noting", "needless to say",
+    "cutting-edge", "paradigm shift",
+)  # fmt: skip
+BANNED_ZH = ("赋能", "助力", "引领", "重塑", "近日", "随着", "值得一提的是", "众所周知", "颠覆")
+
+
+class CommentaryAnswer(BaseModel):
+    take_en: str
+    take_zh: str
+    sharp_en: str
+    sharp_zh: str
+
+
+@dataclass(frozen=True)
+class RelatedStory:
+    """An earlier story from the desk's own history the sharp may cite."""
+
+    title: str
+    filed_at: datetime
+    summary: str = ""
+    source: str = ""
+
+
+@dataclass
+class CommentResult:
+    commentary: Commentary
+    receipt_id: int | None
+    flags: list[GuardFlag] = field(default_factory=list)
+    rewritten: bool = False
+
+
+def banned_phrases(text: str) -> list[str]:
+    low = text.casefold()
+    found = [p for p in BANNED_EN if re.search(rf"\b{re.escape(p)}", low)]
+    return found + [p for p in BANNED_ZH if p in text]
+
+
+def history_block(related: list[RelatedStory]) -> str:
+    if not related:
+        return "<<<HISTORY\n(no related earlier stories on the desk)\nHISTORY>>>"
+    lines = ["<<<HISTORY"]
+    for story in related[:MAX_RELATED]:
+        summary = story.summary.replace("HISTORY>>>", "")[:400]
+        lines.append(f"- {story.filed_at:%Y-%m-%d} | {story.title} | {story.source}: {summary}")
+    lines.append("HISTORY>>>")
+    return "\n".join(lines)
+
+
+def comment_messages(
+    policy: Policy, item: Item, source: Source, judgement: Judgement, related: list[RelatedStory]
+) -> list[dict[str, str]]:
+    lengths = policy.numbers.get("lengths", {})
+    key = "sharp_p1_words" if judgement.tier is Tier.P1 else "sharp_featured_words"
+    low, high = lengths.get(key, [150, 400])
+    system = load_prompt("comment").format(
+        tier=judgement.tier.value,
+        importance=judgement.importance,
+        words=f"{low}-{high}",
+        brief=policy.brief,
+    )
+    user = f"{fence(item, source, 1)}\n\nEarlier stories on the desk:\n{history_block(related)}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
+def _drop_banned(text: str) -> str:
+    """After the one rewrite, sentences that still carry a banned phrase go."""
+    kept = [s for s in split_sentences(text) if not banned_phrases(s)]
+    return " ".join(kept)
+
+
+def _cap_words(text: str, limit: int) -> str:
+    words = text.split(" ")
+    return text if len(words) <= limit else " ".join(words[:limit]) + "…"
+
+
+async def model_commentary(
+    client: LLMProvider,
+    item: Item,
+    source: Source,
+    judgement: Judgement,
+    policy: Policy,
+    related: list[RelatedStory],
+) -> CommentResult:
+    related = related[:MAX_RELATED]
+    messages = comment_messages(policy, item, source, judgement, related)
+    first = await client.call_json("comment", messages, CommentaryAnswer)
+    fields = {k: str(v) for k, v in first.data.items()}
+    receipt_id = first.receipt_id
+    rewritten = False
+    banned = {name: banned_phrases(text) for name, text in fields.items()}
+    if any(banned.values()):
+        rewrite = [
+            *messages,
+            {"role": "assistant", "content": CommentaryAnswer(**fields).model_dump_json()},
+            {
+                "role": "user",
+                "content": "Rewrite the answer without these banned phrases: "
+                + ", ".join(sorted({p for ps in banned.values() for p in ps}))
+                + ". Keep everything else. Answer with the complete JSON object.",
+            },
+        ]
+        second = await client.call_json("comment", rewrite, CommentaryAnswer)
+        fields = {k: str(v) for k, v in second.data.items()}
+        receipt_id = second.receipt_id
+        rewritten = True
+        fields = {k: _drop_banned(v) if banned_phrases(v) else v for k, v in fields.items()}
+
+    lengths = policy.numbers.get("lengths", {})
+    take_max = int(lengths.get("take_max_chars", 200))
+    key = "sharp_p1_words" if judgement.tier is Tier.P1 else "sharp_featured_words"
+    high = int(lengths.get(key, [150, 400])[1])
+    fields["take_en"] = clip(fields["take_en"].strip(), take_max)
+    fields["take_zh"] = clip(fields["take_zh"].strip(), take_max)
+    fields["sharp_en"] = _cap_words(fields["sharp_en"].strip(), high)
+    fields["sharp_zh"] = fields["sharp_zh"].strip()[: int(high * 2.5)]
+
+    context = [f"{r.filed_at:%Y-%m-%d} {r.title} {r.source} {r.summary}" for r in related]
+    evidence = guard.Evidence.of(item.title, item.body_text[:BODY_MAX_CHARS], source.name, *context)
+    fields, flags = await guarded(client, "comment", fields, evidence)
+    commentary = Commentary(
+        take_en=fields["take_en"],
+        take_zh=fields["take_zh"],
+        sharp_en=fields["sharp_en"],
+        sharp_zh=fields["sharp_zh"],
+        editor=first.model,
+    )
+    return CommentResult(commentary, receipt_id, flags, rewritten)

@@ -1,0 +1,546 @@
+"""Model providers: any OpenAI-compatible endpoint, paid for once.
+
+`LLMProvider` wraps the official `openai` SDK (`AsyncOpenAI` with a base URL) and adds what a
+news desk needs around every paid call:
+
+- per-step routing (judge, judge_second, comment, relate, report, embed), each step with its
+  own model and optionally its own base URL and key;
+- a concurrency limit per provider (base URL);
+- retries with backoff on 429/5xx/refused connections, honouring Retry-After;
+- structured output: `response_format` json_schema where the endpoint takes it, else JSON mode;
+  either way the answer is validated with pydantic and a failure gets one repair call that
+  quotes the validation errors;
+- receipts (DESIGN.md invariant 2): every request is keyed by (service, purpose, model, hash
+  of the exact request); the response is stored before it is used and reused on a retry, a
+  rerun or a restart; a call whose outcome is unknown (timeout or dropped connection after
+  sending) is held, not re-sent, for `llm_unknown_hold_minutes`;
+- budgets (invariant 3): calls, tokens and money per minute/hour/day per service; past a limit
+  the step pauses with a reason (`BudgetExceeded`) and the rest of the pipeline goes on;
+- usage per call (tokens, latency, cost from the price table in config).
+
+The stage never touches the database: receipts and usage go through the `ReceiptBook`
+protocol, which the runner implements with the store (and `MemoryReceipts` in tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ValidationError
+
+from newsdesk.config import DEFAULT_PRICES, Settings
+
+PURPOSES = ("judge", "judge_second", "comment", "relate", "report", "embed")
+RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
+MAX_RETRY_AFTER = 60.0
+M = TypeVar("M", bound=BaseModel)
+
+
+class ModelError(Exception):
+    """A model call did not give a usable answer; the message is the reason stored."""
+
+
+class CallHeld(ModelError):
+    """An identical earlier call has an unknown outcome; it is not re-sent yet."""
+
+
+class BudgetExceeded(ModelError):
+    """A budget is spent: the step pauses until the window moves on."""
+
+
+class InvalidOutput(ModelError):
+    """The answer failed validation, and so did its one repair."""
+
+
+class NotConfigured(ModelError):
+    """No model is configured for this step."""
+
+
+@dataclass(frozen=True)
+class Route:
+    purpose: str
+    base_url: str
+    api_key: str
+    model: str
+
+    @property
+    def service(self) -> str:
+        """Receipts and budgets are per service: the endpoint's host."""
+        parts = urlsplit(self.base_url)
+        return (parts.netloc or self.base_url)[:80]
+
+
+def routes_from_settings(settings: Settings) -> dict[str, Route]:
+    """Every step's route; a step without its own model uses the main one."""
+    routes: dict[str, Route] = {}
+    main_key = settings.llm_api_key.get_secret_value()
+    for purpose in PURPOSES:
+        model = getattr(settings, f"llm_model_{purpose}", "") or settings.llm_model
+        base = getattr(settings, f"llm_base_url_{purpose}", "") or settings.llm_base_url
+        key_field = getattr(settings, f"llm_api_key_{purpose}", None)
+        key = (key_field.get_secret_value() if key_field is not None else "") or main_key
+        if base and model:
+            routes[purpose] = Route(purpose, base.rstrip("/"), key, model)
+    return routes
+
+
+# ---- receipts, usage and budgets ------------------------------------------------------------
+
+
+@dataclass
+class Receipt:
+    id: int
+    status: str  # "ok": answer stored; "send": caller sends now; "held": unknown outcome
+    response: dict[str, Any] | None = None
+    held_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CallUsage:
+    tokens_in: int
+    tokens_out: int
+    latency_ms: int
+    cost: float | None
+
+
+@dataclass(frozen=True)
+class Spend:
+    calls: int = 0
+    tokens: int = 0
+    cost: float = 0.0
+
+
+class ReceiptBook(Protocol):
+    """Where receipts and usage live; the runner implements it with the store."""
+
+    async def open(
+        self, service: str, purpose: str, model: str, input_hash: str, hold: timedelta
+    ) -> Receipt: ...
+
+    async def settle(
+        self, receipt_id: int, response: dict[str, Any], usage: CallUsage, key: tuple[str, str, str]
+    ) -> None: ...
+
+    async def fail(self, receipt_id: int, status: str, error: str) -> None: ...
+
+    async def spent(self, service: str, since: datetime) -> Spend: ...
+
+
+@dataclass
+class _MemRow:
+    status: str
+    response: dict[str, Any] | None
+    sent_at: datetime
+    error: str = ""
+
+
+@dataclass
+class MemoryReceipts:
+    """A ReceiptBook in memory: tests, benchmarks and `newsdesk llm ping`."""
+
+    rows: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    data: dict[int, _MemRow] = field(default_factory=dict)
+    usage: list[tuple[str, datetime, CallUsage]] = field(default_factory=list)
+
+    async def open(
+        self, service: str, purpose: str, model: str, input_hash: str, hold: timedelta
+    ) -> Receipt:
+        now = datetime.now(UTC)
+        key = (service, purpose, model, input_hash)
+        rid = self.rows.get(key)
+        if rid is None:
+            rid = len(self.data) + 1
+            self.rows[key] = rid
+            self.data[rid] = _MemRow("pending", None, now)
+            return Receipt(rid, "send")
+        row = self.data[rid]
+        decision = receipt_decision(row.status, row.sent_at, now, hold)
+        if decision.status == "send":
+            row.status, row.sent_at = "pending", now
+        return Receipt(rid, decision.status, row.response, decision.held_until)
+
+    async def settle(
+        self, receipt_id: int, response: dict[str, Any], usage: CallUsage, key: tuple[str, str, str]
+    ) -> None:
+        row = self.data[receipt_id]
+        row.status, row.response = "ok", response
+        self.usage.append((key[0], datetime.now(UTC), usage))
+
+    async def fail(self, receipt_id: int, status: str, error: str) -> None:
+        row = self.data[receipt_id]
+        row.status, row.error = status, error
+
+    async def spent(self, service: str, since: datetime) -> Spend:
+        rows = [u for s, at, u in self.usage if s == service and at >= since]
+        return Spend(
+            calls=len(rows),
+            tokens=sum(u.tokens_in + u.tokens_out for u in rows),
+            cost=sum(u.cost or 0.0 for u in rows),
+        )
+
+
+def receipt_decision(status: str, sent_at: datetime, now: datetime, hold: timedelta) -> Receipt:
+    """What to do with an existing receipt. Shared by every ReceiptBook so they agree.
+
+    ok → reuse the stored answer. pending/unknown → the request may have been paid for: hold it
+    until `hold` has passed since it was sent. failed/invalid → the provider said no or the
+    answer was unusable: send again.
+    """
+    if status == "ok":
+        return Receipt(0, "ok")
+    if status in ("pending", "unknown") and now < sent_at + hold:
+        return Receipt(0, "held", held_until=sent_at + hold)
+    return Receipt(0, "send")
+
+
+def price_for(settings: Settings, model: str, tokens_in: int, tokens_out: int) -> float | None:
+    prices = {**DEFAULT_PRICES, **settings.llm_prices}
+    price = prices.get(model)
+    if price is None:
+        return None
+    return round((tokens_in * price[0] + tokens_out * price[1]) / 1_000_000, 8)
+
+
+# ---- the client ---------------------------------------------------------------------------
+
+
+@dataclass
+class JsonAnswer:
+    data: dict[str, Any]
+    model: str
+    receipt_id: int
+    receipts: list[int]  # every receipt the answer rests on (repair included)
+
+
+class ModelClient(Protocol):
+    """What other stages (events, reports) need from a model; `LLMProvider` implements it."""
+
+    async def complete_json(
+        self, purpose: str, messages: list[dict[str, str]], schema: type[BaseModel]
+    ) -> dict[str, Any]: ...
+
+    async def embed(self, texts: list[str]) -> list[list[float]]: ...
+
+
+def request_hash(request: dict[str, Any]) -> str:
+    canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class LLMProvider:
+    """The one way newsdesk pays for a model call."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        book: ReceiptBook,
+        routes: dict[str, Route] | None = None,
+        sleep: Any = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.book = book
+        self.routes = routes if routes is not None else routes_from_settings(settings)
+        self._sleep = sleep
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._json_mode: dict[str, bool] = {}  # service -> json_schema refused: use JSON mode
+        self._inflight: dict[str, asyncio.Future[tuple[dict[str, Any], int]]] = {}
+        self._rng = random.Random()
+
+    def route(self, purpose: str) -> Route:
+        route = self.routes.get(purpose)
+        if route is None:
+            raise NotConfigured(f"no model configured for {purpose}")
+        return route
+
+    def _client(self, route: Route) -> Any:
+        key = (route.base_url, route.api_key)
+        if key not in self._clients:
+            from openai import AsyncOpenAI
+
+            # max_retries=0: retries are ours, so receipts, Retry-After and budgets hold.
+            self._clients[key] = AsyncOpenAI(
+                base_url=route.base_url,
+                api_key=route.api_key or "none",
+                max_retries=0,
+                timeout=self.settings.llm_timeout_seconds,
+            )
+        return self._clients[key]
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.close()
+        self._clients.clear()
+
+    # ---- public calls ----------------------------------------------------------------------
+
+    async def complete_json(
+        self, purpose: str, messages: list[dict[str, str]], schema: type[BaseModel]
+    ) -> dict[str, Any]:
+        return (await self.call_json(purpose, messages, schema)).data
+
+    async def call_json(
+        self, purpose: str, messages: list[dict[str, str]], schema: type[M]
+    ) -> JsonAnswer:
+        """One structured answer, validated; one repair call when validation fails."""
+        route = self.route(purpose)
+        response, receipt_id = await self._structured(route, messages, schema)
+        receipts = [receipt_id]
+        content = _content(response)
+        try:
+            return JsonAnswer(_validate(schema, content), route.model, receipt_id, receipts)
+        except ValueError as first:
+            repair = [
+                *messages,
+                {"role": "assistant", "content": content[:8000]},
+                {
+                    "role": "user",
+                    "content": "Your answer failed validation:\n"
+                    f"{str(first)[:1500]}\n"
+                    "Reply again with the complete corrected JSON object only.",
+                },
+            ]
+            response2, receipt2 = await self._structured(route, repair, schema)
+            receipts.append(receipt2)
+            try:
+                data = _validate(schema, _content(response2))
+            except ValueError as second:
+                # Both answers were paid for and unusable: mark them so the next pass asks
+                # again instead of reusing an answer known to be bad.
+                for rid in receipts:
+                    await self.book.fail(rid, "invalid", str(second)[:500])
+                raise InvalidOutput(
+                    f"{route.model} answer failed validation twice: {str(second)[:200]}"
+                ) from None
+            return JsonAnswer(data, route.model, receipt2, receipts)
+
+    async def complete_text(self, purpose: str, messages: list[dict[str, str]]) -> str:
+        route = self.route(purpose)
+        request = {"model": route.model, "messages": messages, "temperature": 0}
+        response, _ = await self._paid(route, "chat", request)
+        return _content(response)
+
+    async def embed(self, texts: list[str]) -> list[list[float]]:
+        route = self.route("embed")
+        request = {"model": route.model, "input": texts}
+        response, _ = await self._paid(route, "embeddings", request)
+        rows = sorted(response.get("data", []), key=lambda d: d.get("index", 0))
+        return [list(map(float, d["embedding"])) for d in rows]
+
+    # ---- structured output -----------------------------------------------------------------
+
+    async def _structured(
+        self, route: Route, messages: list[dict[str, str]], schema: type[BaseModel]
+    ) -> tuple[dict[str, Any], int]:
+        mode = self.settings.llm_structured
+        use_schema = mode == "json_schema" or (
+            mode == "auto" and not self._json_mode.get(route.service)
+        )
+        request: dict[str, Any] = {"model": route.model, "messages": messages, "temperature": 0}
+        if use_schema:
+            request["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": schema.__name__.removesuffix("Answer").lower() or "answer",
+                    "schema": schema.model_json_schema(),
+                },
+            }
+            try:
+                return await self._paid(route, "chat", request)
+            except _SchemaRefused:
+                if mode == "json_schema":
+                    raise ModelError(f"{route.model} refuses response_format json_schema") from None
+                self._json_mode[route.service] = True
+        request["response_format"] = {"type": "json_object"}
+        request["messages"] = [
+            *messages,
+            {
+                "role": "system",
+                "content": "Answer with one JSON object that matches this JSON schema:\n"
+                + json.dumps(schema.model_json_schema(), ensure_ascii=False),
+            },
+        ]
+        return await self._paid(route, "chat", request)
+
+    # ---- the paid call -------------------------------------------------------------------
+
+    async def _paid(
+        self, route: Route, kind: str, request: dict[str, Any]
+    ) -> tuple[dict[str, Any], int]:
+        input_hash = request_hash({"kind": kind, **request})
+        running = self._inflight.get(input_hash)
+        if running is not None:  # the same request is already on the wire: share it
+            return await asyncio.shield(running)
+        future: asyncio.Future[tuple[dict[str, Any], int]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._inflight[input_hash] = future
+        try:
+            result = await self._paid_once(route, kind, request, input_hash)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        else:
+            future.set_result(result)
+            return result
+        finally:
+            self._inflight.pop(input_hash, None)
+
+    async def _paid_once(
+        self, route: Route, kind: str, request: dict[str, Any], input_hash: str
+    ) -> tuple[dict[str, Any], int]:
+        hold = timedelta(minutes=self.settings.llm_unknown_hold_minutes)
+        receipt = await self.book.open(route.service, route.purpose, route.model, input_hash, hold)
+        if receipt.status == "ok" and receipt.response is not None:
+            return receipt.response, receipt.id
+        if receipt.status == "held":
+            until = receipt.held_until.strftime("%H:%M UTC") if receipt.held_until else "later"
+            raise CallHeld(f"an identical call's outcome is unknown; held until {until}")
+        try:
+            await self._check_budget(route.service)
+        except BudgetExceeded as exc:
+            await self.book.fail(receipt.id, "failed", str(exc))
+            raise
+        limit = self._limits.setdefault(
+            route.service, asyncio.Semaphore(self.settings.llm_concurrency)
+        )
+        async with limit:
+            return await self._send_with_retries(route, kind, request, receipt.id)
+
+    async def _send_with_retries(
+        self, route: Route, kind: str, request: dict[str, Any], receipt_id: int
+    ) -> tuple[dict[str, Any], int]:
+        import openai
+
+        client = self._client(route)
+        attempts = self.settings.llm_max_retries + 1
+        for attempt in range(attempts):
+            started = time.monotonic()
+            try:
+                if kind == "embeddings":
+                    result = await client.embeddings.create(**request)
+                else:
+                    result = await client.chat.completions.create(**request)
+            except openai.APITimeoutError:
+                await self.book.fail(receipt_id, "unknown", "timeout after sending")
+                raise ModelError(
+                    f"{route.model}: timeout after sending; outcome unknown, not re-sent for "
+                    f"{self.settings.llm_unknown_hold_minutes:g} min"
+                ) from None
+            except openai.APIConnectionError as exc:
+                if not _never_sent(exc) or attempt == attempts - 1:
+                    status = "failed" if _never_sent(exc) else "unknown"
+                    await self.book.fail(receipt_id, status, f"connection error: {exc}")
+                    raise ModelError(f"{route.model}: connection error ({status})") from None
+                await self._sleep(self._backoff(attempt, None))
+                continue
+            except openai.APIStatusError as exc:
+                text = _error_text(exc)
+                if exc.status_code == 400 and "response_format" in text:
+                    await self.book.fail(receipt_id, "failed", text[:500])
+                    raise _SchemaRefused(text) from None
+                if exc.status_code in RETRYABLE_STATUS and attempt < attempts - 1:
+                    await self._sleep(self._backoff(attempt, exc.response.headers))
+                    continue
+                await self.book.fail(receipt_id, "failed", f"HTTP {exc.status_code}: {text}"[:500])
+                raise ModelError(f"{route.model}: HTTP {exc.status_code} {text[:160]}") from None
+            latency_ms = int((time.monotonic() - started) * 1000)
+            response = result.model_dump(mode="json")
+            usage = response.get("usage") or {}
+            tokens_in = int(usage.get("prompt_tokens") or 0)
+            tokens_out = int(usage.get("completion_tokens") or 0)
+            cost = price_for(self.settings, route.model, tokens_in, tokens_out)
+            # Stored before it is used: a crash after this line never pays again.
+            await self.book.settle(
+                receipt_id,
+                response,
+                CallUsage(tokens_in, tokens_out, latency_ms, cost),
+                (route.service, route.purpose, route.model),
+            )
+            return response, receipt_id
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backoff(self, attempt: int, headers: Any) -> float:
+        retry_after = headers.get("retry-after") if headers is not None else None
+        if retry_after:
+            try:
+                return min(float(retry_after), MAX_RETRY_AFTER)
+            except ValueError:
+                pass  # an HTTP date: fall back to our own backoff
+        return min(0.5 * 2**attempt, 30.0) * (0.5 + self._rng.random() / 2)
+
+    async def _check_budget(self, service: str) -> None:
+        s = self.settings
+        now = datetime.now(UTC)
+        windows = (
+            ("minute", timedelta(minutes=1), s.llm_budget_calls_per_minute, 0, 0.0),
+            ("hour", timedelta(hours=1), s.llm_budget_calls_per_hour,
+             s.llm_budget_tokens_per_hour, 0.0),
+            ("day", timedelta(days=1), s.llm_budget_calls_per_day, s.llm_budget_tokens_per_day,
+             s.llm_budget_cost_per_day),
+        )  # fmt: skip
+        for name, span, calls, tokens, cost in windows:
+            if not (calls or tokens or cost):
+                continue
+            spent = await self.book.spent(service, now - span)
+            if calls and spent.calls >= calls:
+                raise BudgetExceeded(f"budget: {service} made {spent.calls} calls this {name} "
+                                     f"(limit {calls}); model steps paused")  # fmt: skip
+            if tokens and spent.tokens >= tokens:
+                raise BudgetExceeded(f"budget: {service} used {spent.tokens} tokens this {name} "
+                                     f"(limit {tokens}); model steps paused")  # fmt: skip
+            if cost and spent.cost >= cost:
+                raise BudgetExceeded(f"budget: {service} spent ${spent.cost:.2f} this {name} "
+                                     f"(limit ${cost:.2f}); model steps paused")  # fmt: skip
+
+
+class _SchemaRefused(ModelError):
+    """The endpoint does not take response_format json_schema."""
+
+
+def _never_sent(exc: Exception) -> bool:
+    """A refused connection never reached the server; anything else may have."""
+    cause = exc.__cause__
+    return cause is not None and type(cause).__name__ in ("ConnectError", "ConnectTimeout")
+
+
+def _error_text(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            return str(inner.get("message", inner))
+        return str(inner)
+    return str(getattr(exc, "message", exc))
+
+
+def _content(response: dict[str, Any]) -> str:
+    choices = response.get("choices") or [{}]
+    return str((choices[0].get("message") or {}).get("content") or "")
+
+
+def _validate(schema: type[BaseModel], content: str) -> dict[str, Any]:
+    text = content.strip()
+    if text.startswith("```"):  # some endpoints fence JSON mode answers
+        text = text.strip("`").removeprefix("json").strip()
+    try:
+        return schema.model_validate_json(text).model_dump()
+    except ValidationError as exc:
+        raise ValueError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors()[:12]:
+        where = ".".join(str(p) for p in error["loc"]) or "(root)"
+        lines.append(f"- {where}: {error['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,270 @@
+"""Rows of the editor: receipts, usage, commentary, guard flags, policy versions.
+
+Every function takes a Connection, like `repo.py`; the runner's `StoreReceipts` calls them
+through the single write path.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from newsdesk.domain import Commentary, Item, Source
+from newsdesk.store import schema as t
+from newsdesk.store.repo import item_from_row, source_from_row
+from newsdesk.store.search import search_item_ids
+
+# --- receipts ------------------------------------------------------------------------------
+
+
+def open_receipt(
+    conn: Connection,
+    service: str,
+    purpose: str,
+    model: str,
+    input_hash: str,
+    now: datetime,
+    hold: timedelta,
+) -> tuple[int, str, dict[str, Any] | None, datetime | None]:
+    """(id, decision, stored response, held until). decision: ok, send or held.
+
+    "send" marks the row pending with `sent_at = now` in the same transaction, so a crash
+    between here and the answer leaves a pending row that later passes hold, not re-send.
+    """
+    r = t.receipts.c
+    key = and_(r.service == service, r.purpose == purpose, r.model == model,
+               r.input_hash == input_hash)  # fmt: skip
+    columns = (r.id, r.status, r.response, r.sent_at, r.created_at)
+    row = conn.execute(select(*columns).where(key)).first()
+    if row is None:
+        try:
+            with conn.begin_nested():
+                rid = conn.execute(
+                    insert(t.receipts)
+                    .values(
+                        service=service,
+                        purpose=purpose,
+                        model=model,
+                        input_hash=input_hash,
+                        status="pending",
+                        created_at=now,
+                        sent_at=now,
+                        attempts=1,
+                    )
+                    .returning(r.id)
+                ).scalar_one()
+            return int(rid), "send", None, None
+        except IntegrityError:  # another writer opened it a moment ago
+            row = conn.execute(select(*columns).where(key)).first()
+            assert row is not None
+    if row.status == "ok":
+        return int(row.id), "ok", row.response, None
+    sent_at = row.sent_at or row.created_at
+    if row.status in ("pending", "unknown") and now < sent_at + hold:
+        return int(row.id), "held", None, sent_at + hold
+    conn.execute(
+        update(t.receipts)
+        .where(r.id == row.id)
+        .values(status="pending", sent_at=now, error=None, attempts=r.attempts + 1)
+    )
+    return int(row.id), "send", None, None
+
+
+def settle_receipt(
+    conn: Connection,
+    receipt_id: int,
+    response: dict[str, Any],
+    now: datetime,
+    usage: dict[str, Any],
+) -> None:
+    conn.execute(
+        update(t.receipts)
+        .where(t.receipts.c.id == receipt_id)
+        .values(status="ok", response=response, completed_at=now, error=None)
+    )
+    conn.execute(insert(t.usage).values(receipt_id=receipt_id, created_at=now, **usage))
+
+
+def fail_receipt(conn: Connection, receipt_id: int, status: str, error: str, now: datetime) -> None:
+    conn.execute(
+        update(t.receipts)
+        .where(t.receipts.c.id == receipt_id)
+        .values(status=status, error=error[:1000], completed_at=now)
+    )
+
+
+def spent(conn: Connection, service: str, since: datetime) -> tuple[int, int, float]:
+    u = t.usage.c
+    row = conn.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(u.tokens_in + u.tokens_out), 0),
+            func.coalesce(func.sum(u.cost), 0.0),
+        ).where(and_(u.service == service, u.created_at >= since))
+    ).one()
+    return int(row[0]), int(row[1]), float(row[2])
+
+
+def usage_summary(conn: Connection, since: datetime | None) -> list[dict[str, Any]]:
+    """Calls, tokens, latency and cost per (service, purpose, model) since a moment."""
+    u = t.usage.c
+    query = select(
+        u.service, u.purpose, u.model, func.count().label("calls"),
+        func.sum(u.tokens_in).label("tokens_in"), func.sum(u.tokens_out).label("tokens_out"),
+        func.avg(u.latency_ms).label("latency_ms"), func.sum(u.cost).label("cost"),
+        func.count(u.cost).label("priced"),
+    ).group_by(u.service, u.purpose, u.model).order_by(u.service, u.purpose, u.model)  # fmt: skip
+    if since is not None:
+        query = query.where(u.created_at >= since)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def receipt_counts(conn: Connection) -> dict[str, int]:
+    r = t.receipts.c
+    return dict(conn.execute(select(r.status, func.count()).group_by(r.status)).all())  # type: ignore[arg-type]
+
+
+# --- commentary and guard flags ------------------------------------------------------------
+
+
+def save_commentary(
+    conn: Connection,
+    item_id: int,
+    commentary: Commentary,
+    policy_version: str,
+    receipt_id: int | None,
+    now: datetime,
+) -> int:
+    return int(
+        conn.execute(
+            insert(t.commentary)
+            .values(
+                item_id=item_id,
+                created_at=now,
+                policy_version=policy_version,
+                editor=commentary.editor,
+                take_en=commentary.take_en,
+                take_zh=commentary.take_zh,
+                sharp_en=commentary.sharp_en,
+                sharp_zh=commentary.sharp_zh,
+                receipt_id=receipt_id,
+            )
+            .returning(t.commentary.c.id)
+        ).scalar_one()
+    )
+
+
+def set_judgement_receipt(conn: Connection, judgement_id: int, receipt_id: int | None) -> None:
+    if receipt_id is not None:
+        conn.execute(
+            update(t.judgements)
+            .where(t.judgements.c.id == judgement_id)
+            .values(receipt_id=receipt_id)
+        )
+
+
+def save_guard_flags(
+    conn: Connection, item_id: int, step: str, flags: list[Any], now: datetime
+) -> None:
+    if flags:
+        conn.execute(
+            insert(t.guard_flags),
+            [
+                {"item_id": item_id, "step": step, "field": f.field, "action": f.action,
+                 "spans": list(f.spans), "text": f.text[:4000], "created_at": now}
+                for f in flags
+            ],
+        )  # fmt: skip
+
+
+def guard_flags_for(conn: Connection, item_id: int) -> list[dict[str, Any]]:
+    g = t.guard_flags.c
+    rows = conn.execute(select(t.guard_flags).where(g.item_id == item_id).order_by(g.id))
+    return [dict(r._mapping) for r in rows]
+
+
+def items_to_comment(conn: Connection, limit: int = 500) -> list[tuple[int, Item, Source, Any]]:
+    """p1 and featured stories judged by a model whose current judgement has no commentary."""
+    i, j, c = t.items.c, t.judgements.c, t.commentary.c
+    has_commentary = exists().where(and_(c.item_id == i.id, c.created_at >= j.created_at))
+    rows = conn.execute(
+        select(t.items, j.id.label("j_id"))
+        .join(t.judgements, j.id == i.judgement_id)
+        .where(i.tier.in_(("p1", "featured")))
+        .where(j.editor != "rules")
+        .where(~has_commentary)
+        .order_by(i.importance.desc(), i.filed_at.desc())
+        .limit(limit)
+    ).all()
+    if not rows:
+        return []
+    sources = {
+        s.id: source_from_row(s)
+        for s in conn.execute(
+            select(t.sources).where(t.sources.c.id.in_({r.source_id for r in rows}))
+        )
+    }
+    judgements = {
+        r.id: r for r in conn.execute(select(t.judgements).where(j.id.in_([r.j_id for r in rows])))
+    }
+    return [(r.id, item_from_row(r), sources[r.source_id], judgements[r.j_id]) for r in rows]
+
+
+def related_stories(
+    conn: Connection, item_id: int, query: str, before: datetime, limit: int = 5
+) -> list[dict[str, Any]]:
+    """Earlier judged stories that match the query words, best first (the search index)."""
+    words = [w for w in query.split() if len(w) >= 3][:6]
+    ids: list[int] = []
+    # Every word must match in the index, so widen from the full query to its strongest words.
+    for n in range(len(words), 0, -1):
+        ids = [x for x in search_item_ids(conn, " ".join(words[:n]), limit=50) if x != item_id]
+        if ids:
+            break
+    if not ids:
+        return []
+    i, j = t.items.c, t.judgements.c
+    rows = conn.execute(
+        select(i.id, i.title, i.filed_at, i.source_id, j.title_en, j.summary_en, j.summary_zh)
+        .outerjoin(t.judgements, j.id == i.judgement_id)
+        .where(i.id.in_(ids))
+        .where(i.filed_at < before)
+    ).all()
+    order = {x: n for n, x in enumerate(ids)}
+    rows.sort(key=lambda r: order[r.id])
+    return [
+        {"title": r.title_en or r.title, "filed_at": r.filed_at, "source": r.source_id,
+         "summary": r.summary_en or r.summary_zh or ""}
+        for r in rows[:limit]
+    ]  # fmt: skip
+
+
+# --- policy versions -----------------------------------------------------------------------
+
+
+def record_policy_version(conn: Connection, version: str, text: str, now: datetime) -> bool:
+    """Remember a policy the desk judged with; the newest one used is the active one."""
+    p = t.policy_versions.c
+    known = conn.execute(select(p.version).where(p.version == version)).first()
+    conn.execute(update(t.policy_versions).values(active=False))
+    if known is None:
+        conn.execute(
+            insert(t.policy_versions).values(
+                version=version, text=text, created_at=now, active=True
+            )
+        )
+    else:
+        conn.execute(update(t.policy_versions).where(p.version == version).values(active=True))
+    return known is None
+
+
+def policy_versions(conn: Connection) -> list[dict[str, Any]]:
+    p, j = t.policy_versions.c, t.judgements.c
+    counts = dict(
+        conn.execute(select(j.policy_version, func.count()).group_by(j.policy_version)).all()
+    )
+    rows = conn.execute(select(p.version, p.created_at, p.active).order_by(p.created_at.desc()))
+    return [{**dict(r._mapping), "judgements": counts.get(r.version, 0)} for r in rows]

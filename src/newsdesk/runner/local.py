@@ -18,9 +18,9 @@ from newsdesk.collect.http import Fetcher
 from newsdesk.config import Settings
 from newsdesk.domain import Source
 from newsdesk.editor import rules_judgement
-from newsdesk.events import choose_event
 from newsdesk.normalize import FreshnessRules, normalize_entries
 from newsdesk.policy import Policy
+from newsdesk.runner.events import after_judging, group_pending
 from newsdesk.sources.rss import NotAFeed, parse_feed
 from newsdesk.store import repo
 from newsdesk.store.db import Database
@@ -130,17 +130,7 @@ async def run_once(
             await asyncio.gather(*(collect_one(r) for r in rows))
 
     # 3. Group before judging, so the editor knows how many sources carry each story.
-    with db.read() as conn:
-        pending = repo.ungrouped_items(conn)
-    progress.start("group", len(pending))
-    for ref in pending:
-        with db.read() as conn:
-            candidates = repo.event_candidates(conn, ref.filed_at)
-        decision = await choose_event(ref, candidates)
-        await db.write(lambda c, r=ref, d=decision: repo.apply_group_decision(c, r, d, started))
-        summary.grouped += 1
-        summary.events_created += decision.event_id is None
-        progress.advance("group")
+    summary.grouped, summary.events_created = await group_pending(db, started, progress)
 
     # 4. Judge every story without a current judgement: live news first, then backfill.
     with db.read() as conn:
@@ -159,6 +149,9 @@ async def run_once(
             summary.judged += 1
             summary.tiers[judgement.tier.value] += 1
         progress.advance("judge")
+
+    # Events take their lead's judged title, and heat follows what landed (runner/events.py).
+    await after_judging(db, [item_id for item_id, _, _ in todo], started)
 
     # 5. Publish needs no step: pages and feeds read what the stages wrote.
     finished = datetime.now(UTC)

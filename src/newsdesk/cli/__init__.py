@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from newsdesk.cli import admin, pipeline
+from newsdesk.cli import admin, events, pipeline
 
 app = typer.Typer(
     help="newsdesk: a self-hosted AI-news radar with an editor inside.",
@@ -16,6 +16,8 @@ app = typer.Typer(
 app.registered_commands += pipeline.app.registered_commands
 app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(events.events_app, name="events")
+app.add_typer(events.eval_app, name="eval")
 
 
 def main() -> None:

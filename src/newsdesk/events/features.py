@@ -23,6 +23,38 @@ FAMILIES = (
     "magistral|devstral|o"
 )
 _FAMILY_VERSION = re.compile(rf"\b({FAMILIES})[\s-]?(\d+(?:\.\d+)?)(?![\d.%])", re.IGNORECASE)
+# Any capitalised name followed by a small version number is a product name ("Lumen 2",
+# "Atlas 5"); words that number parts of things are not.
+_NAME_VERSION = re.compile(
+    r"\b([A-Z][a-z]{2,})\s(\d{1,2}(?:\.\d)?)\b(?![\d.%]|\s*(?:[%x×]|percent|"
+    r"million|billion|trillion|hours?|days?|weeks?|months?|years?|minutes?|"
+    r"seconds?|times|of|per|tb|gb|mb|k)\b)"
+)
+_NOT_PRODUCTS = {"ep", "episode", "part", "chapter", "day", "week", "phase", "level", "tier",
+                 "step", "top", "series", "season", "section", "article", "page", "round", "for",
+                 "and", "the", "with", "from", "over", "than", "about", "after", "until", "since",
+                 "under", "only", "all", "its", "our", "their", "get", "gets", "has", "had", "are",
+                 "was", "were", "will", "into", "across", "more", "less", "nearly", "almost",
+                 "some", "those", "these", "both", "each", "every", "july", "june", "may", "march",
+                 "april", "august", "september", "october", "november", "december", "january",
+                 "february", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                 "sunday", "bill", "sb", "covid", "figure", "table"}  # fmt: skip
+# Latin proper names (capitalised, CamelCase or acronyms) name who and what a story is about;
+# they survive translation into Chinese text ("智能体平台 Relay 泄露").
+_NAME = re.compile(r"(?<![\w-])(?:[A-Z][a-z]+[A-Z][A-Za-z]*|[A-Z]{2,6}|[A-Z][a-z]{2,})(?![\w-])")
+_COMMON_CAPS = {
+    "the", "a", "an", "and", "or", "our", "we", "this", "that", "these", "in", "on", "at", "for",
+    "with", "by", "from", "to", "of", "it", "its", "is", "are", "was", "new", "how", "why", "what",
+    "when", "who", "introducing", "announcing", "update", "today", "now", "here", "after",
+    "before", "opinion", "analysis", "review", "exclusive", "breaking", "report", "reports",
+    "says", "said", "two", "three", "four", "five", "first", "one", "more", "than", "all", "api",
+    "ai", "llm", "llms", "gpu", "gpus", "ceo", "cto", "us", "uk", "eu", "monday", "tuesday",
+    "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december",
+    "anyone", "thread", "discussion", "link", "must", "read", "week", "weekly", "you",
+    "your", "they", "their", "his", "her", "model", "models", "company", "companies", "lab",
+    "researchers", "research", "company's", "but", "also", "not", "can", "will", "has", "have",
+}  # fmt: skip
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
 _UNIT = re.compile(r"^\d+(\.\d+)?[a-z]{0,2}$")  # 128k, 70b, 3x: sizes, not names
 _GENERIC = {"h100", "h200", "b200", "gb200", "a100", "mp4", "covid19", "q1", "q2", "q3", "q4",
@@ -124,6 +156,8 @@ class Features:
     strong: frozenset[str]
     title_strong: frozenset[str]
     orgs: frozenset[str]
+    names: frozenset[str]
+    title_names: frozenset[str]
     numbers: frozenset[str]
     shingles: frozenset[str]
     minhash: MinHash
@@ -143,6 +177,9 @@ def model_tokens(text: str) -> set[str]:
     found = set()
     for match in _FAMILY_VERSION.finditer(text):
         found.add(f"{match.group(1).lower()}-{match.group(2)}")
+    for match in _NAME_VERSION.finditer(text):
+        if match.group(1).lower() not in _NOT_PRODUCTS:
+            found.add(f"{match.group(1).lower()}-{match.group(2)}")
     for match in _TOKEN.finditer(text):
         token = match.group(0).lower().rstrip(".")
         parts = token.split("-")
@@ -189,6 +226,12 @@ def numbers(text: str) -> set[str]:
     for match in _DATE_ZH.finditer(text):
         found.add(f"date:{int(match.group(1))}-{int(match.group(2))}")
     return found
+
+
+def names(text: str) -> set[str]:
+    """Proper names in Latin script, lowercased, minus words that are capitalised by grammar."""
+    found = {m.group(0).lower() for m in _NAME.finditer(text)}
+    return {n for n in found if n not in _COMMON_CAPS and not any(ch.isdigit() for ch in n)}
 
 
 def entities(text: str, table: list[tuple[str, re.Pattern[str]]]) -> set[str]:
@@ -241,6 +284,8 @@ def features(title: str, text: str) -> Features:
         strong=frozenset(entities(whole, _STRONG)),
         title_strong=frozenset(entities(title, _STRONG)),
         orgs=frozenset(entities(whole, _ORGS)),
+        names=frozenset(names(whole)),
+        title_names=frozenset(names(title)),
         numbers=frozenset(numbers(whole)),
         shingles=frozenset(grams),
         minhash=mh,

@@ -65,8 +65,19 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
     strong_in_title = strong & (fa.title_strong | fb.title_strong)
     nums = fa.numbers & fb.numbers
     orgs = fa.orgs & fb.orgs
+    named = (fa.names & fb.names) - orgs - strong
+    named_in_titles = fa.title_names & fb.title_names & named
     dates = {n for n in nums if n.startswith("date:")}  # "takes effect on 2 August" = 8 月 2 日
-    evidence = len(strong) + len(nums) + 0.5 * len(orgs)
+    evidence = len(strong) + len(nums) + 0.5 * len(orgs) + 0.5 * min(len(named), 2)
+    values = nums - dates
+    strong_both = fa.title_strong & fb.title_strong
+    # Two titles that each name a model, and neither names the other's: different launches.
+    other_launch = bool(
+        fa.title_models
+        and fb.title_models
+        and not fa.title_models & fb.models
+        and not fb.title_models & fa.models
+    )
     reasons: list[str] = []
     if both_titles:
         reasons.append("same model in both titles: " + ", ".join(sorted(both_titles)))
@@ -78,26 +89,38 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
         reasons.append(f"titles {title:.0%} alike")
     if jaccard >= SHINGLE_STORY:
         reasons.append(f"text ~{jaccard:.0%} alike")
-    if strong or nums:
-        reasons.append("shared: " + ", ".join(sorted(strong | nums | orgs)))
+    if strong or nums or named:
+        reasons.append("shared: " + ", ".join(sorted(strong | nums | orgs | named)))
     score = max(title, jaccard, min(1.0, evidence / 4), 0.9 if both_titles else 0.0)
     why = tuple(reasons)
-    linked = bool(both_titles or title >= TITLE_MATCH or jaccard >= SHINGLE_STORY or evidence >= 2)
-    if fa.roundup != fb.roundup and (linked or one_title):
-        return Relation("roundup", score, (*why, "one side is a roundup"))
+    if other_launch:
+        return Relation("unrelated", score, (*why, "titles name different models"))
+    linked = bool(both_titles or one_title or strong or values or title >= TITLE_MATCH
+                  or jaccard >= SHINGLE_STORY or len(named) >= 2)  # fmt: skip
+    if fa.roundup != fb.roundup:
+        if linked and gap <= STORY_WINDOW:
+            return Relation("roundup", score, (*why, "one side is a roundup"))
+        return Relation("unrelated", score, why)
+    near = gap <= timedelta(days=2)
     if gap <= OCCURRENCE_WINDOW and (
         both_titles
         or title >= TITLE_MATCH
         or jaccard >= SHINGLE_SAME
         or (strong_in_title and evidence >= 3)
-        or (strong_in_title and dates and gap <= timedelta(days=2))
-        or (one_title and orgs and gap <= timedelta(days=2) and (jaccard >= 0.2 or strong))
+        or (strong_in_title and dates and near)
+        or (strong_both and evidence >= 2.5 and near)
+        or (one_title and (orgs or named) and near and (jaccard >= 0.2 or strong or values))
+        or (values and named and evidence >= 2 and near)
+        or (named_in_titles and (values or strong or jaccard >= 0.15) and near)
+        or (strong_in_title and named and evidence >= 2 and near)
     ):
         return Relation("same_occurrence", score, why)
     if gap <= STORY_WINDOW and (
-        (both_titles and (jaccard >= 0.15 or evidence >= 1.5))
+        (both_titles and (jaccard >= 0.15 or evidence >= 1))
         or jaccard >= SHINGLE_STORY
         or (strong_in_title and evidence >= 2.5)
+        or (strong_in_title and named and evidence >= 2)
+        or (values and (named or orgs) and evidence >= 1.5)
     ):
         return Relation("same_story", score, why)
     if (both_titles and jaccard >= SHINGLE_STORY) or (strong_in_title and evidence >= 4):

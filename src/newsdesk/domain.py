@@ -160,6 +160,7 @@ class StoryRef:
     title: str
     text: str
     filed_at: datetime
+    relation: str = "lead"  # its place in its event: lead, same_occurrence, same_story, manual
 
 
 @dataclass(slots=True)
@@ -167,7 +168,7 @@ class GroupDecision:
     """Where a new story goes: an existing event, or a new one."""
 
     event_id: int | None  # None: start a new event
-    relation: str  # "lead", "same_occurrence", "same_story"
+    relation: str  # "lead", "same_occurrence", "same_story", "roundup" (a roundup starts its own)
     similarity: float = 0.0
     matched_item_id: int | None = None
     reasons: list[str] = field(default_factory=list)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from newsdesk.cli import admin, editor, pipeline, sources
+from newsdesk.cli import admin, editor, events, pipeline, sources
 
 app = typer.Typer(
     help="newsdesk: a self-hosted AI-news radar with an editor inside.",
@@ -17,7 +17,10 @@ app.registered_commands += pipeline.app.registered_commands
 app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(sources.app, name="sources")
+# `newsdesk eval` holds every evaluation: selection (editor) and grouping (events).
+editor.eval_app.registered_commands += events.eval_app.registered_commands
 editor.register(app)
+app.add_typer(events.events_app, name="events")
 
 
 def main() -> None:

@@ -1,5 +1,25 @@
 """Events: coverage of the same occurrence from many sources, grouped into one."""
 
-from newsdesk.events.grouping import choose_event, model_tokens
+from newsdesk.events.features import Features, features, model_tokens
+from newsdesk.events.grouping import (
+    RELATIONS,
+    CandidateIndex,
+    FeatureCache,
+    Relation,
+    choose_event,
+    decide,
+    rules_relation,
+)
 
-__all__ = ["choose_event", "model_tokens"]
+__all__ = [
+    "RELATIONS",
+    "CandidateIndex",
+    "FeatureCache",
+    "Features",
+    "Relation",
+    "choose_event",
+    "decide",
+    "features",
+    "model_tokens",
+    "rules_relation",
+]

@@ -19,10 +19,10 @@ from newsdesk.collect.http import Fetcher
 from newsdesk.collect.politeness import poll_floor
 from newsdesk.config import Settings
 from newsdesk.domain import Entry, Source
-from newsdesk.events import choose_event
 from newsdesk.normalize import FreshnessRules, normalize_entries
 from newsdesk.policy import Policy
 from newsdesk.runner.editor import comment_step, judge_step
+from newsdesk.runner.events import after_judging, group_pending
 from newsdesk.runner.fulltext import run_full_text
 from newsdesk.sources.kinds import parse_source, poll_url, pushed_entry
 from newsdesk.sources.rss import NotAFeed
@@ -147,17 +147,7 @@ async def run_once(
         summary.full_text.update(await run_full_text(db, settings))
 
     # 3. Group before judging, so the editor knows how many sources carry each story.
-    with db.read() as conn:
-        pending = repo.ungrouped_items(conn)
-    progress.start("group", len(pending))
-    for ref in pending:
-        with db.read() as conn:
-            candidates = repo.event_candidates(conn, ref.filed_at)
-        decision = await choose_event(ref, candidates)
-        await db.write(lambda c, r=ref, d=decision: repo.apply_group_decision(c, r, d, started))
-        summary.grouped += 1
-        summary.events_created += decision.event_id is None
-        progress.advance("group")
+    summary.grouped, summary.events_created = await group_pending(db, started, progress)
 
     # 4. Judge every story without a current judgement: live news first, then backfill.
     with db.read() as conn:
@@ -165,6 +155,9 @@ async def run_once(
         coverage = repo.coverage_counts(conn, [item_id for item_id, _, _ in todo])
     #    The model editor judges when one is configured; the rules editor is the fallback.
     await judge_step(db, settings, policy, todo, coverage, summary, progress, started)
+
+    # Events take their lead's judged title, and heat follows what landed (runner/events.py).
+    await after_judging(db, [item_id for item_id, _, _ in todo], started)
 
     # 5. Comment: take and sharp for the p1 and featured stories the model judged.
     await comment_step(db, settings, policy, summary, progress)

@@ -234,6 +234,17 @@ events = Table(
     Column("last_seen_at", TS, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    Index("ix_events_heat", "heat"),
+)
+
+event_heat = Table(
+    "event_heat",
+    metadata,
+    # one snapshot per event per hour, so "rising" can compare with six hours ago
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True),
+    Column("hour", TS, primary_key=True),
+    Column("heat", Float, nullable=False),
+    Column("sources_count", Integer, nullable=False),
 )
 
 event_members = Table(

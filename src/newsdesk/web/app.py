@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
-from newsdesk.web import api, ingest, pages
+from newsdesk.web import api, events_api, events_pages, ingest, pages
 
 HERE = Path(__file__).parent
 
@@ -36,6 +36,8 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(ingest.router)
+    app.include_router(events_api.router)
+    app.include_router(events_pages.router)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

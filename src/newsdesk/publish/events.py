@@ -1,0 +1,226 @@
+"""The public read layer for events: hot events, one event with its coverage and timeline.
+
+An event is public when at least one of its stories is public; T3 community sources add heat
+but an event carried only by them is not shown (DESIGN.md §2). Markers come from the stored
+hourly heat: "rising" (> 15% above six hours ago), "new" (first report under six hours old),
+"surge" (≥ 3 sources new in six hours, making up ≥ 50% of the event's sources).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, select
+
+from newsdesk.publish.read import PUBLIC_TIERS, api_item, get_card, relative_age
+from newsdesk.store import schema as t
+
+RISING = 1.15
+MARKER_WINDOW = timedelta(hours=6)
+SURGE_SOURCES = 3
+MAX_HOT = 100
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z") if when else None
+
+
+def _public_events() -> Any:
+    """Events with a public story from a source that is not community chatter (T3)."""
+    m, i, s = t.event_members.c, t.items.c, t.sources.c
+    return exists(
+        select(m.item_id)
+        .join(t.items, i.id == m.item_id)
+        .join(t.sources, s.id == i.source_id)
+        .where(and_(m.event_id == t.events.c.id, i.tier.in_(PUBLIC_TIERS), s.tier != "T3"))
+    )
+
+
+def markers(conn: Connection, event_ids: list[int], now: datetime) -> dict[int, list[str]]:
+    """rising / new / surge per event, from snapshots and first reports per source."""
+    if not event_ids:
+        return {}
+    h, m, i, d = t.event_heat.c, t.event_members.c, t.items.c, t.discoveries.c
+    then = now - MARKER_WINDOW
+    current = dict(conn.execute(select(t.events.c.id, t.events.c.heat)
+                                .where(t.events.c.id.in_(event_ids))).all())  # fmt: skip
+    before: dict[int, float] = {}
+    for r in conn.execute(
+        select(h.event_id, h.heat, h.hour)
+        .where(h.event_id.in_(event_ids), h.hour <= then)
+        .order_by(h.hour)
+    ):
+        before[r.event_id] = r.heat  # ordered by hour: the latest at or before six hours ago
+    first: dict[int, dict[str, datetime]] = defaultdict(dict)
+    reports = list(
+        conn.execute(
+            select(m.event_id, i.source_id, i.filed_at.label("at"), i.backfill)
+            .join(t.items, i.id == m.item_id)
+            .where(m.event_id.in_(event_ids))
+        )
+    ) + list(
+        conn.execute(
+            select(m.event_id, d.source_id, d.seen_at.label("at"), i.backfill)
+            .join(t.event_members, m.item_id == d.item_id)
+            .join(t.items, i.id == d.item_id)
+            .where(m.event_id.in_(event_ids))
+        )
+    )
+    for r in reports:
+        if r.backfill:
+            continue
+        seen = first[r.event_id].get(r.source_id)
+        if seen is None or r.at < seen:
+            first[r.event_id][r.source_id] = r.at
+    out: dict[int, list[str]] = {}
+    for event_id in event_ids:
+        marks = []
+        heat, old = current.get(event_id, 0.0), before.get(event_id)
+        if old is not None and old > 0 and heat > old * RISING:
+            marks.append("rising")
+        times = first.get(event_id, {})
+        if times and then < min(times.values()) <= now:
+            marks.append("new")
+        fresh = sum(1 for at in times.values() if then < at <= now)
+        if times and fresh >= SURGE_SOURCES and fresh * 2 >= len(times):
+            marks.append("surge")
+        out[event_id] = marks
+    return out
+
+
+def _event_dict(row: Any, marks: list[str], lead: dict[str, Any] | None, now: datetime) -> dict:
+    return {
+        "id": row.id,
+        "title": {"en": row.title_en, "zh": row.title_zh},
+        "heat": round(row.heat, 3),
+        "markers": marks,
+        "sources_count": row.sources_count,
+        "also_reported_by": max(0, row.sources_count - 1),
+        "first_seen_at": row.first_seen_at,
+        "last_seen_at": row.last_seen_at,
+        "age": relative_age(row.last_seen_at, now),
+        "lead": lead,
+    }
+
+
+def hot_events(
+    conn: Connection, limit: int = 30, tz: str = "UTC", now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Public events, hottest first (then the most recent), each with its lead story's card."""
+    now = now or datetime.now(UTC)
+    e = t.events.c
+    rows = conn.execute(
+        select(t.events)
+        .where(_public_events())
+        .order_by(e.heat.desc(), e.last_seen_at.desc(), e.id.desc())
+        .limit(max(1, min(limit, MAX_HOT)))
+    ).all()
+    marks = markers(conn, [r.id for r in rows], now)
+    return [_event_dict(r, marks.get(r.id, []), _lead_card(conn, r, tz, now), now) for r in rows]
+
+
+def _lead_card(conn: Connection, row: Any, tz: str, now: datetime) -> dict[str, Any] | None:
+    card = get_card(conn, row.lead_item_id, tz=tz, now=now) if row.lead_item_id else None
+    if card is not None:
+        return card
+    # The lead may be excluded while a report of it is public: show the first public one.
+    m, i = t.event_members.c, t.items.c
+    public = conn.execute(
+        select(i.id)
+        .join(t.event_members, m.item_id == i.id)
+        .where(m.event_id == row.id, i.tier.in_(PUBLIC_TIERS))
+        .order_by(i.filed_at)
+        .limit(1)
+    ).scalar()
+    return get_card(conn, public, tz=tz, now=now) if public else None
+
+
+def get_event(
+    conn: Connection, event_id: int, tz: str = "UTC", now: datetime | None = None
+) -> dict[str, Any] | None:
+    """One public event: lead, members in time order with their relation, and coverage."""
+    now = now or datetime.now(UTC)
+    row = conn.execute(
+        select(t.events).where(t.events.c.id == event_id).where(_public_events())
+    ).first()
+    if row is None:
+        return None
+    event = _event_dict(row, markers(conn, [row.id], now).get(row.id, []),
+                        _lead_card(conn, row, tz, now), now)  # fmt: skip
+    m, i, s, j = t.event_members.c, t.items.c, t.sources.c, t.judgements.c
+    members = conn.execute(
+        select(i.id, i.url, i.title, i.filed_at, i.tier, i.language, m.relation, m.manual,
+               s.id.label("source_id"), s.name.label("source_name"), s.tier.label("source_tier"),
+               j.title_en, j.title_zh)
+        .join(t.items, i.id == m.item_id)
+        .join(t.sources, s.id == i.source_id)
+        .outerjoin(t.judgements, j.id == i.judgement_id)
+        .where(m.event_id == row.id)
+        .order_by(i.filed_at, i.id)
+    ).all()  # fmt: skip
+    ids = [r.id for r in members]
+    found = conn.execute(
+        select(t.discoveries.c.item_id, t.discoveries.c.url, t.discoveries.c.seen_at,
+               s.id.label("source_id"), s.name.label("source_name"),
+               s.tier.label("source_tier"))
+        .join(t.sources, s.id == t.discoveries.c.source_id)
+        .where(t.discoveries.c.item_id.in_(ids or [-1]))
+        .order_by(t.discoveries.c.seen_at)
+    ).all()  # fmt: skip
+    lead_id = event["lead"]["id"] if event["lead"] else row.lead_item_id
+    timeline = []
+    for r in members:
+        public = r.tier in PUBLIC_TIERS
+        timeline.append({
+            "item_id": r.id if public else None,
+            "url": r.url,
+            "title": {"en": r.title_en or r.title, "zh": r.title_zh} if public
+            else {"en": r.title, "zh": ""},
+            "source": {"id": r.source_id, "name": r.source_name, "tier": r.source_tier},
+            "at": _iso(r.filed_at),
+            "age": relative_age(r.filed_at, now),
+            "relation": "lead" if r.id == lead_id else r.relation,
+            "manual": bool(r.manual),
+            "public": public,
+        })  # fmt: skip
+    for r in found:
+        timeline.append({
+            "item_id": None,
+            "url": r.url,
+            "title": None,
+            "source": {"id": r.source_id, "name": r.source_name, "tier": r.source_tier},
+            "at": _iso(r.seen_at),
+            "age": relative_age(r.seen_at, now),
+            "relation": "same_occurrence",
+            "manual": False,
+            "public": True,
+            "discovery_of": r.item_id,
+        })  # fmt: skip
+    timeline.sort(key=lambda x: x["at"] or "")
+    sources: dict[str, dict[str, str]] = {}
+    for entry in timeline:
+        sources.setdefault(entry["source"]["id"], entry["source"])
+    event["members"] = timeline
+    event["sources"] = list(sources.values())
+    return event
+
+
+def api_event(event: dict[str, Any], with_members: bool = True) -> dict[str, Any]:
+    """The JSON shape of an event in API v1."""
+    data = {
+        "id": event["id"],
+        "title": event["title"],
+        "heat": event["heat"],
+        "markers": event["markers"],
+        "sources_count": event["sources_count"],
+        "also_reported_by": event["also_reported_by"],
+        "first_seen_at": _iso(event["first_seen_at"]),
+        "last_seen_at": _iso(event["last_seen_at"]),
+        "lead": api_item(event["lead"]) if event["lead"] else None,
+    }
+    if with_members and "members" in event:
+        data["members"] = event["members"]
+        data["sources"] = event["sources"]
+    return data

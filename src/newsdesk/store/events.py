@@ -1,0 +1,318 @@
+"""Event rows: membership, editors' merges and splits, coverage, lead, title and heat.
+
+Manual decisions are stored as `event_members.manual = true`; `reset_grouping` (a regroup)
+removes only automatic memberships, so an editor's merge or split survives any later pass.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from newsdesk.domain import GroupDecision, StoryRef
+from newsdesk.store import schema as t
+
+BODY_FOR_GROUPING = 600
+
+
+class EventError(ValueError):
+    """An editor asked for something the events do not allow; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """Input to heat: a source reporting an event at a time (mirrors events.heat.Report)."""
+
+    source_id: str
+    at: datetime
+    backfill: bool
+
+
+def _ref(row: Any) -> StoryRef:
+    url = row.identity_key[4:] if row.identity_key.startswith("url:") else ""
+    return StoryRef(
+        item_id=row.id,
+        event_id=getattr(row, "event_id", None),
+        source_id=row.source_id,
+        url=url,
+        title=row.title,
+        text=row.body_text[:BODY_FOR_GROUPING],
+        filed_at=row.filed_at,
+        relation="manual" if getattr(row, "manual", False) else getattr(row, "relation", "lead"),
+    )
+
+
+def window_refs(conn: Connection, start: datetime, end: datetime) -> list[StoryRef]:
+    """Grouped stories filed in [start, end], with their event and relation."""
+    c, m = t.items.c, t.event_members.c
+    rows = conn.execute(
+        select(c.id, c.source_id, c.title, c.body_text, c.filed_at, c.identity_key,
+               m.event_id, m.relation, m.manual)
+        .join(t.event_members, m.item_id == c.id)
+        .where(c.filed_at >= start, c.filed_at <= end)
+        .order_by(c.filed_at)
+    )  # fmt: skip
+    return [_ref(r) for r in rows]
+
+
+def ungrouped_refs(conn: Connection, limit: int = 100_000) -> list[StoryRef]:
+    c = t.items.c
+    rows = conn.execute(
+        select(c.id, c.source_id, c.title, c.body_text, c.filed_at, c.identity_key)
+        .outerjoin(t.event_members, t.event_members.c.item_id == c.id)
+        .where(t.event_members.c.item_id.is_(None))
+        .order_by(c.filed_at, c.id)
+        .limit(limit)
+    )
+    return [_ref(r) for r in rows]
+
+
+def attach(conn: Connection, ref: StoryRef, decision: GroupDecision, now: datetime) -> int:
+    """Put a story in its event (or start one) and refresh that event."""
+    event_id = decision.event_id
+    if event_id is None:
+        event_id = _new_event(conn, ref.item_id, ref.title, ref.filed_at, now)
+    conn.execute(
+        insert(t.event_members).values(
+            item_id=ref.item_id,
+            event_id=event_id,
+            relation="lead" if decision.event_id is None else decision.relation,
+            similarity=decision.similarity,
+            added_at=now,
+        )
+    )
+    refresh_event(conn, event_id, now)
+    return int(event_id)
+
+
+def _new_event(conn: Connection, item_id: int, title: str, at: datetime, now: datetime) -> int:
+    return int(
+        conn.execute(
+            insert(t.events)
+            .values(
+                title_en=title,
+                lead_item_id=item_id,
+                first_seen_at=at,
+                last_seen_at=at,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(t.events.c.id)
+        ).scalar_one()
+    )
+
+
+def refresh_event(conn: Connection, event_id: int, now: datetime) -> None:
+    """Coverage, lead and title. Lead: first-party (T1), then the fullest body, then the earliest.
+
+    The title comes from the lead's current judgement (en and zh) when it has one, else from its
+    original title; an event with no members left is deleted.
+    """
+    c, j = t.items.c, t.judgements.c
+    members = conn.execute(
+        select(c.id, c.source_id, c.title, c.language, c.filed_at,
+               func.length(c.body_text).label("size"), t.sources.c.tier,
+               j.title_en, j.title_zh)
+        .join(t.event_members, t.event_members.c.item_id == c.id)
+        .join(t.sources, t.sources.c.id == c.source_id)
+        .outerjoin(t.judgements, j.id == c.judgement_id)
+        .where(t.event_members.c.event_id == event_id)
+    ).all()  # fmt: skip
+    if not members:
+        conn.execute(delete(t.events).where(t.events.c.id == event_id))
+        return
+    ids = [m.id for m in members]
+    found = set(
+        conn.execute(
+            select(t.discoveries.c.source_id).where(t.discoveries.c.item_id.in_(ids))
+        ).scalars()
+    )
+    sources = {m.source_id for m in members} | found
+    lead = min(members, key=lambda m: (m.tier != "T1", -(m.size or 0), m.filed_at, m.id))
+    title_en = lead.title_en or (lead.title if lead.language != "zh" else "") or lead.title
+    title_zh = lead.title_zh or (lead.title if lead.language == "zh" else "")
+    conn.execute(
+        update(t.events)
+        .where(t.events.c.id == event_id)
+        .values(
+            sources_count=len(sources),
+            lead_item_id=lead.id,
+            title_en=title_en,
+            title_zh=title_zh,
+            first_seen_at=min(m.filed_at for m in members),
+            last_seen_at=max(m.filed_at for m in members),
+            updated_at=now,
+        )
+    )
+
+
+def refresh_titles(conn: Connection, item_ids: list[int], now: datetime) -> int:
+    """After judging: events whose stories got a new judgement take their lead's new title."""
+    if not item_ids:
+        return 0
+    m = t.event_members.c
+    event_ids = set(conn.execute(select(m.event_id).where(m.item_id.in_(item_ids))).scalars())
+    for event_id in event_ids:
+        refresh_event(conn, event_id, now)
+    return len(event_ids)
+
+
+# --- editors win ---------------------------------------------------------------------------
+
+
+def _exists(conn: Connection, event_id: int) -> None:
+    if conn.execute(select(t.events.c.id).where(t.events.c.id == event_id)).first() is None:
+        raise EventError(f"no event {event_id}")
+
+
+def merge_events(conn: Connection, keep_id: int, other_id: int, now: datetime) -> int:
+    """Move every story of `other_id` into `keep_id`; both sides become manual decisions."""
+    if keep_id == other_id:
+        raise EventError("an event cannot be merged into itself")
+    _exists(conn, keep_id)
+    _exists(conn, other_id)
+    m = t.event_members.c
+    moved = conn.execute(
+        update(t.event_members)
+        .where(m.event_id == other_id)
+        .values(event_id=keep_id, manual=True, added_at=now)
+    ).rowcount
+    # The merged event's root is now a report of the kept one; one root per event.
+    conn.execute(
+        update(t.event_members)
+        .where(m.event_id == keep_id, m.relation == "lead", m.item_id != _root(conn, keep_id))
+        .values(relation="same_occurrence")
+    )
+    conn.execute(update(t.event_members).where(m.event_id == keep_id).values(manual=True))
+    conn.execute(delete(t.events).where(t.events.c.id == other_id))
+    refresh_event(conn, keep_id, now)
+    return int(moved or 0)
+
+
+def _root(conn: Connection, event_id: int) -> int:
+    m, c = t.event_members.c, t.items.c
+    return int(
+        conn.execute(
+            select(m.item_id)
+            .join(t.items, c.id == m.item_id)
+            .where(m.event_id == event_id)
+            .order_by((m.relation != "lead"), c.filed_at, c.id)
+            .limit(1)
+        ).scalar_one()
+    )
+
+
+def split_item(conn: Connection, event_id: int, item_id: int, now: datetime) -> int:
+    """Take one story out of an event into an event of its own; both are manual decisions."""
+    _exists(conn, event_id)
+    m = t.event_members.c
+    row = conn.execute(
+        select(m.item_id).where(m.event_id == event_id, m.item_id == item_id)
+    ).first()
+    if row is None:
+        raise EventError(f"story {item_id} is not in event {event_id}")
+    count = conn.execute(select(func.count()).where(m.event_id == event_id)).scalar_one()
+    if count == 1:
+        raise EventError(f"story {item_id} is already alone in event {event_id}")
+    item = conn.execute(
+        select(t.items.c.title, t.items.c.filed_at).where(t.items.c.id == item_id)
+    ).one()
+    new_id = _new_event(conn, item_id, item.title, item.filed_at, now)
+    conn.execute(
+        update(t.event_members)
+        .where(m.item_id == item_id)
+        .values(event_id=new_id, relation="lead", manual=True, added_at=now)
+    )
+    # The stories left behind stay together by the editor's word too.
+    conn.execute(update(t.event_members).where(m.event_id == event_id).values(manual=True))
+    if (
+        conn.execute(select(m.item_id).where(m.event_id == event_id, m.relation == "lead")).first()
+        is None
+    ):
+        conn.execute(
+            update(t.event_members)
+            .where(m.item_id == _root(conn, event_id))
+            .values(relation="lead")
+        )
+    refresh_event(conn, event_id, now)
+    refresh_event(conn, new_id, now)
+    return new_id
+
+
+def reset_grouping(conn: Connection, since: datetime | None, now: datetime) -> int:
+    """Forget automatic memberships (of stories filed since `since`) so a pass regroups them.
+
+    Manual memberships stay; events left empty are deleted, the others refreshed.
+    """
+    m, c = t.event_members.c, t.items.c
+    query = select(m.item_id, m.event_id).where(m.manual.is_(False))
+    if since is not None:
+        query = query.join(t.items, c.id == m.item_id).where(c.filed_at >= since)
+    rows = conn.execute(query).all()
+    if not rows:
+        return 0
+    ids = [r.item_id for r in rows]
+    for start in range(0, len(ids), 500):
+        conn.execute(delete(t.event_members).where(m.item_id.in_(ids[start : start + 500])))
+    for event_id in {r.event_id for r in rows}:
+        refresh_event(conn, event_id, now)
+    return len(rows)
+
+
+# --- heat ----------------------------------------------------------------------------------
+
+
+def sightings(conn: Connection, since: datetime) -> dict[int, list[Sighting]]:
+    """Per event with any report since `since`: its members' and discoveries' sightings."""
+    c, m, d = t.items.c, t.event_members.c, t.discoveries.c
+    recent = (select(m.event_id).join(t.items, c.id == m.item_id).where(c.filed_at >= since)).union(
+        select(m.event_id).join(t.discoveries, d.item_id == m.item_id).where(d.seen_at >= since)
+    )
+    hot = select(t.events.c.id).where(t.events.c.heat > 0)  # so stale heat decays to zero
+    event_ids = set(conn.execute(recent).scalars()) | set(conn.execute(hot).scalars())
+    out: dict[int, list[Sighting]] = defaultdict(list)
+    if not event_ids:
+        return out
+    for chunk in _chunks(sorted(event_ids)):
+        for r in conn.execute(
+            select(m.event_id, c.source_id, c.filed_at, c.backfill)
+            .join(t.items, c.id == m.item_id)
+            .where(m.event_id.in_(chunk))
+        ):
+            out[r.event_id].append(Sighting(r.source_id, r.filed_at, r.backfill))
+        for r in conn.execute(
+            select(m.event_id, d.source_id, d.seen_at, c.backfill)
+            .join(t.event_members, m.item_id == d.item_id)
+            .join(t.items, c.id == d.item_id)
+            .where(m.event_id.in_(chunk))
+        ):
+            out[r.event_id].append(Sighting(r.source_id, r.seen_at, r.backfill))
+        for event_id in chunk:
+            out.setdefault(event_id, [])
+    return out
+
+
+def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def save_heat(conn: Connection, heats: dict[int, tuple[float, int]], now: datetime) -> None:
+    """Store current heat on each event and in this hour's snapshot (one row per hour)."""
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    h = t.event_heat.c
+    for event_id, (heat, sources) in heats.items():
+        conn.execute(update(t.events).where(t.events.c.id == event_id).values(heat=heat))
+        conn.execute(delete(t.event_heat).where(h.event_id == event_id, h.hour == hour))
+        conn.execute(
+            insert(t.event_heat).values(
+                event_id=event_id, hour=hour, heat=heat, sources_count=sources
+            )
+        )
+
+
+def prune_heat(conn: Connection, now: datetime, keep: timedelta = timedelta(days=14)) -> None:
+    conn.execute(delete(t.event_heat).where(t.event_heat.c.hour < now - keep))

@@ -20,7 +20,13 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "NEWSDESK_"
-SECRET_FIELDS = ("llm_api_key", "admin_password")
+SECRET_FIELDS = (
+    "llm_api_key",
+    "admin_password",
+    "api_read_token",
+    "notify_urls",
+    "reader_password",
+)
 
 
 class ConfigError(ValueError):
@@ -55,6 +61,15 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(SecretStr(""), description="an API key")
     llm_model: str = Field("", description="a model name")
     admin_password: SecretStr = Field(SecretStr(""), description="a password")
+    # outputs (issue 7): feeds, API, reports, notifications, reader apps
+    public_url: str = Field("", description="the desk's public base URL, e.g. https://news.example")
+    api_read_token: SecretStr = Field(SecretStr(""), description="a token (empty: API is open)")
+    api_rate_limit: int = Field(120, ge=0, le=100_000, description="requests per minute, 0 = off")
+    cors_origins: str = Field("", description="comma-separated origins, or * for any")
+    daily_hour: int = Field(8, ge=0, le=23, description="an hour from 0 to 23")
+    notify_urls: SecretStr = Field(SecretStr(""), description="apprise URLs, space-separated")
+    reader_user: str = Field("reader", description="a user name for the Google Reader API")
+    reader_password: SecretStr = Field(SecretStr(""), description="a password (empty: API off)")
 
     @classmethod
     def settings_customise_sources(
@@ -89,6 +104,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'newsdesk.db').as_posix()}"
+
+    @property
+    def base_url(self) -> str:
+        """Absolute base for links in feeds, reports and notifications."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def llm_configured(self) -> bool:

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from newsdesk.cli import admin, pipeline, reports
+from newsdesk.cli import admin, outputs, pipeline, reports
 
 app = typer.Typer(
     help="newsdesk: a self-hosted AI-news radar with an editor inside.",
@@ -15,6 +15,7 @@ app = typer.Typer(
 )
 app.registered_commands += pipeline.app.registered_commands
 app.registered_commands += reports.app.registered_commands
+app.registered_commands += outputs.app.registered_commands
 app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.db_app, name="db")
 

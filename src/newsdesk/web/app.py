@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
-from newsdesk.web import access, api, api_outputs, feeds, mcp, pages, reports
+from newsdesk.web import access, agents, api, api_outputs, feeds, mcp, pages, reports
 
 HERE = Path(__file__).parent
 
@@ -38,6 +38,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(api_outputs.router)  # outputs (issue 7): API additions, feeds, reports
     app.include_router(feeds.router)
     app.include_router(reports.router)
+    app.include_router(agents.router)
     mcp.install(app, settings, db)
     access.install(app, settings)
 

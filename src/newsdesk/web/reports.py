@@ -37,7 +37,7 @@ def report_page(request: Request, kind: Kind, period: str) -> HTMLResponse:
     with database(request).read() as conn:
         report = get_report(conn, kind, period)
     if report is None:
-        return render(request, "error.html", 404, status=404, message="No such report.")
+        return render(request, "error.html", 404, message="No such report.")
     return render(request, "report.html", heading=report["title"], kind=kind, report=report)
 
 

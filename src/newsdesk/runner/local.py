@@ -21,6 +21,7 @@ from newsdesk.editor import rules_judgement
 from newsdesk.events import choose_event
 from newsdesk.normalize import FreshnessRules, normalize_entries
 from newsdesk.policy import Policy
+from newsdesk.runner.outputs import after_pass
 from newsdesk.sources.rss import NotAFeed, parse_feed
 from newsdesk.store import repo
 from newsdesk.store.db import Database
@@ -160,7 +161,9 @@ async def run_once(
             summary.tiers[judgement.tier.value] += 1
         progress.advance("judge")
 
-    # 5. Publish needs no step: pages and feeds read what the stages wrote.
+    # 5. Publish needs no step: pages and feeds read what the stages wrote. Due reports are
+    #    composed and notifications delivered here, bounded and never failing the pass.
+    await after_pass(db, settings)
     finished = datetime.now(UTC)
     summary.seconds = (finished - started).total_seconds()
     stats = summary.as_dict()

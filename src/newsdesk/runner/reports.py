@@ -60,7 +60,9 @@ def _earlier(dailies: list[dict[str, Any]]) -> Earlier:
     return Earlier(frozenset(events), frozenset(items))
 
 
-async def build_daily(db: Database, settings: Settings, day: date) -> dict[str, Any]:
+async def build_daily(
+    db: Database, settings: Settings, day: date, keep_empty: bool = True
+) -> dict[str, Any]:
     """Compose, store and return the daily brief of a day (replacing a stored one)."""
     start, end = day_window(day, settings.timezone)
     with db.read() as conn:
@@ -69,11 +71,12 @@ async def build_daily(db: Database, settings: Settings, day: date) -> dict[str, 
             conn, (day - timedelta(days=7)).isoformat(), day.isoformat()
         )
     brief = compose_daily(day, [_candidate(r) for r in rows], _earlier(earlier))
-    data = brief.data()
-    return await _store(db, settings, "daily", day.isoformat(), data)
+    return await _store(db, settings, "daily", day.isoformat(), brief.data(), keep_empty)
 
 
-async def build_period(db: Database, settings: Settings, kind: str, day: date) -> dict[str, Any]:
+async def build_period(
+    db: Database, settings: Settings, kind: str, day: date, keep_empty: bool = True
+) -> dict[str, Any]:
     """Compile the weekly or monthly report around a day from its dailies (composing any
     daily that is missing, from the stories filed that day)."""
     start, end = week_of(day) if kind == "weekly" else month_of(day)
@@ -88,7 +91,7 @@ async def build_period(db: Database, settings: Settings, kind: str, day: date) -
     while current <= min(end, today):
         data = stored.get(current.isoformat())
         if data is None:
-            data = (await build_daily(db, settings, current))["data"]
+            data = (await build_daily(db, settings, current, keep_empty))["data"]
         dailies.append(data)
         current += timedelta(days=1)
     return await _store(
@@ -96,19 +99,25 @@ async def build_period(db: Database, settings: Settings, kind: str, day: date) -
     )
 
 
-async def build_report(db: Database, settings: Settings, kind: str, day: date) -> dict[str, Any]:
+async def build_report(
+    db: Database, settings: Settings, kind: str, day: date, keep_empty: bool = True
+) -> dict[str, Any]:
+    """Compose and store a report; with keep_empty=False an empty one is returned, not stored."""
     if kind == "daily":
-        return await build_daily(db, settings, day)
-    return await build_period(db, settings, kind, day)
+        return await build_daily(db, settings, day, keep_empty)
+    return await build_period(db, settings, kind, day, keep_empty)
 
 
 async def _store(
-    db: Database, settings: Settings, kind: str, period: str, data: dict[str, Any]
-) -> dict[str, Any]:
+    db: Database, settings: Settings, kind: str, period: str, data: dict[str, Any],
+    keep_empty: bool = True,
+) -> dict[str, Any]:  # fmt: skip
     markdown = render_markdown(data, settings.base_url)
     now = datetime.now(UTC)
-    await db.write(lambda c: outputs.save_report(c, kind, period, markdown, data, now))
-    return {"kind": kind, "period": period, "markdown": markdown, "data": data}
+    stored = bool(keep_empty or data["entries"])
+    if stored:
+        await db.write(lambda c: outputs.save_report(c, kind, period, markdown, data, now))
+    return {"kind": kind, "period": period, "markdown": markdown, "data": data, "stored": stored}
 
 
 async def scheduled_reports(
@@ -128,5 +137,8 @@ async def scheduled_reports(
         with db.read() as conn:
             exists = outputs.get_report(conn, kind, period.isoformat()) is not None
         if not exists:
-            made.append(await build_report(db, settings, kind, day))
+            # The schedule stores no empty report: a quiet day (or a new desk) leaves no trace.
+            report = await build_report(db, settings, kind, day, keep_empty=False)
+            if report["stored"]:
+                made.append(report)
     return made

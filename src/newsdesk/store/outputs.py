@@ -119,15 +119,18 @@ def public_sources(conn: Connection) -> list[dict[str, Any]]:
 # --- notification outbox -------------------------------------------------------------------
 
 
-def p1_to_notify(conn: Connection, since: datetime) -> list[dict[str, Any]]:
-    """Live (never backfill) p1 stories first seen since a moment."""
+def stories_to_notify(
+    conn: Connection, since: datetime, tiers: tuple[str, ...] = ("p1",), item_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Live (never backfill) stories of some tiers first seen since a moment (or one of them)."""
     i, s, j = t.items.c, t.sources.c, t.judgements.c
     rows = conn.execute(
-        select(i.id, i.url, i.tier, i.importance, s.name.label("source_name"), j.title_en,
-               j.summary_en, j.tags)
+        select(i.id, i.url, i.title, i.tier, i.importance, s.name.label("source_name"),
+               j.title_en, j.title_zh, j.summary_en, j.summary_zh, j.tags)
         .join(t.sources, s.id == i.source_id)
         .join(t.judgements, j.id == i.judgement_id)
-        .where(i.tier == "p1", i.backfill.is_(False), i.first_seen_at >= since)
+        .where(i.tier.in_(tiers), i.backfill.is_(False), i.first_seen_at >= since)
+        .where(True if item_id is None else i.id == item_id)
         .order_by(i.id)
     ).all()  # fmt: skip
     return [r._asdict() for r in rows]

@@ -18,6 +18,7 @@ app.registered_commands += reports.app.registered_commands
 app.registered_commands += outputs.app.registered_commands
 app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(outputs.notify_app, name="notify")
 
 
 def main() -> None:

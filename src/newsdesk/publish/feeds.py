@@ -65,6 +65,10 @@ def featured_spec(lang: str = "en") -> FeedSpec:
     return FeedSpec("newsdesk: featured", "P1 and featured AI stories", path, HOT_TIERS, lang=lang)
 
 
+def p1_spec() -> FeedSpec:
+    return FeedSpec("newsdesk: P1", "Only the P1 stories", "/feed/p1", ("p1",))
+
+
 def all_spec() -> FeedSpec:
     return FeedSpec("newsdesk: all stories", "Every public AI story", "/feed/all", PUBLIC_TIERS)
 

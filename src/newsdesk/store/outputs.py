@@ -226,3 +226,44 @@ def set_mark(
             conn.execute(update(t.reader_marks).where(r.item_id == item_id).values(**values))
         else:
             conn.execute(insert(t.reader_marks).values(item_id=item_id, **values))
+
+
+def reader_item_ids(
+    conn: Connection,
+    *,
+    tiers: tuple[str, ...],
+    tag: str | None = None,
+    starred: bool = False,
+    exclude_read: bool = False,
+    since: datetime | None = None,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 20,
+) -> list[tuple[int, datetime]]:
+    """Public story ids for a reader stream, newest first, keyset-paginated by (filed_at, id)."""
+    i, r = t.items.c, t.reader_marks.c
+    query = select(i.id, i.filed_at).where(i.tier.in_(tiers))
+    if tag:
+        query = query.where(i.id.in_(select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)))
+    if starred:
+        query = query.where(i.id.in_(select(r.item_id).where(r.starred.is_(True))))
+    if exclude_read:
+        query = query.where(i.id.not_in(select(r.item_id).where(r.read.is_(True))))
+    if since is not None:
+        query = query.where(i.filed_at >= since)
+    if before is not None:
+        when, item_id = before
+        query = query.where((i.filed_at < when) | ((i.filed_at == when) & (i.id < item_id)))
+    rows = conn.execute(query.order_by(i.filed_at.desc(), i.id.desc()).limit(limit))
+    return [(row.id, row.filed_at) for row in rows]
+
+
+def reader_unread_count(conn: Connection, tiers: tuple[str, ...], tag: str | None = None) -> int:
+    i, r = t.items.c, t.reader_marks.c
+    query = (
+        select(func.count())
+        .select_from(t.items)
+        .where(i.tier.in_(tiers), i.id.not_in(select(r.item_id).where(r.read.is_(True))))
+    )
+    if tag:
+        query = query.where(i.id.in_(select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)))
+    return int(conn.execute(query).scalar_one())

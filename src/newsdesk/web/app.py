@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
-from newsdesk.web import access, agents, api, api_outputs, feeds, mcp, pages, reports
+from newsdesk.web import access, agents, api, api_outputs, feeds, mcp, pages, reader, reports
 
 HERE = Path(__file__).parent
 
@@ -39,6 +39,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(reports.router)
     app.include_router(agents.router)
+    app.include_router(reader.router)
     mcp.install(app, settings, db)
     access.install(app, settings)
 

@@ -71,6 +71,11 @@ def everything(request: Request, fmt: Fmt) -> Response:
     return _story(request, feeds.all_spec(), fmt)
 
 
+@router.get("/feed/p1.{fmt}", summary="P1 stories only, one entry per event")
+def p1_only(request: Request, fmt: Fmt) -> Response:
+    return _story(request, feeds.p1_spec(), fmt)
+
+
 @router.get("/feed/lang/{lang}.{fmt}", summary="Featured stories with titles in en or zh")
 def by_language(request: Request, lang: Literal["en", "zh"], fmt: Fmt) -> Response:
     return _story(request, feeds.featured_spec(lang), fmt)

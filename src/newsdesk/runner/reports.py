@@ -94,9 +94,8 @@ async def build_period(
             data = (await build_daily(db, settings, current, keep_empty))["data"]
         dailies.append(data)
         current += timedelta(days=1)
-    return await _store(
-        db, settings, kind, start.isoformat(), compile_period(kind, start, end, dailies)
-    )
+    data = compile_period(kind, start, end, dailies)
+    return await _store(db, settings, kind, start.isoformat(), data, keep_empty)
 
 
 async def build_report(

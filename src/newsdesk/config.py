@@ -27,6 +27,9 @@ SECRET_FIELDS = (
     "llm_api_key_comment",
     "llm_api_key_relate",
     "llm_api_key_embed",
+    "api_read_token",
+    "notify_urls",
+    "reader_password",
 )
 # USD per million tokens (input, output) for common models; NEWSDESK_LLM_PRICES adds or overrides.
 DEFAULT_PRICES: dict[str, tuple[float, float]] = {
@@ -119,6 +122,15 @@ class Settings(BaseSettings):
     llm_prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description='JSON like {"model": [in_usd_per_mtok, out_usd_per_mtok]}'
     )
+    # outputs (issue 7): feeds, API, reports, notifications, reader apps
+    public_url: str = Field("", description="the desk's public base URL, e.g. https://news.example")
+    api_read_token: SecretStr = Field(SecretStr(""), description="a token (empty: API is open)")
+    api_rate_limit: int = Field(120, ge=0, le=100_000, description="requests per minute, 0 = off")
+    cors_origins: str = Field("", description="comma-separated origins, or * for any")
+    daily_hour: int = Field(8, ge=0, le=23, description="an hour from 0 to 23")
+    notify_urls: SecretStr = Field(SecretStr(""), description="apprise URLs, space-separated")
+    reader_user: str = Field("reader", description="a user name for the Google Reader API")
+    reader_password: SecretStr = Field(SecretStr(""), description="a password (empty: API off)")
 
     @classmethod
     def settings_customise_sources(
@@ -153,6 +165,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'newsdesk.db').as_posix()}"
+
+    @property
+    def base_url(self) -> str:
+        """Absolute base for links in feeds, reports and notifications."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def llm_configured(self) -> bool:

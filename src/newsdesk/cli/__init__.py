@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from newsdesk.cli import admin, editor, events, pipeline, sources
+from newsdesk.cli import admin, editor, events, outputs, pipeline, reports, sources
 
 app = typer.Typer(
     help="newsdesk: a self-hosted AI-news radar with an editor inside.",
@@ -14,6 +14,8 @@ app = typer.Typer(
     add_completion=False,
 )
 app.registered_commands += pipeline.app.registered_commands
+app.registered_commands += reports.app.registered_commands
+app.registered_commands += outputs.app.registered_commands
 app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.db_app, name="db")
 app.add_typer(sources.app, name="sources")
@@ -21,6 +23,7 @@ app.add_typer(sources.app, name="sources")
 editor.eval_app.registered_commands += events.eval_app.registered_commands
 editor.register(app)
 app.add_typer(events.events_app, name="events")
+app.add_typer(outputs.notify_app, name="notify")
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from newsdesk.policy import Policy
 from newsdesk.runner.editor import comment_step, judge_step
 from newsdesk.runner.events import after_judging, group_pending
 from newsdesk.runner.fulltext import run_full_text
+from newsdesk.runner.outputs import after_pass
 from newsdesk.sources.kinds import parse_source, poll_url, pushed_entry
 from newsdesk.sources.rss import NotAFeed
 from newsdesk.store import repo
@@ -162,7 +163,9 @@ async def run_once(
     # 5. Comment: take and sharp for the p1 and featured stories the model judged.
     await comment_step(db, settings, policy, summary, progress)
 
-    # 6. Publish needs no step: pages and feeds read what the stages wrote.
+    # 6. Publish needs no step: pages and feeds read what the stages wrote. Due reports are
+    #    composed and notifications delivered here, bounded and never failing the pass.
+    await after_pass(db, settings)
     finished = datetime.now(UTC)
     summary.seconds = (finished - started).total_seconds()
     stats = summary.as_dict()

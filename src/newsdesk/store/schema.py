@@ -364,3 +364,30 @@ pipeline_runs = Table(
     Column("status", String(20), nullable=False),
     Column("stats", JSON, nullable=False, default=dict),
 )
+
+notifications = Table(
+    "notifications",
+    metadata,
+    # the notification outbox: one row per (what, target); delivery retries update it
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False),  # p1, daily
+    Column("ref", String(40), nullable=False),  # item id or the brief's date
+    Column("target", String(16), nullable=False),  # hash of the target URL (URLs hold secrets)
+    Column("status", String(10), nullable=False),  # pending, sent, failed
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", TS, nullable=False),
+    Column("sent_at", TS),
+    UniqueConstraint("kind", "ref", "target"),
+    Index("ix_notifications_status", "status"),
+)
+
+reader_marks = Table(
+    "reader_marks",
+    metadata,
+    # read / starred state for reader apps (Google Reader API); one reader per desk
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("read", Boolean, nullable=False, default=False),
+    Column("starred", Boolean, nullable=False, default=False),
+    Column("updated_at", TS, nullable=False),
+)

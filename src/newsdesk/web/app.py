@@ -16,7 +16,20 @@ from fastapi.templating import Jinja2Templates
 from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
-from newsdesk.web import api, events_api, events_pages, ingest, pages
+from newsdesk.web import (
+    access,
+    agents,
+    api,
+    api_outputs,
+    events_api,
+    events_pages,
+    feeds,
+    ingest,
+    mcp,
+    pages,
+    reader,
+    reports,
+)
 
 HERE = Path(__file__).parent
 
@@ -38,6 +51,13 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(ingest.router)
     app.include_router(events_api.router)
     app.include_router(events_pages.router)
+    app.include_router(api_outputs.router)  # outputs (issue 7): API additions, feeds, reports
+    app.include_router(feeds.router)
+    app.include_router(reports.router)
+    app.include_router(agents.router)
+    app.include_router(reader.router)
+    mcp.install(app, settings, db)
+    access.install(app, settings)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

@@ -1,0 +1,220 @@
+"""Outgoing feeds: RSS 2.0 (feedgen) and JSON Feed 1.1, built from the public read layer.
+
+One entry per event: a story covered by several sources appears once, as its most important
+public member. GUIDs name the event (or the story when it has none), never anything the editor
+decides, so re-judging a story never changes its GUID and readers never see it twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from sqlalchemy import Connection
+
+from newsdesk.publish.read import HOT_TIERS, PUBLIC_TIERS, list_cards
+
+FEED_SIZE = 50
+TIER_RANK = {"p1": 0, "featured": 1, "all": 2}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """What one feed shows: its tiers, an optional tag, the output language and its path."""
+
+    title: str
+    description: str
+    path: str  # without the .xml / .json suffix, e.g. "/feed" or "/feed/tag/Agent"
+    tiers: tuple[str, ...] = HOT_TIERS
+    tag: str | None = None
+    lang: str = "en"
+
+
+@dataclass
+class Entry:
+    guid: str
+    title: str
+    link: str
+    html: str
+    text: str
+    published: datetime
+    updated: datetime
+    tags: list[str]
+    author: str
+    language: str
+
+
+@dataclass
+class Feed:
+    spec: FeedSpec
+    entries: list[Entry]
+
+    @property
+    def updated(self) -> datetime:
+        return max((e.updated for e in self.entries), default=EPOCH)
+
+
+def featured_spec(lang: str = "en") -> FeedSpec:
+    path = "/feed" if lang == "en" else f"/feed/lang/{lang}"
+    return FeedSpec("newsdesk: featured", "P1 and featured AI stories", path, HOT_TIERS, lang=lang)
+
+
+def p1_spec() -> FeedSpec:
+    return FeedSpec("newsdesk: P1", "Only the P1 stories", "/feed/p1", ("p1",))
+
+
+def all_spec() -> FeedSpec:
+    return FeedSpec("newsdesk: all stories", "Every public AI story", "/feed/all", PUBLIC_TIERS)
+
+
+def tag_spec(tag: str) -> FeedSpec:
+    return FeedSpec(
+        f"newsdesk: #{tag}", f"Public stories tagged {tag}", f"/feed/tag/{tag}", PUBLIC_TIERS, tag
+    )
+
+
+def story_guid(card: dict[str, Any]) -> str:
+    """The entry's GUID: its event's when grouped, else its own; never the judgement's."""
+    if card.get("event"):
+        return f"urn:newsdesk:event:{card['event']['id']}"
+    return f"urn:newsdesk:item:{card['id']}"
+
+
+def story_feed(conn: Connection, spec: FeedSpec, base_url: str, tz: str = "UTC") -> Feed:
+    """The newest public stories for a spec, one entry per event."""
+    cards = list_cards(conn, tiers=spec.tiers, tag=spec.tag, limit=FEED_SIZE * 3, tz=tz).cards
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for card in cards:  # newest first, so groups come out in the order of their newest story
+        groups.setdefault(story_guid(card), []).append(card)
+    entries = []
+    for guid, members in list(groups.items())[:FEED_SIZE]:
+        best = min(members, key=lambda c: (TIER_RANK[c["tier"]], -(c["importance"] or 0)))
+        entries.append(_story_entry(guid, best, len(members), base_url, spec.lang))
+    return Feed(spec, entries)
+
+
+def _pick(field: dict[str, str], lang: str) -> str:
+    other = "zh" if lang == "en" else "en"
+    return field.get(lang) or field.get(other) or ""
+
+
+def _story_entry(guid: str, card: dict[str, Any], members: int, base_url: str, lang: str) -> Entry:
+    title = _pick(card["title"], lang) or card["original_title"]
+    summary = _pick(card["summary"], lang)
+    take = _pick(card["take"], lang)
+    tags = [*card["tags"]["capabilities"], *card["tags"]["entities"], *card["tags"]["topics"]]
+    coverage = (card.get("event") or {}).get("sources_count") or members
+    meta = f"{card['tier'].upper()} · {card['source']['name']} · importance {card['importance']}"
+    if coverage > 1:
+        meta += f" · {coverage} sources"
+    parts = [f"<p>{escape(summary)}</p>"] if summary else []
+    if take:
+        parts.append(f"<p><strong>Editor take:</strong> {escape(take)}</p>")
+    parts.append(f"<p>{escape(meta)}</p>")
+    parts.append(f'<p><a href="{escape(base_url)}/items/{card["id"]}">On newsdesk</a></p>')
+    published = card["published_at"] or card["filed_at"]
+    return Entry(
+        guid=guid,
+        title=title,
+        link=card["url"],
+        html="".join(parts),
+        text="\n\n".join(x for x in (summary, take, meta) if x),
+        published=published,
+        updated=published,
+        tags=tags,
+        author=card["source"]["name"],
+        language=card["language"],
+    )
+
+
+def report_feed(reports: list[dict[str, Any]], kind: str, base_url: str, render_html: Any) -> Feed:
+    """A feed of stored reports (daily, weekly, monthly), newest first."""
+    spec = FeedSpec(f"newsdesk: {kind} brief", f"The {kind} AI brief", f"/feed/{kind}")
+    entries = []
+    for report in reports:
+        created = report["created_at"]
+        entries.append(
+            Entry(
+                guid=f"urn:newsdesk:report:{kind}:{report['period']}",
+                title=report["title"],
+                link=f"{base_url}/{kind}/{report['period']}",
+                html=render_html(report["data"], base_url),
+                text=report["markdown"],
+                published=created,
+                updated=created,
+                tags=[],
+                author="newsdesk",
+                language="en",
+            )
+        )
+    return Feed(spec, entries)
+
+
+# --- serialisation -------------------------------------------------------------------------
+
+
+def to_rss(feed: Feed, base_url: str) -> bytes:
+    spec = feed.spec
+    fg = FeedGenerator()
+    fg.title(spec.title)
+    fg.link(href=f"{base_url}/", rel="alternate")
+    fg.link(href=f"{base_url}{spec.path}.xml", rel="self")
+    fg.description(spec.description)
+    fg.language(spec.lang)
+    fg.generator("newsdesk")
+    fg.docs("https://www.rssboard.org/rss-specification")
+    fg.ttl(15)
+    # Built from the newest entry, not the clock, so an unchanged feed is byte-identical.
+    fg.lastBuildDate(feed.updated)
+    for entry in reversed(feed.entries):  # feedgen prepends each new entry
+        fe = fg.add_entry()
+        fe.guid(entry.guid, permalink=False)
+        fe.title(entry.title)
+        fe.link(href=entry.link)
+        fe.description(entry.html)
+        fe.pubDate(entry.published)
+        for tag in entry.tags:
+            fe.category(term=tag)
+    return fg.rss_str(pretty=True)  # type: ignore[no-any-return]
+
+
+def rfc3339(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def to_json_feed(feed: Feed, base_url: str) -> bytes:
+    spec = feed.spec
+    doc = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": spec.title,
+        "home_page_url": f"{base_url}/",
+        "feed_url": f"{base_url}{spec.path}.json",
+        "description": spec.description,
+        "language": spec.lang,
+        "items": [
+            {
+                "id": e.guid,
+                "url": e.link,
+                "title": e.title,
+                "content_html": e.html,
+                "content_text": e.text,
+                "date_published": rfc3339(e.published),
+                "date_modified": rfc3339(e.updated),
+                "tags": e.tags,
+                "authors": [{"name": e.author}],
+                "language": e.language,
+            }
+            for e in feed.entries
+        ],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=1).encode()
+
+
+def etag_for(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

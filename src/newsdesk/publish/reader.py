@@ -1,0 +1,185 @@
+"""The curated desk as reader-app subscriptions (Google Reader API shapes) and OPML.
+
+Subscriptions are the desk's own feeds: featured, p1, all and the most used tags. A reader item
+is one public story; its id is the story id, so marks survive re-judging.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from sqlalchemy import Connection
+
+from newsdesk.publish.read import HOT_TIERS, PUBLIC_TIERS, decode_cursor, encode_cursor, get_card
+from newsdesk.store import outputs
+
+READING_LIST = "user/-/state/com.google/reading-list"
+STARRED = "user/-/state/com.google/starred"
+READ = "user/-/state/com.google/read"
+ITEM_PREFIX = "tag:google.com,2005:reader/item/"
+TAG_SUBSCRIPTIONS = 20
+_FEED_ID = re.compile(r"^feed/.*?/feed(?:/(?P<which>all|p1)|/tag/(?P<tag>[^/]+))?\.xml$")
+
+
+@dataclass(frozen=True)
+class Stream:
+    tiers: tuple[str, ...] = PUBLIC_TIERS
+    tag: str | None = None
+    starred: bool = False
+
+
+@dataclass(frozen=True)
+class Subscription:
+    path: str  # the feed path on this desk, e.g. /feed.xml
+    title: str
+    label: str
+    stream: Stream
+
+    def feed_id(self, base: str) -> str:
+        return f"feed/{base}{self.path}"
+
+
+def subscriptions(conn: Connection) -> list[Subscription]:
+    subs = [
+        Subscription("/feed.xml", "newsdesk: featured", "newsdesk", Stream(HOT_TIERS)),
+        Subscription("/feed/p1.xml", "newsdesk: P1", "newsdesk", Stream(("p1",))),
+        Subscription("/feed/all.xml", "newsdesk: all stories", "newsdesk", Stream(PUBLIC_TIERS)),
+    ]
+    for tag, _n in outputs.tag_counts(conn, TAG_SUBSCRIPTIONS):
+        subs.append(
+            Subscription(f"/feed/tag/{tag}.xml", f"newsdesk: #{tag}", "tags", Stream(tag=tag))
+        )
+    return subs
+
+
+def resolve_stream(stream_id: str) -> Stream | None:
+    if stream_id == READING_LIST:
+        return Stream()
+    if stream_id == STARRED:
+        return Stream(starred=True)
+    if stream_id.startswith("user/-/label/"):
+        return Stream()  # our labels group subscriptions; every one of them is public stories
+    match = _FEED_ID.match(stream_id)
+    if not match:
+        return None
+    if match["tag"]:
+        return Stream(tag=match["tag"])
+    return Stream({"all": PUBLIC_TIERS, "p1": ("p1",)}.get(match["which"] or "", HOT_TIERS))
+
+
+def parse_item_id(value: str) -> int | None:
+    """Accept the long form (hex), the short form (decimal) and a bare hex id."""
+    try:
+        if value.startswith(ITEM_PREFIX):
+            return int(value.removeprefix(ITEM_PREFIX), 16)
+        if value.isdigit():
+            return int(value)
+        return int(value, 16)
+    except ValueError:
+        return None
+
+
+def long_id(item_id: int) -> str:
+    return f"{ITEM_PREFIX}{item_id:016x}"
+
+
+def stream_page(
+    conn: Connection, stream: Stream, *, n: int, continuation: str | None,
+    exclude_read: bool, since: datetime | None,
+) -> tuple[list[tuple[int, datetime]], str | None]:  # fmt: skip
+    before = decode_cursor(continuation) if continuation else None
+    rows = outputs.reader_item_ids(
+        conn, tiers=stream.tiers, tag=stream.tag, starred=stream.starred,
+        exclude_read=exclude_read, since=since, before=before, limit=n + 1,
+    )  # fmt: skip
+    more = len(rows) > n
+    rows = rows[:n]
+    return rows, (encode_cursor(rows[-1][1], rows[-1][0]) if more and rows else None)
+
+
+def unread(conn: Connection, stream: Stream) -> int:
+    return outputs.reader_unread_count(conn, stream.tiers, stream.tag)
+
+
+def reader_items(conn: Connection, item_ids: list[int], base: str) -> list[dict[str, Any]]:
+    marks = outputs.marks_for(conn, item_ids)
+    items = []
+    for item_id in item_ids:
+        card = get_card(conn, item_id)
+        if card is None:
+            continue  # no longer public
+        read, starred = marks.get(item_id, (False, False))
+        items.append(_item(card, read, starred, base))
+    return items
+
+
+def _item(card: dict[str, Any], read: bool, starred: bool, base: str) -> dict[str, Any]:
+    when = card["published_at"] or card["filed_at"]
+    filed = card["filed_at"]
+    tags = [*card["tags"]["capabilities"], *card["tags"]["entities"], *card["tags"]["topics"]]
+    categories = [READING_LIST, *(f"user/-/label/{t}" for t in tags)]
+    if read:
+        categories.append(READ)
+    if starred:
+        categories.append(STARRED)
+    summary = card["summary"]["en"] or card["summary"]["zh"]
+    take = card["take"]["en"]
+    content = f"<p>{escape(summary)}</p>"
+    if take:
+        content += f"<p><b>Editor take:</b> {escape(take)}</p>"
+    usec = int(filed.timestamp() * 1_000_000)
+    return {
+        "id": long_id(card["id"]),
+        "crawlTimeMsec": str(usec // 1000),
+        "timestampUsec": str(usec),
+        "published": int(when.timestamp()),
+        "updated": int(when.timestamp()),
+        "title": card["title"]["en"] or card["title"]["zh"] or card["original_title"],
+        "author": card["source"]["name"],
+        "canonical": [{"href": card["url"]}],
+        "alternate": [{"href": card["url"], "type": "text/html"}],
+        "summary": {"direction": "ltr", "content": content},
+        "categories": categories,
+        "origin": {
+            "streamId": f"feed/{base}/feed/all.xml",
+            "title": card["source"]["name"],
+            "htmlUrl": f"{base}/items/{card['id']}",
+        },
+    }
+
+
+def mark(conn: Connection, item_ids: list[int], add: list[str], remove: list[str]) -> None:
+    now = datetime.now(UTC)
+    for state, column in ((READ, "read"), (STARRED, "starred")):
+        if state in add:
+            outputs.set_mark(conn, item_ids, now, **{column: True})
+        if state in remove:
+            outputs.set_mark(conn, item_ids, now, **{column: False})
+
+
+def opml(conn: Connection, base: str) -> str:
+    """OPML 2.0 listing the desk's subscriptions, grouped by label."""
+    groups: dict[str, list[Subscription]] = {}
+    for sub in subscriptions(conn):
+        groups.setdefault(sub.label, []).append(sub)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        "<head><title>newsdesk subscriptions</title></head>",
+        "<body>",
+    ]
+    for label, subs in groups.items():
+        lines.append(f"<outline text={quoteattr(label)} title={quoteattr(label)}>")
+        for sub in subs:
+            lines.append(
+                f'<outline type="rss" text={quoteattr(sub.title)} title={quoteattr(sub.title)} '
+                f"xmlUrl={quoteattr(base + sub.path)} htmlUrl={quoteattr(base + '/')}/>"
+            )
+        lines.append("</outline>")
+    lines += ["</body>", "</opml>", ""]
+    return "\n".join(lines)

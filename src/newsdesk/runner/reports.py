@@ -1,0 +1,143 @@
+"""Reports wiring: store → reports stage → store, and the daily/weekly/monthly schedule.
+
+A brief for day D covers the stories filed on D in NEWSDESK_TIMEZONE (backfill included, since
+backfill is filed at its own date). The schedule composes it once D is over and the local clock
+has passed NEWSDESK_DAILY_HOUR; the weekly report follows the last complete week (Monday to
+Sunday) and the monthly the last complete month, each compiled from the dailies.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from newsdesk.config import Settings
+from newsdesk.reports.brief import Candidate, Earlier, compose_daily
+from newsdesk.reports.periodic import compile_period, month_of, week_of
+from newsdesk.reports.render import render_markdown
+from newsdesk.store import outputs
+from newsdesk.store.db import Database
+
+KINDS = ("daily", "weekly", "monthly")
+
+
+def day_window(day: date, tz: str) -> tuple[datetime, datetime]:
+    zone = ZoneInfo(tz)
+    start = datetime.combine(day, time(0), zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def _candidate(row: dict[str, Any]) -> Candidate:
+    tags = row["tags"] or {}
+    return Candidate(
+        item_id=row["id"],
+        event_id=row["event_id"],
+        title=row["title_en"] or row["title"],
+        summary=row["summary_en"] or "",
+        url=row["url"],
+        source_id=row["source_id"],
+        source_name=row["source_name"],
+        tier=row["tier"],
+        importance=int(row["importance"] or 0),
+        coverage=int(row["sources_count"] or 1),
+        first_party=row["source_tier"] == "T1",
+        tags=tuple(
+            tags.get("capabilities", []) + tags.get("entities", []) + tags.get("topics", [])
+        ),
+    )
+
+
+def _earlier(dailies: list[dict[str, Any]]) -> Earlier:
+    events: set[int] = set()
+    items: set[int] = set()
+    for data in dailies:
+        for e in [*data.get("entries", []), *data.get("flashes", [])]:
+            items.add(int(e["item_id"]))
+            if e.get("event_id") is not None:
+                events.add(int(e["event_id"]))
+    return Earlier(frozenset(events), frozenset(items))
+
+
+async def build_daily(
+    db: Database, settings: Settings, day: date, keep_empty: bool = True
+) -> dict[str, Any]:
+    """Compose, store and return the daily brief of a day (replacing a stored one)."""
+    start, end = day_window(day, settings.timezone)
+    with db.read() as conn:
+        rows = outputs.brief_candidates(conn, start, end)
+        earlier = outputs.briefed_since(
+            conn, (day - timedelta(days=7)).isoformat(), day.isoformat()
+        )
+    brief = compose_daily(day, [_candidate(r) for r in rows], _earlier(earlier))
+    return await _store(db, settings, "daily", day.isoformat(), brief.data(), keep_empty)
+
+
+async def build_period(
+    db: Database, settings: Settings, kind: str, day: date, keep_empty: bool = True
+) -> dict[str, Any]:
+    """Compile the weekly or monthly report around a day from its dailies (composing any
+    daily that is missing, from the stories filed that day)."""
+    start, end = week_of(day) if kind == "weekly" else month_of(day)
+    with db.read() as conn:
+        stored = {
+            r["period"]: r["data"]
+            for r in outputs.list_reports(conn, "daily", 62, start.isoformat(), end.isoformat())
+        }
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    dailies = []
+    current = start
+    while current <= min(end, today):
+        data = stored.get(current.isoformat())
+        if data is None:
+            data = (await build_daily(db, settings, current, keep_empty))["data"]
+        dailies.append(data)
+        current += timedelta(days=1)
+    data = compile_period(kind, start, end, dailies)
+    return await _store(db, settings, kind, start.isoformat(), data, keep_empty)
+
+
+async def build_report(
+    db: Database, settings: Settings, kind: str, day: date, keep_empty: bool = True
+) -> dict[str, Any]:
+    """Compose and store a report; with keep_empty=False an empty one is returned, not stored."""
+    if kind == "daily":
+        return await build_daily(db, settings, day, keep_empty)
+    return await build_period(db, settings, kind, day, keep_empty)
+
+
+async def _store(
+    db: Database, settings: Settings, kind: str, period: str, data: dict[str, Any],
+    keep_empty: bool = True,
+) -> dict[str, Any]:  # fmt: skip
+    markdown = render_markdown(data, settings.base_url)
+    now = datetime.now(UTC)
+    stored = bool(keep_empty or data["entries"])
+    if stored:
+        await db.write(lambda c: outputs.save_report(c, kind, period, markdown, data, now))
+    return {"kind": kind, "period": period, "markdown": markdown, "data": data, "stored": stored}
+
+
+async def scheduled_reports(
+    db: Database, settings: Settings, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The schedule hook: compose whatever report is due and missing. Returns what it made."""
+    local = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.timezone))
+    if local.hour < settings.daily_hour:
+        return []
+    yesterday = local.date() - timedelta(days=1)
+    last_week = week_of(local.date() - timedelta(days=7))[0]
+    last_month = month_of(local.date().replace(day=1) - timedelta(days=1))[0]
+    due = [("daily", yesterday, yesterday), ("weekly", last_week, last_week),
+           ("monthly", last_month, last_month)]  # fmt: skip
+    made = []
+    for kind, period, day in due:
+        with db.read() as conn:
+            exists = outputs.get_report(conn, kind, period.isoformat()) is not None
+        if not exists:
+            # The schedule stores no empty report: a quiet day (or a new desk) leaves no trace.
+            report = await build_report(db, settings, kind, day, keep_empty=False)
+            if report["stored"]:
+                made.append(report)
+    return made

@@ -1,0 +1,269 @@
+"""Rows the outputs need: reports, the notification outbox, reader-app marks, tag counts.
+
+Kept apart from repo.py so the outputs work does not collide with the pipeline's repository.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from newsdesk.store import schema as t
+
+PUBLIC_TIERS = ("p1", "featured", "all")
+
+# --- reports -------------------------------------------------------------------------------
+
+
+def brief_candidates(conn: Connection, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Public stories filed in [start, end), backfill included, with event and coverage."""
+    i, s, j, m, e = t.items.c, t.sources.c, t.judgements.c, t.event_members.c, t.events.c
+    rows = conn.execute(
+        select(
+            i.id, i.url, i.title, i.tier, i.importance, i.filed_at, s.id.label("source_id"),
+            s.name.label("source_name"), s.tier.label("source_tier"),
+            s.group_name.label("source_group"), j.title_en, j.summary_en, j.tags,
+            m.event_id, e.sources_count,
+        )
+        .join(t.sources, s.id == i.source_id)
+        .join(t.judgements, j.id == i.judgement_id)
+        .outerjoin(t.event_members, m.item_id == i.id)
+        .outerjoin(t.events, e.id == m.event_id)
+        .where(i.tier.in_(PUBLIC_TIERS), i.filed_at >= start, i.filed_at < end)
+        .order_by(i.filed_at, i.id)
+    ).all()  # fmt: skip
+    return [r._asdict() for r in rows]
+
+
+def briefed_since(conn: Connection, first_period: str, before_period: str) -> list[dict[str, Any]]:
+    """Data of the daily briefs with first_period <= period < before_period."""
+    r = t.reports.c
+    rows = conn.execute(
+        select(r.data)
+        .where(r.kind == "daily", r.period >= first_period, r.period < before_period)
+        .order_by(r.period)
+    )
+    return [row.data for row in rows]
+
+
+def save_report(
+    conn: Connection, kind: str, period: str, markdown: str, data: dict[str, Any], now: datetime
+) -> None:
+    """Insert or replace the report for (kind, period)."""
+    r = t.reports.c
+    found = conn.execute(
+        select(r.id).where(r.kind == kind, r.period == period)
+    ).scalar_one_or_none()
+    values = {"markdown": markdown, "data": data, "created_at": now}
+    if found is None:
+        conn.execute(insert(t.reports).values(kind=kind, period=period, **values))
+    else:
+        conn.execute(update(t.reports).where(r.id == found).values(**values))
+
+
+def get_report(conn: Connection, kind: str, period: str) -> dict[str, Any] | None:
+    r = t.reports.c
+    row = conn.execute(select(t.reports).where(r.kind == kind, r.period == period)).first()
+    return row._asdict() if row else None
+
+
+def list_reports(
+    conn: Connection, kind: str, limit: int = 60, start: str | None = None, end: str | None = None
+) -> list[dict[str, Any]]:
+    """Reports of a kind, newest period first, optionally with start <= period <= end."""
+    r = t.reports.c
+    query = select(t.reports).where(r.kind == kind)
+    if start:
+        query = query.where(r.period >= start)
+    if end:
+        query = query.where(r.period <= end)
+    rows = conn.execute(query.order_by(r.period.desc()).limit(limit))
+    return [row._asdict() for row in rows]
+
+
+# --- public lists --------------------------------------------------------------------------
+
+
+def tag_counts(conn: Connection, limit: int = 200) -> list[tuple[str, int]]:
+    it, i = t.item_tags.c, t.items.c
+    n = func.count().label("n")
+    rows = conn.execute(
+        select(it.tag, n)
+        .join(t.items, i.id == it.item_id)
+        .where(i.tier.in_(PUBLIC_TIERS))
+        .group_by(it.tag)
+        .order_by(n.desc(), it.tag)
+        .limit(limit)
+    )
+    return [(row.tag, int(row.n)) for row in rows]
+
+
+def public_sources(conn: Connection) -> list[dict[str, Any]]:
+    s, i = t.sources.c, t.items.c
+    n = func.count(i.id).label("stories")
+    rows = conn.execute(
+        select(
+            s.id, s.name, s.name_zh, s.kind, s.group_name, s.language, s.tier, s.status,
+            s.last_success_at, n,
+        )
+        .outerjoin(t.items, (i.source_id == s.id) & i.tier.in_(PUBLIC_TIERS))
+        .where(s.enabled.is_(True))
+        .group_by(s.id)
+        .order_by(s.id)
+    ).all()  # fmt: skip
+    return [r._asdict() for r in rows]
+
+
+# --- notification outbox -------------------------------------------------------------------
+
+
+def stories_to_notify(
+    conn: Connection, since: datetime, tiers: tuple[str, ...] = ("p1",), item_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Live (never backfill) stories of some tiers first seen since a moment (or one of them)."""
+    i, s, j = t.items.c, t.sources.c, t.judgements.c
+    rows = conn.execute(
+        select(i.id, i.url, i.title, i.tier, i.importance, s.name.label("source_name"),
+               j.title_en, j.title_zh, j.summary_en, j.summary_zh, j.tags)
+        .join(t.sources, s.id == i.source_id)
+        .join(t.judgements, j.id == i.judgement_id)
+        .where(i.tier.in_(tiers), i.backfill.is_(False), i.first_seen_at >= since)
+        .where(True if item_id is None else i.id == item_id)
+        .order_by(i.id)
+    ).all()  # fmt: skip
+    return [r._asdict() for r in rows]
+
+
+def enqueue(conn: Connection, kind: str, ref: str, target: str, now: datetime) -> bool:
+    """Add a delivery to the outbox unless it is there already; True when added."""
+    n = t.notifications.c
+    exists = conn.execute(
+        select(n.id).where(n.kind == kind, n.ref == ref, n.target == target)
+    ).first()
+    if exists:
+        return False
+    conn.execute(
+        insert(t.notifications).values(
+            kind=kind, ref=ref, target=target, status="pending", attempts=0, created_at=now
+        )
+    )
+    return True
+
+
+def pending_deliveries(conn: Connection, max_attempts: int) -> list[dict[str, Any]]:
+    n = t.notifications.c
+    rows = conn.execute(
+        select(t.notifications)
+        .where(n.status == "pending", n.attempts < max_attempts)
+        .order_by(n.id)
+    )
+    return [r._asdict() for r in rows]
+
+
+def record_delivery(
+    conn: Connection, delivery_id: int, ok: bool, error: str | None, now: datetime, give_up: bool
+) -> None:
+    n = t.notifications.c
+    status = "sent" if ok else ("failed" if give_up else "pending")
+    conn.execute(
+        update(t.notifications)
+        .where(n.id == delivery_id)
+        .values(
+            status=status,
+            attempts=n.attempts + 1,
+            last_error=None if ok else (error or "")[:500],
+            sent_at=now if ok else None,
+        )
+    )
+
+
+def notification_rows(conn: Connection) -> list[dict[str, Any]]:
+    return [
+        r._asdict() for r in conn.execute(select(t.notifications).order_by(t.notifications.c.id))
+    ]
+
+
+# --- reader-app marks ----------------------------------------------------------------------
+
+
+def marks_for(conn: Connection, item_ids: list[int]) -> dict[int, tuple[bool, bool]]:
+    if not item_ids:
+        return {}
+    r = t.reader_marks.c
+    rows = conn.execute(select(t.reader_marks).where(r.item_id.in_(item_ids)))
+    return {row.item_id: (row.read, row.starred) for row in rows}
+
+
+def marked_ids(
+    conn: Connection, *, starred: bool | None = None, read: bool | None = None
+) -> set[int]:
+    r = t.reader_marks.c
+    query = select(r.item_id)
+    if starred is not None:
+        query = query.where(r.starred.is_(starred))
+    if read is not None:
+        query = query.where(r.read.is_(read))
+    return set(conn.execute(query).scalars())
+
+
+def set_mark(
+    conn: Connection, item_ids: list[int], now: datetime, *, read: bool | None = None,
+    starred: bool | None = None,
+) -> None:  # fmt: skip
+    r = t.reader_marks.c
+    known = set(conn.execute(select(t.items.c.id).where(t.items.c.id.in_(item_ids))).scalars())
+    current = marks_for(conn, list(known))
+    for item_id in known:
+        was_read, was_starred = current.get(item_id, (False, False))
+        values = {
+            "read": was_read if read is None else read,
+            "starred": was_starred if starred is None else starred,
+            "updated_at": now,
+        }
+        if item_id in current:
+            conn.execute(update(t.reader_marks).where(r.item_id == item_id).values(**values))
+        else:
+            conn.execute(insert(t.reader_marks).values(item_id=item_id, **values))
+
+
+def reader_item_ids(
+    conn: Connection,
+    *,
+    tiers: tuple[str, ...],
+    tag: str | None = None,
+    starred: bool = False,
+    exclude_read: bool = False,
+    since: datetime | None = None,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 20,
+) -> list[tuple[int, datetime]]:
+    """Public story ids for a reader stream, newest first, keyset-paginated by (filed_at, id)."""
+    i, r = t.items.c, t.reader_marks.c
+    query = select(i.id, i.filed_at).where(i.tier.in_(tiers))
+    if tag:
+        query = query.where(i.id.in_(select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)))
+    if starred:
+        query = query.where(i.id.in_(select(r.item_id).where(r.starred.is_(True))))
+    if exclude_read:
+        query = query.where(i.id.not_in(select(r.item_id).where(r.read.is_(True))))
+    if since is not None:
+        query = query.where(i.filed_at >= since)
+    if before is not None:
+        when, item_id = before
+        query = query.where((i.filed_at < when) | ((i.filed_at == when) & (i.id < item_id)))
+    rows = conn.execute(query.order_by(i.filed_at.desc(), i.id.desc()).limit(limit))
+    return [(row.id, row.filed_at) for row in rows]
+
+
+def reader_unread_count(conn: Connection, tiers: tuple[str, ...], tag: str | None = None) -> int:
+    i, r = t.items.c, t.reader_marks.c
+    query = (
+        select(func.count())
+        .select_from(t.items)
+        .where(i.tier.in_(tiers), i.id.not_in(select(r.item_id).where(r.read.is_(True))))
+    )
+    if tag:
+        query = query.where(i.id.in_(select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)))
+    return int(conn.execute(query).scalar_one())

@@ -1,0 +1,99 @@
+"""API v1 additions: search, sources, tags, and the daily/weekly/monthly reports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from newsdesk.publish import lists
+from newsdesk.publish.read import PUBLIC_TIERS, BadRequest, api_item, list_cards
+from newsdesk.publish.reports import api_report, get_report, latest_report, list_reports
+from newsdesk.web.deps import database, settings
+
+router = APIRouter(prefix="/api/v1")
+Kind = Literal["daily", "weekly", "monthly"]
+
+
+@router.get("/search", summary="Full-text search over public stories", tags=["items"])
+def search(
+    request: Request,
+    q: Annotated[str, Query(min_length=1, description="words to find in titles and summaries")],
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    cursor: str | None = None,
+) -> JSONResponse:
+    try:
+        with database(request).read() as conn:
+            page = list_cards(
+                conn, tiers=PUBLIC_TIERS, q=q, limit=limit, cursor=cursor,
+                tz=settings(request).timezone,
+            )  # fmt: skip
+    except BadRequest as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(
+        {"items": [api_item(c) for c in page.cards], "next_cursor": page.next_cursor}
+    )
+
+
+@router.get("/sources", summary="Sources the desk follows", tags=["sources"])
+def sources(request: Request) -> JSONResponse:
+    with database(request).read() as conn:
+        return JSONResponse({"sources": lists.sources(conn)})
+
+
+@router.get("/tags", summary="Tags on public stories, most used first", tags=["items"])
+def tags(request: Request, limit: Annotated[int, Query(ge=1, le=500)] = 200) -> JSONResponse:
+    with database(request).read() as conn:
+        return JSONResponse({"tags": lists.tags(conn, limit)})
+
+
+def _report(request: Request, kind: str, period: str | None) -> JSONResponse:
+    if period is not None:
+        try:
+            date.fromisoformat(period)
+        except ValueError:
+            return JSONResponse({"error": "period must be YYYY-MM-DD"}, status_code=400)
+    with database(request).read() as conn:
+        report = latest_report(conn, kind) if period is None else get_report(conn, kind, period)
+    if report is None:
+        return JSONResponse({"error": f"no {kind} report for that period"}, status_code=404)
+    return JSONResponse(api_report(report))
+
+
+@router.get("/reports/{kind}", summary="Periods that have a stored report", tags=["reports"])
+def report_index(request: Request, kind: Kind) -> JSONResponse:
+    with database(request).read() as conn:
+        rows = list_reports(conn, kind)
+    return JSONResponse({"reports": [{"period": r["period"], "title": r["title"]} for r in rows]})
+
+
+@router.get("/daily", summary="The latest daily brief", tags=["reports"])
+def daily_latest(request: Request) -> JSONResponse:
+    return _report(request, "daily", None)
+
+
+@router.get("/daily/{period}", summary="The daily brief of a day", tags=["reports"])
+def daily(request: Request, period: str) -> JSONResponse:
+    return _report(request, "daily", period)
+
+
+@router.get("/weekly", summary="The latest weekly report", tags=["reports"])
+def weekly_latest(request: Request) -> JSONResponse:
+    return _report(request, "weekly", None)
+
+
+@router.get("/weekly/{period}", summary="A weekly report (period: its Monday)", tags=["reports"])
+def weekly(request: Request, period: str) -> JSONResponse:
+    return _report(request, "weekly", period)
+
+
+@router.get("/monthly", summary="The latest monthly report", tags=["reports"])
+def monthly_latest(request: Request) -> JSONResponse:
+    return _report(request, "monthly", None)
+
+
+@router.get("/monthly/{period}", summary="A monthly report (period: its 1st)", tags=["reports"])
+def monthly(request: Request, period: str) -> JSONResponse:
+    return _report(request, "monthly", period)

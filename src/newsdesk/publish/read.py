@@ -83,6 +83,9 @@ def list_cards(
     tag: str | None = None,
     source: str | None = None,
     q: str | None = None,
+    group: str | None = None,
+    language: str | None = None,
+    ids: list[int] | None = None,
     limit: int = 50,
     cursor: str | None = None,
     tz: str = "UTC",
@@ -100,6 +103,12 @@ def list_cards(
         query = query.where(i.id.in_(tagged))
     if source:
         query = query.where(i.source_id == source)
+    if group:
+        query = query.where(t.sources.c.group_name == group)
+    if language:
+        query = query.where(i.language == language)
+    if ids is not None:
+        query = query.where(i.id.in_(ids or [-1]))
     if q and q.strip():
         query = query.where(i.id.in_(search_item_ids(conn, q) or [-1]))
     if cursor:

@@ -22,6 +22,7 @@ from newsdesk.domain import (
     StoryRef,
 )
 from newsdesk.store import schema as t
+from newsdesk.store.reader import apply_source_overrides
 from newsdesk.store.search import index_item
 
 # --- sources -------------------------------------------------------------------------------
@@ -49,6 +50,7 @@ def upsert_sources(conn: Connection, sources: list[Source], now: datetime) -> in
             conn.execute(update(t.sources).where(t.sources.c.id == s.id).values(**fields))
         else:
             conn.execute(insert(t.sources).values(id=s.id, created_at=now, status="new", **fields))
+    apply_source_overrides(conn)  # an editor's enable/disable/tier in the admin pages wins
     return len(sources)
 
 

@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from newsdesk import __version__
 from newsdesk.config import Settings
 from newsdesk.store.db import Database
-from newsdesk.web import api, pages
+from newsdesk.web import api, pages, reader
 
 HERE = Path(__file__).parent
 
@@ -35,6 +35,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)
+    reader.install(app)  # the reader's pages, editor actions, sign-in and admin
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

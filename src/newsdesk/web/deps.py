@@ -20,5 +20,8 @@ def database(request: Request) -> Database:
 
 
 def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    from newsdesk.web.auth import current_editor  # auth imports this module
+
+    context.setdefault("editor", current_editor(request))
     templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status)  # type: ignore[no-any-return]

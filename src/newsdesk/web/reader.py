@@ -1,0 +1,19 @@
+"""Wires the reader's routers and the signed-out handling into the app (one call in app.py)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from newsdesk.web import admin, auth, desk
+from newsdesk.web.auth import NotSignedIn, signin_redirect
+
+
+def install(app: FastAPI) -> None:
+    app.include_router(auth.router)
+    app.include_router(desk.router)
+    app.include_router(admin.router)
+
+    @app.exception_handler(NotSignedIn)
+    def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        return signin_redirect(request)

@@ -15,7 +15,7 @@ from newsdesk.web.auth import check_csrf, require_editor
 from newsdesk.web.deps import database, render, settings
 
 router = APIRouter()
-FEEDBACK_KINDS = {"up": "👍", "down": "👎"}
+FEEDBACK_KINDS = {"up": "👍 good", "down": "👎 wrong"}
 MAX_NOTE = 2000
 
 

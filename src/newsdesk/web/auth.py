@@ -97,7 +97,6 @@ def signin_page(request: Request, next: str | None = None, error: str | None = N
         next=_safe_next(next),
         error=error,
         configured=configured,
-        status=401 if error else 200,
     )
     if error:
         response.status_code = 401

@@ -135,18 +135,14 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     db = Database(settings.effective_database_url)
     upgrade(db)
     policy = load_policy()
-    with DemoFeedServer() as base:
-        asyncio.run(
-            run_once(
-                db, settings, policy, catalog=load_catalog(DEMO_CATALOG, demo_base=base), demo=True
-            )
-        )
     feeds = LocalServer()
     hostile = Source(
         id="hostile", name="Hostile Wire", url=feeds.add("/h.xml", Route(_hostile_feed())),
         tier=SourceTier.T1, group="vendor-official",
     )  # fmt: skip
-    _run(run_once(db, settings, policy, catalog=[hostile], demo=True))
+    with DemoFeedServer() as base:
+        demo = load_catalog(DEMO_CATALOG, demo_base=base)
+        _run(run_once(db, settings, policy, catalog=[*demo, hostile], demo=True))
     feeds.close()
     o3_id = _seed_commentary(db)
 

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = Field(SecretStr(""), description="an API key")
     llm_model: str = Field("", description="a model name")
     admin_password: SecretStr = Field(SecretStr(""), description="a password")
+    page_cache_seconds: float = Field(5.0, ge=0, le=600, description="seconds from 0 to 600")
 
     @classmethod
     def settings_customise_sources(

@@ -143,7 +143,7 @@ def test_keyboard_shortcuts(page, desk) -> None:
 def test_infinite_scroll_appends_older_stories(page, desk) -> None:
     page.goto("/all")
     n = page.locator("article.card").count()
-    assert n == 50
+    assert n == 30  # one page
     page.locator(".pager a").scroll_into_view_if_needed()
     page.wait_for_function(f"document.querySelectorAll('article.card').length > {n}")
     ids = page.locator("article.card").evaluate_all("els => els.map(e => e.id)")

@@ -3,6 +3,7 @@ source health, saved collections and their Markdown export."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,8 +46,25 @@ def event_members(
     ]
 
 
+_CHOICES: dict[str, tuple[float, dict[str, list[Any]]]] = {}
+CHOICES_TTL = 60.0  # seconds; the lists change only when a source or a new language appears
+
+
 def filter_choices(conn: Connection) -> dict[str, list[Any]]:
-    """What the filter bar offers: sources, groups and languages that have public stories."""
+    """What the filter bar offers: sources, groups and languages that have public stories.
+
+    Finding the languages reads every public story (100 ms at 100,000 stories), so the
+    answer is kept for a minute per database."""
+    key = str(conn.engine.url)
+    hit = _CHOICES.get(key)
+    if hit and time.monotonic() - hit[0] < CHOICES_TTL:
+        return hit[1]
+    choices = _filter_choices(conn)
+    _CHOICES[key] = (time.monotonic(), choices)
+    return choices
+
+
+def _filter_choices(conn: Connection) -> dict[str, list[Any]]:
     s = t.sources.c
     sources = conn.execute(select(s.id, s.name, s.group_name).order_by(s.name)).all()
     languages = conn.execute(

@@ -33,7 +33,11 @@ def index_item(conn: Connection, item_id: int, title: str, summary: str) -> None
 
 
 def search_item_ids(conn: Connection, query: str, limit: int = 1000) -> list[int]:
-    """Ids of stories matching every word of the query, best first."""
+    """Ids of the newest stories matching every word of the query (at most `limit`).
+
+    Newest by id, not best by rank: every reader of this list sorts by date anyway, and an
+    FTS5 walk in rowid order stops at `limit`, where ranking must score every match first
+    (4 ms instead of 90 ms for a word in a quarter of 100,000 stories)."""
     words = [w for w in _WORD.findall(query) if w.strip("-.")]
     if not words:
         return []
@@ -41,7 +45,10 @@ def search_item_ids(conn: Connection, query: str, limit: int = 1000) -> list[int
         if all(len(w) >= 3 for w in words):
             match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
             rows = conn.execute(
-                text("SELECT rowid FROM items_fts WHERE items_fts MATCH :m ORDER BY rank LIMIT :n"),
+                text(
+                    "SELECT rowid FROM items_fts WHERE items_fts MATCH :m "
+                    "ORDER BY rowid DESC LIMIT :n"
+                ),
                 {"m": match, "n": limit},
             )
             return [r[0] for r in rows]
@@ -51,7 +58,7 @@ def search_item_ids(conn: Connection, query: str, limit: int = 1000) -> list[int
     rows = conn.execute(
         text(
             "SELECT item_id FROM items_fts, plainto_tsquery('simple', :q) query "
-            "WHERE tsv @@ query ORDER BY ts_rank(tsv, query) DESC LIMIT :n"
+            "WHERE tsv @@ query ORDER BY item_id DESC LIMIT :n"
         ),
         {"q": " ".join(words), "n": limit},
     )
@@ -63,5 +70,7 @@ def _like(conn: Connection, words: list[str], key: str, limit: int) -> list[int]
     clauses = " AND ".join(f"(title || ' ' || summary) {op} :w{i}" for i in range(len(words)))
     params: dict[str, object] = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
     params["n"] = limit
-    rows = conn.execute(text(f"SELECT {key} FROM items_fts WHERE {clauses} LIMIT :n"), params)
+    rows = conn.execute(
+        text(f"SELECT {key} FROM items_fts WHERE {clauses} ORDER BY {key} DESC LIMIT :n"), params
+    )
     return [r[0] for r in rows]

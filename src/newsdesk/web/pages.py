@@ -21,6 +21,7 @@ from newsdesk.web.auth import current_editor
 from newsdesk.web.deps import database, render, settings
 
 router = APIRouter()
+PAGE_SIZE = 30  # cards per page; infinite scroll brings the next 30 (rendering is the cost)
 FILTER_LABELS = {
     "tier": "tier {}",
     "tag": "#{}",
@@ -49,7 +50,9 @@ def feed_page(
         tiers = (tier,)
     try:
         with database(request).read() as conn:
-            result = list_cards(conn, tiers=tiers, tz=settings(request).timezone, **filters)
+            result = list_cards(
+                conn, tiers=tiers, limit=PAGE_SIZE, tz=settings(request).timezone, **filters
+            )
             choices = filter_choices(conn)
             saved = (
                 saved_set(conn, [c["id"] for c in result.cards])

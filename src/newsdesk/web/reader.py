@@ -7,9 +7,11 @@ from fastapi.responses import Response
 
 from newsdesk.web import admin, auth, desk
 from newsdesk.web.auth import NotSignedIn, signin_redirect
+from newsdesk.web.cache import MicroCache
 
 
 def install(app: FastAPI) -> None:
+    app.add_middleware(MicroCache, ttl=app.state.settings.page_cache_seconds)
     app.include_router(auth.router)
     app.include_router(desk.router)
     app.include_router(admin.router)

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from newsdesk.web import admin, auth, desk
 from newsdesk.web.auth import NotSignedIn, signin_redirect
 from newsdesk.web.cache import MicroCache
+from newsdesk.web.security import SecurityHeaders
+
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 def install(app: FastAPI) -> None:
+    # Outermost last: cached answers get the security headers too.
     app.add_middleware(MicroCache, ttl=app.state.settings.page_cache_seconds)
+    app.add_middleware(SecurityHeaders, base_template=TEMPLATES / "base.html")
     app.include_router(auth.router)
     app.include_router(desk.router)
     app.include_router(admin.router)

@@ -270,6 +270,11 @@ def test_feed_filters_and_pages(client, db) -> None:
     official = client.get("/all?group=vendor-official").text
     assert "Lab hires" in official and "实验室发布" not in official
     assert "Lab hires" in client.get("/all?q=quokka2").text
+    cjk = client.get("/all?q=实验室").text  # no word breaks: LIKE on SQLite, ILIKE on PostgreSQL
+    assert "实验室发布" in cjk and "Lab hires" not in cjk
+    short = client.get("/all?q=a quokka2").text  # a one-letter word: LIKE on SQLite
+    assert "Lab hires" in short and "Nova-2" not in short
+    assert "No stories match" in client.get("/all?q=zzzqqq").text
     fragment = client.get("/all?source=lab", headers={"hx-request": "true"}).text
     assert "<html" not in fragment and "Lab hires" in fragment
     tag = client.get("/tags/Reasoning").text

@@ -139,8 +139,13 @@ def admin_budget_set(
 
 def _ensure_file_policy(request: Request) -> None:
     """The policy file the desk runs with is version one of the history, active until an
-    editor activates another."""
+    editor activates another. Written once; later views only read."""
     policy = load_policy(settings(request).policy_path)
+    with database(request).read() as conn:
+        known = {p.version for p in views.policy_versions(conn)}
+        has_active = views.policy_text(conn) is not None
+    if policy.version in known and has_active:
+        return
     text = policy_text_of(policy.path)
     now = datetime.now(UTC)
 

@@ -131,6 +131,7 @@ class Settings(BaseSettings):
     notify_urls: SecretStr = Field(SecretStr(""), description="apprise URLs, space-separated")
     reader_user: str = Field("reader", description="a user name for the Google Reader API")
     reader_password: SecretStr = Field(SecretStr(""), description="a password (empty: API off)")
+    page_cache_seconds: float = Field(5.0, ge=0, le=600, description="seconds from 0 to 600")
 
     @classmethod
     def settings_customise_sources(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Select, and_, or_, select, tuple_
 
 from newsdesk.store import schema as t
-from newsdesk.store.search import search_item_ids
+from newsdesk.store.search import match_subquery
 
 PUBLIC_TIERS = ("p1", "featured", "all")
 HOT_TIERS = ("p1", "featured")
@@ -83,6 +83,9 @@ def list_cards(
     tag: str | None = None,
     source: str | None = None,
     q: str | None = None,
+    group: str | None = None,
+    language: str | None = None,
+    ids: list[int] | None = None,
     limit: int = 50,
     cursor: str | None = None,
     tz: str = "UTC",
@@ -100,8 +103,15 @@ def list_cards(
         query = query.where(i.id.in_(tagged))
     if source:
         query = query.where(i.source_id == source)
+    if group:
+        query = query.where(t.sources.c.group_name == group)
+    if language:
+        query = query.where(i.language == language)
+    if ids is not None:
+        query = query.where(i.id.in_(ids or [-1]))
     if q and q.strip():
-        query = query.where(i.id.in_(search_item_ids(conn, q) or [-1]))
+        matches = match_subquery(conn, q)
+        query = query.where(i.id.in_(matches) if matches is not None else i.id == -1)
     if cursor:
         when, item_id = decode_cursor(cursor)
         query = query.where(

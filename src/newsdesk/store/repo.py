@@ -22,6 +22,7 @@ from newsdesk.domain import (
     StoryRef,
 )
 from newsdesk.store import schema as t
+from newsdesk.store.reader import apply_source_overrides
 from newsdesk.store.search import index_item
 
 # --- sources -------------------------------------------------------------------------------
@@ -29,7 +30,7 @@ from newsdesk.store.search import index_item
 
 def upsert_sources(conn: Connection, sources: list[Source], now: datetime) -> int:
     """Insert new sources and refresh catalog fields of known ones; health is kept."""
-    known = dict(conn.execute(select(t.sources.c.id, t.sources.c.status)).tuples().all())
+    known = {r.id: r.status for r in conn.execute(select(t.sources.c.id, t.sources.c.status))}
     for s in sources:
         if known.get(s.id) == "removed":  # `sources remove` sticks; `sources add` revives
             continue
@@ -57,6 +58,7 @@ def upsert_sources(conn: Connection, sources: list[Source], now: datetime) -> in
                     id=s.id, created_at=now, status="new", enabled=s.enabled, **fields
                 )
             )
+    apply_source_overrides(conn)  # an editor's enable/disable/tier in the admin pages wins
     return len(sources)
 
 

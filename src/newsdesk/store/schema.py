@@ -391,3 +391,50 @@ reader_marks = Table(
     Column("starred", Boolean, nullable=False, default=False),
     Column("updated_at", TS, nullable=False),
 )
+
+# ---- the reader: editor sessions, saved stories, admin overrides (migration 0005_reader) ----
+
+editor_sessions = Table(
+    "editor_sessions",
+    metadata,
+    # only the SHA-256 of the cookie token is stored: a leaked table signs nobody in
+    Column("token_hash", String(64), primary_key=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("expires_at", TS, nullable=False),
+    Index("ix_editor_sessions_expires", "expires_at"),
+)
+
+collections = Table(
+    "collections",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("created_at", TS, nullable=False),
+)
+
+saved_items = Table(
+    "saved_items",
+    metadata,
+    Column(
+        "collection_id",
+        Integer,
+        ForeignKey("collections.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("saved_at", TS, nullable=False),
+    Index("ix_saved_items_item", "item_id"),
+)
+
+source_overrides = Table(
+    "source_overrides",
+    metadata,
+    # an editor's choice in the admin pages outlives the next catalog upsert
+    Column(
+        "source_id", String(100), ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("enabled", Boolean),
+    Column("tier", String(8)),
+    Column("updated_at", TS, nullable=False),
+)

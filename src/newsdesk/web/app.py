@@ -24,6 +24,7 @@ from newsdesk.web import (
     events_api,
     events_pages,
     feeds,
+    greader,
     ingest,
     mcp,
     pages,
@@ -55,9 +56,10 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(feeds.router)
     app.include_router(reports.router)
     app.include_router(agents.router)
-    app.include_router(reader.router)
+    app.include_router(greader.router)
     mcp.install(app, settings, db)
     access.install(app, settings)
+    reader.install(app)  # the reader's pages, editor actions, sign-in and admin
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

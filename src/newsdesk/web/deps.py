@@ -19,6 +19,10 @@ def database(request: Request) -> Database:
     return request.app.state.db  # type: ignore[no-any-return]
 
 
-def render(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    # `status` stays free for the template context (error.html shows it)
+    from newsdesk.web.auth import current_editor  # auth imports this module
+
+    context.setdefault("editor", current_editor(request))
     templates = request.app.state.templates
-    return templates.TemplateResponse(request, name, context, status_code=status)  # type: ignore[no-any-return]
+    return templates.TemplateResponse(request, name, context, status_code=status_code)  # type: ignore[no-any-return]

@@ -1,4 +1,4 @@
-"""Reader pages: Hot, All, one story."""
+"""Reader pages: Hot, All, a tag, one story."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from newsdesk.publish.desk import event_members, filter_choices, saved_set, tag_count
 from newsdesk.publish.read import (
     HOT_TIERS,
     PUBLIC_TIERS,
@@ -16,65 +17,137 @@ from newsdesk.publish.read import (
     group_by_day,
     list_cards,
 )
+from newsdesk.web.auth import current_editor
 from newsdesk.web.deps import database, render, settings
 
 router = APIRouter()
-FILTER_LABELS = {"tag": "#{}", "source": "source {}", "q": "“{}”"}
+PAGE_SIZE = 30  # cards per page; infinite scroll brings the next 30 (rendering is the cost)
+FILTER_LABELS = {
+    "tier": "tier {}",
+    "tag": "#{}",
+    "source": "source {}",
+    "group": "group {}",
+    "language": "language {}",
+    "q": "“{}”",
+}
 
 
 def feed_page(
-    request: Request, heading: str, active: str, tiers: tuple[str, ...], **filters: Any
+    request: Request,
+    heading: str,
+    active: str,
+    tiers: tuple[str, ...],
+    tier: str | None = None,
+    subheading: str = "",
+    **filters: Any,
 ) -> HTMLResponse:
+    if tier:
+        if tier not in tiers:
+            return render(
+                request, "error.html", 400, status=400,
+                message=f"tier must be one of {', '.join(tiers)} on this page",
+            )  # fmt: skip
+        tiers = (tier,)
     try:
         with database(request).read() as conn:
-            result = list_cards(conn, tiers=tiers, tz=settings(request).timezone, **filters)
+            result = list_cards(
+                conn, tiers=tiers, limit=PAGE_SIZE, tz=settings(request).timezone, **filters
+            )
+            choices = filter_choices(conn)
+            saved = (
+                saved_set(conn, [c["id"] for c in result.cards])
+                if current_editor(request)
+                else set()
+            )
     except BadRequest as exc:
         return render(request, "error.html", 400, status=400, message=str(exc))
     kept = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
+    shown = {"tier": tier, **filters}
     active_filter = ", ".join(
-        FILTER_LABELS[k].format(v) for k, v in filters.items() if v and k in FILTER_LABELS
+        FILTER_LABELS[k].format(v) for k, v in shown.items() if v and k in FILTER_LABELS
     )
+    # htmx asks for the list only: filters swap it, the pager appends the next page.
+    fragment = request.headers.get("hx-request") == "true" and not request.headers.get("hx-boosted")
     return render(
         request,
-        "feed.html",
+        "_feed_list.html" if fragment else "feed.html",
         heading=heading,
+        subheading=subheading,
         active=active,
         days=group_by_day(result.cards),
         next_cursor=result.next_cursor,
         query_string=urlencode(kept),
         active_filter=active_filter,
         clear_url=request.url.path,
+        choices=choices,
+        filters=shown,
+        tier_choices=tiers if not tier else (HOT_TIERS if active == "hot" else PUBLIC_TIERS),
+        saved=saved,
+        appending=bool(filters.get("cursor")),
     )
 
 
 @router.get("/", response_class=HTMLResponse, summary="Hot: p1 and featured stories")
 def hot(
     request: Request,
+    tier: str | None = None,
     tag: str | None = None,
     source: str | None = None,
+    group: str | None = None,
+    language: str | None = None,
     q: str | None = None,
     cursor: str | None = None,
 ) -> HTMLResponse:
-    return feed_page(request, "Hot", "hot", HOT_TIERS, tag=tag, source=source, q=q, cursor=cursor)
+    return feed_page(
+        request, "Hot", "hot", HOT_TIERS, tier=tier, tag=tag, source=source, group=group,
+        language=language, q=q, cursor=cursor,
+    )  # fmt: skip
 
 
 @router.get("/all", response_class=HTMLResponse, summary="Every public story")
 def all_stories(
     request: Request,
+    tier: str | None = None,
     tag: str | None = None,
     source: str | None = None,
+    group: str | None = None,
+    language: str | None = None,
     q: str | None = None,
     cursor: str | None = None,
 ) -> HTMLResponse:
     return feed_page(
-        request, "All stories", "all", PUBLIC_TIERS, tag=tag, source=source, q=q, cursor=cursor
-    )
+        request, "All stories", "all", PUBLIC_TIERS, tier=tier, tag=tag, source=source,
+        group=group, language=language, q=q, cursor=cursor,
+    )  # fmt: skip
+
+
+@router.get("/tags/{tag}", response_class=HTMLResponse, summary="Every public story with a tag")
+def tag_page(request: Request, tag: str, cursor: str | None = None) -> HTMLResponse:
+    with database(request).read() as conn:
+        n = tag_count(conn, tag)
+    return feed_page(
+        request, f"#{tag}", "", PUBLIC_TIERS, tag=tag, cursor=cursor,
+        subheading=f"{n} public stor{'y' if n == 1 else 'ies'}",
+    )  # fmt: skip
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse, summary="One story")
 def item_page(request: Request, item_id: int) -> HTMLResponse:
     with database(request).read() as conn:
         card = get_card(conn, item_id, tz=settings(request).timezone)
+        members = event_members(conn, item_id) if card else []
+        saved = saved_set(conn, [item_id]) if card and current_editor(request) else set()
     if card is None:
         return render(request, "error.html", 404, status=404, message="No such story.")
-    return render(request, "item.html", c=card)
+    return render(request, "item.html", c=card, members=members, saved=saved)
+
+
+@router.get(
+    "/items/{item_id}/members",
+    response_class=HTMLResponse,
+    summary="The stories of this story's event (the coverage drawer)",
+)
+def members_fragment(request: Request, item_id: int) -> HTMLResponse:
+    with database(request).read() as conn:
+        members = event_members(conn, item_id)
+    return render(request, "_members.html", members=members, item_id=item_id)

@@ -1,0 +1,164 @@
+"""Reads for the reader's pages beyond the card feed: coverage members, filter choices, tags,
+source health, saved collections and their Markdown export."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from newsdesk.publish.read import PUBLIC_TIERS, relative_age
+from newsdesk.store import schema as t
+
+
+def event_members(
+    conn: Connection, item_id: int, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The other public stories of this story's event, oldest first: the coverage drawer."""
+    m, i, s, j = t.event_members.c, t.items.c, t.sources.c, t.judgements.c
+    event_id = conn.execute(select(m.event_id).where(m.item_id == item_id)).scalar()
+    if event_id is None:
+        return []
+    rows = conn.execute(
+        select(i.id, i.url, i.title, i.published_at, i.filed_at, i.tier, m.relation,
+               s.name.label("source_name"), j.title_en, j.title_zh)
+        .join(t.items, i.id == m.item_id)
+        .join(t.sources, s.id == i.source_id)
+        .outerjoin(t.judgements, j.id == i.judgement_id)
+        .where(m.event_id == event_id, i.tier.in_(PUBLIC_TIERS))
+        .order_by(i.filed_at, i.id)
+    ).all()  # fmt: skip
+    now = now or datetime.now(UTC)
+    return [
+        {
+            "id": r.id,
+            "url": r.url,
+            "title": {"en": r.title_en or r.title, "zh": r.title_zh},
+            "source": r.source_name,
+            "relation": r.relation,
+            "tier": r.tier,
+            "age": relative_age(r.published_at or r.filed_at, now),
+            "lead": r.id == item_id,
+        }
+        for r in rows
+    ]
+
+
+_CHOICES: dict[str, tuple[float, dict[str, list[Any]]]] = {}
+CHOICES_TTL = 60.0  # seconds; the lists change only when a source or a new language appears
+
+
+def filter_choices(conn: Connection) -> dict[str, list[Any]]:
+    """What the filter bar offers: sources, groups and languages that have public stories.
+
+    Finding the languages reads every public story (100 ms at 100,000 stories), so the
+    answer is kept for a minute per database."""
+    key = str(conn.engine.url)
+    hit = _CHOICES.get(key)
+    if hit and time.monotonic() - hit[0] < CHOICES_TTL:
+        return hit[1]
+    choices = _filter_choices(conn)
+    _CHOICES[key] = (time.monotonic(), choices)
+    return choices
+
+
+def _filter_choices(conn: Connection) -> dict[str, list[Any]]:
+    s = t.sources.c
+    sources = conn.execute(select(s.id, s.name, s.group_name).order_by(s.name)).all()
+    languages = conn.execute(
+        select(t.items.c.language).where(t.items.c.tier.in_(PUBLIC_TIERS)).distinct()
+    ).scalars()
+    return {
+        "sources": [(r.id, r.name) for r in sources],
+        "groups": sorted({r.group_name for r in sources}),
+        "languages": sorted(x for x in languages if x),
+    }
+
+
+def tag_count(conn: Connection, tag: str) -> int:
+    g, i = t.item_tags.c, t.items.c
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(t.item_tags.join(t.items, i.id == g.item_id))
+            .where(g.tag == tag, i.tier.in_(PUBLIC_TIERS))
+        ).scalar_one()
+    )
+
+
+def source_health(conn: Connection) -> list[dict[str, Any]]:
+    """Every source with its polling state and how many public stories it gave."""
+    s, i = t.sources.c, t.items.c
+    counts = dict(
+        conn.execute(
+            select(i.source_id, func.count()).where(i.tier.in_(PUBLIC_TIERS)).group_by(i.source_id)
+        ).all()
+    )
+    rows = conn.execute(select(t.sources).order_by(s.group_name, s.name)).all()
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "name_zh": r.name_zh,
+            "url": r.url,
+            "kind": r.kind,
+            "group": r.group_name,
+            "language": r.language,
+            "tier": r.tier,
+            "enabled": r.enabled,
+            "status": r.status,
+            "last_fetch_at": r.last_fetch_at,
+            "last_success_at": r.last_success_at,
+            "failures": r.consecutive_failures,
+            "error_code": r.last_error_code,
+            "error_message": r.last_error_message,
+            "stories": counts.get(r.id, 0),
+        }
+        for r in rows
+    ]
+
+
+def collections(conn: Connection) -> list[dict[str, Any]]:
+    c, si = t.collections.c, t.saved_items.c
+    rows = conn.execute(
+        select(c.id, c.name, func.count(si.item_id).label("n"))
+        .outerjoin(t.saved_items, si.collection_id == c.id)
+        .group_by(c.id, c.name)
+        .order_by(c.name)
+    ).all()
+    return [{"id": r.id, "name": r.name, "count": r.n} for r in rows]
+
+
+def saved_ids(conn: Connection, collection: str | None = None) -> list[int]:
+    """Saved story ids, most recently saved first (all collections when none is named)."""
+    c, si = t.collections.c, t.saved_items.c
+    query = select(si.item_id, func.max(si.saved_at).label("at")).join(
+        t.collections, c.id == si.collection_id
+    )
+    if collection:
+        query = query.where(c.name == collection)
+    rows = conn.execute(query.group_by(si.item_id).order_by(func.max(si.saved_at).desc()))
+    return [r.item_id for r in rows]
+
+
+def saved_set(conn: Connection, ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    si = t.saved_items.c
+    return set(conn.execute(select(si.item_id).where(si.item_id.in_(ids)).distinct()).scalars())
+
+
+def cards_markdown(name: str, cards: list[dict[str, Any]]) -> str:
+    """A collection as Markdown: one bullet per story with its link, source, date and summary."""
+    lines = [f"# {name}", ""]
+    for c in cards:
+        title = c["title"]["en"] or c["title"]["zh"] or c["original_title"]
+        summary = c["summary"]["en"] or c["summary"]["zh"]
+        when = c["published_at"] or c["filed_at"]
+        title = title.replace("[", "\\[").replace("]", "\\]")
+        lines.append(f"- [{title}]({c['url']}) — {c['source']['name']}, {when:%Y-%m-%d}")
+        if summary:
+            lines.append(f"  {summary}")
+    return "\n".join(lines) + "\n"

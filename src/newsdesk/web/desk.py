@@ -1,0 +1,131 @@
+"""The reader's own pages beyond the feed: source health, saved stories (named collections and
+a Markdown export), and the editor actions on a card (save ⭐, 👍 / 👎 with a note)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from newsdesk.publish.desk import cards_markdown, collections, saved_ids, source_health
+from newsdesk.publish.read import MAX_LIMIT, get_card, group_by_day, list_cards
+from newsdesk.store import reader
+from newsdesk.web.auth import check_csrf, require_editor
+from newsdesk.web.deps import database, render, settings
+
+router = APIRouter()
+FEEDBACK_KINDS = {"up": "👍 good", "down": "👎 wrong"}
+MAX_NOTE = 2000
+
+
+@router.get("/sources", response_class=HTMLResponse, summary="Sources and their health")
+def sources_page(request: Request) -> HTMLResponse:
+    with database(request).read() as conn:
+        rows = source_health(conn)
+    return render(request, "sources.html", heading="Sources", active="sources", sources=rows)
+
+
+def _collection_name(value: str) -> str:
+    name = " ".join(value.split())[:80]
+    return name or reader.DEFAULT_COLLECTION
+
+
+@router.get("/saved", response_class=HTMLResponse, summary="Saved stories (editors)")
+def saved_page(request: Request, collection: str | None = None) -> HTMLResponse:
+    require_editor(request)
+    with database(request).read() as conn:
+        groups = collections(conn)
+        ids = saved_ids(conn, collection)[:MAX_LIMIT]
+        cards = list_cards(
+            conn, tiers=("p1", "featured", "all"), ids=ids, limit=MAX_LIMIT,
+            tz=settings(request).timezone,
+        ).cards  # fmt: skip
+    return render(
+        request, "saved.html", heading="Saved", active="saved", collections=groups,
+        collection=collection, days=group_by_day(cards), saved=set(ids),
+    )  # fmt: skip
+
+
+@router.get("/saved/export.md", summary="Saved stories as Markdown (editors)")
+def saved_export(request: Request, collection: str | None = None) -> Response:
+    require_editor(request)
+    with database(request).read() as conn:
+        ids = saved_ids(conn, collection)[:MAX_LIMIT]
+        cards = list_cards(
+            conn, tiers=("p1", "featured", "all"), ids=ids, limit=MAX_LIMIT,
+            tz=settings(request).timezone,
+        ).cards  # fmt: skip
+    order = {item_id: n for n, item_id in enumerate(ids)}
+    cards.sort(key=lambda c: order[c["id"]])
+    name = collection or "Saved stories"
+    filename = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-") or "saved"
+    return PlainTextResponse(
+        cards_markdown(name, cards),
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}.md"'},
+    )
+
+
+def _back(request: Request, item_id: int) -> str:
+    # Back to the page the form was on; a foreign or missing Referer goes to the story.
+    ref = request.headers.get("referer", "")
+    base = str(request.base_url)
+    return ref if ref.startswith(base) else f"/items/{item_id}"
+
+
+def _known_item(request: Request, item_id: int) -> None:
+    with database(request).read() as conn:
+        if get_card(conn, item_id) is None:
+            raise HTTPException(404, "no such story")
+
+
+@router.post("/items/{item_id}/save", summary="Save a story to a collection (editors)")
+def save(
+    request: Request,
+    item_id: int,
+    csrf: str = Form(""),
+    collection: str = Form(""),
+    remove: bool = Form(False),
+) -> Response:
+    editor = require_editor(request)
+    check_csrf(request, editor, csrf)
+    _known_item(request, item_id)
+    name, now = _collection_name(collection), datetime.now(UTC)
+
+    def write(conn):  # type: ignore[no-untyped-def]
+        if remove:
+            reader.unsave_item(conn, item_id, collection.strip() or None)
+        elif reader.save_item(conn, item_id, name, now):
+            reader.add_feedback(conn, item_id, "star", name, editor.name, now)
+
+    database(request).write_sync(write)
+    if request.headers.get("hx-request"):
+        return render(
+            request, "_save_state.html", item_id=item_id, is_saved=not remove, collection=name
+        )
+    return RedirectResponse(_back(request, item_id), status_code=303)
+
+
+@router.post("/items/{item_id}/feedback", summary="👍 or 👎 with an optional note (editors)")
+def feedback(
+    request: Request,
+    item_id: int,
+    csrf: str = Form(""),
+    kind: str = Form(...),
+    note: str = Form(""),
+) -> Response:
+    editor = require_editor(request)
+    check_csrf(request, editor, csrf)
+    if kind not in FEEDBACK_KINDS:
+        raise HTTPException(400, "kind must be up or down")
+    _known_item(request, item_id)
+    now = datetime.now(UTC)
+    database(request).write_sync(
+        lambda c: reader.add_feedback(c, item_id, kind, note.strip()[:MAX_NOTE], editor.name, now)
+    )
+    if request.headers.get("hx-request"):
+        return HTMLResponse(
+            f'<span class="thanks" role="status">{FEEDBACK_KINDS[kind]} noted, thank you</span>'
+        )
+    return RedirectResponse(_back(request, item_id), status_code=303)

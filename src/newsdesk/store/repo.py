@@ -29,7 +29,7 @@ from newsdesk.store.search import index_item
 
 def upsert_sources(conn: Connection, sources: list[Source], now: datetime) -> int:
     """Insert new sources and refresh catalog fields of known ones; health is kept."""
-    known = dict(conn.execute(select(t.sources.c.id, t.sources.c.status)).tuples().all())
+    known = dict(conn.execute(select(t.sources.c.id, t.sources.c.status)).all())
     for s in sources:
         if known.get(s.id) == "removed":  # `sources remove` sticks; `sources add` revives
             continue

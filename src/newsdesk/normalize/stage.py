@@ -48,6 +48,7 @@ def normalize_entry(entry: Entry, source: Source, now: datetime, rules: Freshnes
         content_hash=content_hash(title, body_text),
         guid=entry.guid,
         authors=entry.authors,
+        signals=dict(entry.signals),
     )
 
 

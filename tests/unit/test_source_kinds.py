@@ -200,3 +200,16 @@ def test_relative_links_resolved_in_rss() -> None:
 )
 def test_dates(raw: object, expected: datetime | None) -> None:
     assert parse_date(raw) == expected
+
+
+def test_relative_urls_in_content_become_absolute() -> None:
+    feed = b"""<rss version="2.0"><channel><title>x</title><item><title>A</title>
+    <link>https://blog.example.com/posts/a/</link><description><![CDATA[
+    <a href="../b/">prev</a> <img src='/img/x.png'> <a href="https://o.example/">abs</a>
+    <a href="#top">top</a> <img src="//cdn.example.com/y.png">]]></description>
+    </item></channel></rss>"""
+    entry = parse_feed_with_ttl("s", feed, "https://blog.example.com/feed.xml")[0][0]
+    assert 'href="https://blog.example.com/posts/b/"' in entry.summary_html
+    assert "src='https://blog.example.com/img/x.png'" in entry.summary_html
+    assert 'href="https://o.example/"' in entry.summary_html and 'href="#top"' in entry.summary_html
+    assert 'src="https://cdn.example.com/y.png"' in entry.summary_html

@@ -251,7 +251,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--baseline-feeds", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--concurrency", type=int, default=48)
     args = parser.parse_args()
     if not corpus_files():
         sys.exit("../shared/corpus is absent: the farm is built from it")

@@ -171,8 +171,7 @@ class Fetcher:
         started = time.monotonic()
         result = FetchResult(url=url)
         try:
-            async with asyncio.timeout(self.total_timeout):
-                await self._fetch_into(result, etag, last_modified)
+            await self._fetch_into(result, etag, last_modified)
         except FetchError as exc:
             result.error_code, result.error_message = exc.code, exc.message
         except TimeoutError:
@@ -203,34 +202,44 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        # The total timeout starts once a host slot is ours: waiting behind the per-host
+        # limit (other feeds of the same site) is not this feed being slow.
+        deadline: float | None = None
         for _hop in range(self.max_redirects + 1):
             host = await self._check_target(url)
-            async with (
-                self._host_limits[host],
-                self._client.stream("GET", url, headers=headers) as response,
-            ):
-                if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
-                    visited.add(url)
-                    url = urljoin(url, response.headers["location"])
-                    if url in visited:
-                        raise FetchError("redirect_loop", f"redirects back to {url}")
-                    continue
-                result.final_url = url
-                result.status = response.status_code
-                result.headers = {k.lower(): v for k, v in response.headers.items()}
-                if response.status_code == 304:
-                    return
-                if response.status_code == 429:
-                    wait = response.headers.get("retry-after", "?")
-                    raise FetchError("rate_limited", f"HTTP 429 from {url}, Retry-After {wait}")
-                if response.status_code >= 400:
-                    family = "http_4xx" if response.status_code < 500 else "http_5xx"
-                    raise FetchError(family, f"HTTP {response.status_code} from {url}")
-                result.body = await self._read_capped(response)
-                result.etag = response.headers.get("etag")
-                result.last_modified = response.headers.get("last-modified")
+            async with self._host_limits[host]:
+                if deadline is None:
+                    deadline = asyncio.get_running_loop().time() + self.total_timeout
+                async with asyncio.timeout_at(deadline):
+                    following = await self._one_hop(result, url, headers)
+            if following is None:
                 return
+            visited.add(url)
+            url = following
+            if url in visited:
+                raise FetchError("redirect_loop", f"redirects back to {url}")
         raise FetchError("too_many_redirects", f"more than {self.max_redirects} redirects")
+
+    async def _one_hop(self, result: FetchResult, url: str, headers: dict[str, str]) -> str | None:
+        """One request into `result`; the next URL when the answer is a redirect."""
+        async with self._client.stream("GET", url, headers=headers) as response:
+            if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
+                return urljoin(url, response.headers["location"])
+            result.final_url = url
+            result.status = response.status_code
+            result.headers = {k.lower(): v for k, v in response.headers.items()}
+            if response.status_code == 304:
+                return None
+            if response.status_code == 429:
+                wait = response.headers.get("retry-after", "?")
+                raise FetchError("rate_limited", f"HTTP 429 from {url}, Retry-After {wait}")
+            if response.status_code >= 400:
+                family = "http_4xx" if response.status_code < 500 else "http_5xx"
+                raise FetchError(family, f"HTTP {response.status_code} from {url}")
+            result.body = await self._read_capped(response)
+            result.etag = response.headers.get("etag")
+            result.last_modified = response.headers.get("last-modified")
+            return None
 
     async def _read_capped(self, response: httpx.Response) -> bytes:
         declared = response.headers.get("content-length")

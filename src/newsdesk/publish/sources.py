@@ -23,7 +23,7 @@ def _counts(conn: Connection, since: datetime | None) -> dict[str, int]:
         own = own.where(t.items.c.first_seen_at >= since)
         found = found.where(t.discoveries.c.seen_at >= since)
     counts: dict[str, int] = {}
-    for source_id, n in [*conn.execute(own).tuples(), *conn.execute(found).tuples()]:
+    for source_id, n in [*conn.execute(own).all(), *conn.execute(found).all()]:
         counts[source_id] = counts.get(source_id, 0) + int(n)
     return counts
 

@@ -211,9 +211,9 @@ async def _collect_source(
                 entries, ttl = parsed.entries, parsed.ttl_minutes
     if entries:
         entries_count = len(entries)
-        items = await normalize_entries(
-            entries, source, started, rules, first_import=not row.first_import_done
-        )
+        # a pushed batch is live news, not a feed's history: no first-import cap
+        first_import = not row.first_import_done and source.kind != "push"
+        items = await normalize_entries(entries, source, started, rules, first_import=first_import)
 
         def store(conn: Any) -> int:
             outcomes = [repo.save_item(conn, item)[1] for item in items]

@@ -7,9 +7,11 @@ off because nh3 cleans HTML later, in normalize, for every source kind alike.
 from __future__ import annotations
 
 import calendar
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -31,6 +33,26 @@ def _when(parsed: time.struct_time | None) -> datetime | None:
         return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     except (OverflowError, ValueError, OSError):
         return None
+
+
+# feedparser's own relative-URI pass re-parses every HTML fragment (about a quarter of its
+# time on the corpus); links and images are all that need a base, so a regex does it
+_RELATIVE = re.compile(
+    r"""(\b(?:href|src)\s*=\s*)(["'])(?!(?:https?:|mailto:|data:|#|//))([^"']*)\2""",
+    re.IGNORECASE,
+)
+_PROTOCOL_RELATIVE = re.compile(r"""(\b(?:href|src)\s*=\s*)(["'])//""", re.IGNORECASE)
+
+
+def absolutize(html: str, base: str) -> str:
+    """Relative href/src in an HTML fragment made absolute against `base`."""
+    if not html or not base or ("href" not in html and "src" not in html):
+        return html
+    scheme = base.split(":", 1)[0] if ":" in base else "https"
+    html = _PROTOCOL_RELATIVE.sub(lambda m: f"{m.group(1)}{m.group(2)}{scheme}://", html)
+    return _RELATIVE.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}{urljoin(base, m.group(3))}{m.group(2)}", html
+    )
 
 
 def _content_html(entry: Any) -> str:
@@ -67,7 +89,7 @@ def parse_feed_with_ttl(
     parsed = feedparser.parse(
         body,
         sanitize_html=False,
-        resolve_relative_uris=True,
+        resolve_relative_uris=False,  # done by absolutize() below, much faster
         response_headers={"content-location": base_url} if base_url else None,
     )
     if not parsed.entries and not parsed.get("version"):
@@ -91,8 +113,8 @@ def parse_feed_with_ttl(
                 link=link,
                 guid=guid,
                 published=_when(raw.get("published_parsed") or raw.get("updated_parsed")),
-                summary_html=str(raw.get("summary") or ""),
-                content_html=_content_html(raw),
+                summary_html=absolutize(str(raw.get("summary") or ""), link or base_url),
+                content_html=absolutize(_content_html(raw), link or base_url),
                 authors=authors,
                 signals=_signals(raw),
             )

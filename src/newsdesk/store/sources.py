@@ -63,7 +63,7 @@ def remove_source(conn: Connection, source_id: str) -> bool:
 
 
 def known_urls(conn: Connection) -> dict[str, str]:
-    return dict(conn.execute(select(t.sources.c.url, t.sources.c.id)).tuples().all())
+    return dict(conn.execute(select(t.sources.c.url, t.sources.c.id)).all())
 
 
 def items_since(conn: Connection, source_id: str, since: datetime) -> int:

@@ -1,0 +1,299 @@
+"""Collect benchmark: a local farm of 1,000+ feeds built from ../shared/corpus at run time.
+
+The farm (a separate process, so client CPU is measured alone) serves every corpus feed many
+times over 40 loopback addresses, with 50–500 ms latency per answer, 5% failures (half HTTP
+500, half answers that never come) and conditional GET (ETag → 304). It counts the bytes it
+sends, so every client's "bytes received" is measured the same way.
+
+Clients, each polling twice (a first poll, then an unchanged second poll):
+  newsdesk   our collect + normalize path: collect.http.Fetcher (per-host limit, timeouts,
+             conditional GET) → sources.kinds.parse_source → normalize.normalize_entries
+  baseline   what small aggregators do: a sequential loop of requests.get + feedparser.parse
+             (no conditional GET); run on the first BASELINE_FEEDS feeds to keep the run short,
+             compared by rate
+  newsboat   Debian's newsboat reloading the same sample URL list, when it is installed
+
+Run: .venv/bin/python bench/collect.py [--feeds 1000] [--baseline-feeds 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import hashlib
+import json
+import multiprocessing
+import random
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / ".." / "shared" / "corpus"
+HOSTS = [f"127.0.0.{n}" for n in range(2, 42)]
+CLIENT_TIMEOUT = 5.0  # every client gives up on a feed after this many seconds
+HANG_SECONDS = 30.0  # a "timeout" feed answers after this long (never, for the clients)
+
+
+def corpus_files() -> list[Path]:
+    return sorted(
+        p
+        for p in CORPUS.rglob("*")
+        if p.is_file()
+        and p.suffix.lower() in {".xml", ".rss", ".atom", ".rdf"}
+        and "kurtmckee+feedparser" not in p.parts
+        and "FirstEntry" not in p.name
+    )
+
+
+# --- the farm ------------------------------------------------------------------------------
+
+
+def farm_main(n_feeds: int, ready: multiprocessing.Queue, seed: int = 7) -> None:  # type: ignore[type-arg]
+    files = corpus_files()
+    bodies = [f.read_bytes() for f in files]
+    gzipped = [gzip.compress(b, 5) for b in bodies]
+    etags = [f'"{hashlib.sha1(b).hexdigest()[:16]}"' for b in bodies]
+    rng = random.Random(seed)
+    plan = []  # per feed: (body index, latency s, behaviour)
+    for i in range(n_feeds):
+        roll = rng.random()
+        behaviour = "error" if roll < 0.025 else "hang" if roll < 0.05 else "ok"
+        plan.append((i % len(bodies), rng.uniform(0.05, 0.5), behaviour))
+    stats = {"bytes": 0, "requests": 0, "not_modified": 0}
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                path = lines[0].split(" ")[1]
+                headers = {
+                    k.strip().lower(): v.strip()
+                    for k, _, v in (line.partition(":") for line in lines[1:] if line)
+                }
+                if path == "/__stats":
+                    body = json.dumps(stats).encode()
+                    for key in stats:
+                        stats[key] = 0
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(body), body))  # fmt: skip
+                    await writer.drain()
+                    continue
+                feed = int(path.rsplit("/", 1)[-1].split(".")[0])
+                index, latency, behaviour = plan[feed]
+                await asyncio.sleep(latency)
+                stats["requests"] += 1
+                if behaviour == "hang":
+                    await asyncio.sleep(HANG_SECONDS)
+                    break
+                extra = ""
+                if behaviour == "error":
+                    status, body = "500 Internal Server Error", b"upstream error"
+                elif headers.get("if-none-match") == etags[index]:
+                    status, body = "304 Not Modified", b""
+                    stats["not_modified"] += 1
+                elif "gzip" in headers.get("accept-encoding", ""):
+                    status, body, extra = "200 OK", gzipped[index], "Content-Encoding: gzip\r\n"
+                else:
+                    status, body = "200 OK", bodies[index]
+                response = (
+                    f"HTTP/1.1 {status}\r\nContent-Type: application/xml\r\n"
+                    f"ETag: {etags[index]}\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
+                stats["bytes"] += len(response)
+                writer.write(response)
+                await writer.drain()
+                if headers.get("connection", "").lower() == "close":
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError, IndexError):
+            pass
+        finally:
+            writer.close()
+
+    async def serve() -> None:
+        servers = [await asyncio.start_server(handle, host, 0, backlog=1024) for host in HOSTS]
+        ready.put([(h, s.sockets[0].getsockname()[1]) for h, s in zip(HOSTS, servers, strict=True)])
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+def feed_urls(ports: list[tuple[str, int]], n_feeds: int) -> list[str]:
+    return [f"http://{ports[i % len(ports)][0]}:{ports[i % len(ports)][1]}/f/{i}.xml"
+            for i in range(n_feeds)]  # fmt: skip
+
+
+def farm_stats(ports: list[tuple[str, int]]) -> dict[str, int]:
+    host, port = ports[0]
+    with urllib.request.urlopen(f"http://{host}:{port}/__stats", timeout=10) as answer:
+        return json.loads(answer.read())  # type: ignore[no-any-return]
+
+
+# --- clients -------------------------------------------------------------------------------
+
+
+@dataclass
+class Poll:
+    client: str
+    poll: str
+    feeds: int
+    ok: int
+    seconds: float
+    items: int
+    bytes: int
+    cpu: float
+
+
+async def newsdesk_poll(
+    urls: list[str], etags: dict[str, str], concurrency: int
+) -> tuple[int, int]:
+    from newsdesk.collect.http import Fetcher
+    from newsdesk.domain import Source
+    from newsdesk.normalize import FreshnessRules, normalize_entries
+    from newsdesk.sources.kinds import parse_source
+    from newsdesk.sources.rss import NotAFeed
+
+    limit = asyncio.Semaphore(concurrency)
+    ok = items = 0
+    rules = FreshnessRules()
+    async with Fetcher(allow_private=True, total_timeout=CLIENT_TIMEOUT,
+                       read_timeout=CLIENT_TIMEOUT) as fetcher:  # fmt: skip
+
+        async def one(n: int, url: str) -> None:
+            nonlocal ok, items
+            async with limit:
+                result = await fetcher.fetch(url, etag=etags.get(url))
+            if not result.ok:
+                return
+            ok += 1
+            if result.not_modified:
+                return
+            if result.etag:
+                etags[url] = result.etag
+            source = Source(id=f"feed-{n}", name=url, url=url)
+            try:
+                parsed = await parse_source(source, result.body, url)
+            except NotAFeed:
+                return
+            found = await normalize_entries(parsed.entries, source, datetime.now(UTC), rules)
+            items += len(found)
+
+        await asyncio.gather(*(one(n, u) for n, u in enumerate(urls)))
+    return ok, items
+
+
+def baseline_poll(urls: list[str]) -> tuple[int, int]:
+    import feedparser
+    import requests
+
+    ok = items = 0
+    for url in urls:
+        try:
+            answer = requests.get(url, timeout=CLIENT_TIMEOUT)
+            answer.raise_for_status()
+        except requests.RequestException:
+            continue
+        ok += 1
+        items += len(feedparser.parse(answer.content).entries)
+    return ok, items
+
+
+def newsboat_poll(urls_file: Path, cache: Path, config: Path) -> tuple[int, int]:
+    subprocess.run(
+        ["newsboat", "-u", str(urls_file), "-c", str(cache), "-C", str(config), "-x", "reload"],
+        capture_output=True, timeout=3600, check=False,
+    )  # fmt: skip
+    with sqlite3.connect(cache) as conn:
+        items = conn.execute("select count(*) from rss_item").fetchone()[0]
+        feeds = conn.execute("select count(*) from rss_feed where title != ''").fetchone()[0]
+    return int(feeds), int(items)
+
+
+def timed(client: str, poll: str, feeds: int, ports, fn, children: bool = False) -> Poll:  # type: ignore[no-untyped-def]
+    farm_stats(ports)  # reset the counters
+    usage = resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF
+    before = resource.getrusage(usage)
+    started = time.perf_counter()
+    ok, items = fn()
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(usage)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Poll(client, poll, feeds, ok, seconds, items, farm_stats(ports)["bytes"], cpu)
+
+
+def table(rows: list[Poll], notes: list[tuple[str, str]]) -> str:
+    head = ("client", "poll", "feeds", "ok", "wall s", "feeds/s", "items", "items/s", "bytes recv",
+            "CPU s/1k items")  # fmt: skip
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        per_k = f"{r.cpu / r.items * 1000:.2f}" if r.items else "-"
+        out.append(
+            f"| {r.client} | {r.poll} | {r.feeds} | {r.ok} | {r.seconds:.1f} | "
+            f"{r.feeds / r.seconds:.1f} | {r.items} | {r.items / r.seconds:.0f} | {r.bytes:,} | "
+            f"{per_k} |"
+        )
+    for label, value in notes:
+        out.append(f"| {label} | | | | | {value} | | | | |")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--baseline-feeds", type=int, default=100)
+    parser.add_argument("--concurrency", type=int, default=48)
+    args = parser.parse_args()
+    if not corpus_files():
+        sys.exit("../shared/corpus is absent: the farm is built from it")
+    ready: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    farm = multiprocessing.Process(target=farm_main, args=(args.feeds, ready), daemon=True)
+    farm.start()
+    try:
+        ports = ready.get(timeout=60)
+        urls = feed_urls(ports, args.feeds)
+        sample = urls[: args.baseline_feeds]
+        etags: dict[str, str] = {}
+        rows: list[Poll] = []
+        for poll in ("first", "second"):
+            rows.append(timed("newsdesk", poll, len(urls), ports, lambda: asyncio.run(
+                newsdesk_poll(urls, etags, args.concurrency))))  # fmt: skip
+        for poll in ("first", "second"):
+            rows.append(timed("requests+feedparser, sequential", poll, len(sample), ports,
+                              lambda: baseline_poll(sample)))  # fmt: skip
+        if shutil.which("newsboat"):
+            with tempfile.TemporaryDirectory() as tmp:
+                urls_file, cache, config = (Path(tmp) / n for n in ("urls", "cache.db", "config"))
+                urls_file.write_text("\n".join(sample) + "\n")
+                config.write_text(f"download-timeout {int(CLIENT_TIMEOUT)}\n")
+                for poll in ("first", "second"):
+                    rows.append(timed("newsboat (reload-threads 1)", poll, len(sample), ports,
+                                      lambda: newsboat_poll(urls_file, cache, config),
+                                      children=True))  # fmt: skip
+        ours, base = rows[0], rows[2]
+        notes = [
+            ("ratio feeds/s, first poll: newsdesk / sequential baseline",
+             f"{(ours.feeds / ours.seconds) / (base.feeds / base.seconds):.1f}x"),
+            ("newsdesk second-poll bytes / first-poll bytes",
+             f"{rows[1].bytes / ours.bytes:.1%}"),
+        ]  # fmt: skip
+        print(f"collect benchmark: {args.feeds} feeds from {len(corpus_files())} corpus files on "
+              f"{len(HOSTS)} hosts, 50-500 ms latency, 5% failures, client timeout "
+              f"{CLIENT_TIMEOUT:.0f} s, newsdesk concurrency {args.concurrency}")  # fmt: skip
+        print(table(rows, notes))
+    finally:
+        farm.terminate()
+        farm.join(5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""`newsdesk sources …` as a user runs it, against a local feed server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import Route
+from e2e.conftest import clean_env, newsdesk
+
+SITE = b"""<!doctype html><html><head><title>Lab</title>
+<link rel="alternate" type="application/rss+xml" title="Lab feed" href="/feed.xml">
+</head><body>Welcome</body></html>"""
+FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Example Lab</title>
+<item><title>Nova-2 ships</title><link>https://lab.example.com/nova-2</link>
+<pubDate>Fri, 31 Jan 2025 11:00:00 GMT</pubDate></item></channel></rss>"""
+
+
+def test_sources_commands(tmp_path: Path, server) -> None:
+    server.add("/feed.xml", Route(FEED))
+    site = server.add("/", Route(SITE))
+    env = clean_env(tmp_path, NEWSDESK_ALLOW_PRIVATE_URLS="true")
+
+    tested = newsdesk(["sources", "test", site], env, tmp_path)
+    assert tested.returncode == 0, tested.stderr
+    assert "found feed" in tested.stdout and "Nova-2 ships" in tested.stdout
+    bad = newsdesk(["sources", "test", server.base + "/missing"], env, tmp_path)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error: http_4xx")
+    assert "Traceback" not in bad.stderr
+
+    added = newsdesk(["sources", "add", site, "--tier", "T1", "--group", "vendor-official"],
+                     env, tmp_path)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    assert "added example-lab" in added.stdout
+    push = newsdesk(["sources", "add", "https://partner.example.com/", "--kind", "push",
+                     "--name", "Partner"], env, tmp_path)  # fmt: skip
+    assert push.returncode == 0 and "push token" in push.stdout
+
+    listed = newsdesk(["sources", "list", "--json"], env, tmp_path)
+    rows = {r["id"]: r for r in map(json.loads, listed.stdout.splitlines())}
+    assert rows["example-lab"]["url"] == server.base + "/feed.xml"
+    assert rows["example-lab"]["tier"] == "T1" and rows["example-lab"]["status"] == "new"
+    assert {"last_error_code", "items_7d", "next_poll_at", "consecutive_failures"} <= set(
+        rows["partner"]
+    )
+
+    assert newsdesk(["sources", "disable", "example-lab"], env, tmp_path).returncode == 0
+    listed = newsdesk(["sources", "list", "--json"], env, tmp_path)
+    assert not json.loads(listed.stdout.splitlines()[0])["enabled"]
+    exported = newsdesk(["sources", "export", "--opml"], env, tmp_path)
+    assert 'xmlUrl="' + server.base + '/feed.xml"' in exported.stdout
+    assert "partner.example.com" not in exported.stdout  # push sources have no feed
+    assert newsdesk(["sources", "remove", "partner"], env, tmp_path).returncode == 0
+    table = newsdesk(["sources", "list"], env, tmp_path)
+    assert "example-lab" in table.stdout and "partner" not in table.stdout
+    missing = newsdesk(["sources", "enable", "nope"], env, tmp_path)
+    assert missing.returncode == 2 and "no source 'nope'" in missing.stderr
+
+    opml = tmp_path / "subs.opml"
+    opml.write_text(exported.stdout)
+    imported = newsdesk(["sources", "import", str(opml)], env, tmp_path)
+    assert imported.returncode == 0 and "0 added, 1 updated" in imported.stdout
+    for command in (["sources", "--help"], ["sources", "list", "--help"]):
+        assert newsdesk(command, env, tmp_path).returncode == 0

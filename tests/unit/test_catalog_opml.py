@@ -1,0 +1,70 @@
+"""The shipped AI catalog and OPML in/out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from newsdesk.sources.catalog import CatalogError, load_catalog
+from newsdesk.sources.opml import OpmlError, parse_opml, to_opml
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+def test_ai_catalog_covers_the_field() -> None:
+    sources = load_catalog(ROOT / "catalogs" / "ai.toml")
+    assert len(sources) >= 40
+    ids = {s.id for s in sources}
+    names = " ".join(s.name for s in sources)
+    for lab in ("OpenAI", "Anthropic", "DeepMind", "Google Research", "Meta", "Microsoft",
+                "NVIDIA", "Hugging Face", "Mistral", "Cohere", "xAI", "DeepSeek", "Qwen",
+                "Zhipu", "Moonshot"):  # fmt: skip
+        assert lab in names, lab
+    for source_id in ("arxiv-cs-ai", "arxiv-cs-cl", "arxiv-cs-lg", "hf-daily-papers",
+                      "import-ai", "the-batch", "simon-willison", "latent-space",
+                      "interconnects", "hn-frontpage", "r-localllama"):  # fmt: skip
+        assert source_id in ids, source_id
+    assert {s.language for s in sources if s.group == "media"} >= {"en", "zh"}
+    assert any(s.group == "podcast" and "youtube.com" in s.url for s in sources)
+    assert all(s.url.startswith("https://") for s in sources)
+    assert {s.kind for s in sources} >= {"rss", "json_api", "web_list"}
+
+
+def test_catalog_errors_name_the_entry(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[source]]\nid = "x"\nname = "X"\npreset = "github_releases"\n')
+    with pytest.raises(CatalogError, match=r"source #1 \(x\).*repo"):
+        load_catalog(bad)
+    bad.write_text('[[source]]\nid = "x"\nname = "X"\nurl = "https://x/"\nkind = "web_list"\n')
+    with pytest.raises(CatalogError, match="item"):
+        load_catalog(bad)
+
+
+def test_opml_round_trip_of_our_fixture() -> None:
+    first = parse_opml((FIXTURES / "subscriptions.opml").read_bytes())
+    assert [s.url for s in first] == [
+        "https://lab.example.com/feed.xml",
+        "https://two.example.org/atom",
+        "https://wire.example.net/rss?section=ai&lang=en",
+        "https://wire.example.net/rss?section=policy",
+        "https://blog.example.cn/feed",
+    ]
+    assert len({s.id for s in first}) == 5  # same titles get distinct ids
+    assert first[0].tags == ("Labs",) and first[0].notes == "https://lab.example.com/"
+    second = parse_opml(to_opml(first).encode())
+    assert [(s.url, s.name) for s in second] == [(s.url, s.name) for s in first]
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><opml><body/></opml>',
+        b"<opml><body><outline",
+        b"<html><body></body></html>",
+    ],
+)
+def test_bad_opml_is_refused(payload: bytes) -> None:
+    with pytest.raises(OpmlError):
+        parse_opml(payload)

@@ -164,12 +164,27 @@ class Features:
     roundup: bool
 
     def index_keys(self) -> set[str]:
-        """Index keys: a story is a candidate for another when they share one."""
+        """Keys a story is filed under: every model it names, title-level entities, and
+        numbers specific enough to mean something (scaled amounts, percentages, dates)."""
         return (
             {f"m:{m}" for m in self.models}
-            | {f"s:{s}" for s in self.strong}
-            | {f"n:{n}" for n in self.numbers}
+            | {f"tm:{m}" for m in self.title_models}
+            | {f"s:{s}" for s in self.title_strong}
+            | {f"n:{n}" for n in self.numbers if _SPECIFIC.search(n)}
         )
+
+    def query_keys(self) -> set[str]:
+        """Keys to look up: its title models against every mention, its other models against
+        titles (so "model in one title, named in the other's text" is found both ways)."""
+        return (
+            {f"m:{m}" for m in self.title_models}
+            | {f"tm:{m}" for m in self.models}
+            | {f"s:{s}" for s in self.strong}
+            | {f"n:{n}" for n in self.numbers if _SPECIFIC.search(n)}
+        )
+
+
+_SPECIFIC = re.compile(r"e\+|%|^date:|\.")
 
 
 def model_tokens(text: str) -> set[str]:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import islice
 
 from datasketch import MinHashLSH
 from rapidfuzz import fuzz
@@ -33,7 +34,7 @@ STORY_WINDOW = timedelta(days=7)
 TITLE_MATCH = 0.86  # token-set ratio of normalised titles
 SHINGLE_SAME = 0.38  # estimated Jaccard of word shingles: the same report reworded
 SHINGLE_STORY = 0.27
-LSH_THRESHOLD = 0.25
+LSH_THRESHOLD = 0.3
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*|[\u3400-\u9fff]+")
 
 
@@ -195,7 +196,7 @@ class CandidateIndex:
         self.cache = cache or FeatureCache()
         self.lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
         self.refs: dict[int, StoryRef] = {}
-        self.by_key: dict[str, set[int]] = {}
+        self.by_key: dict[str, dict[int, None]] = {}  # insertion-ordered: oldest first
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -208,7 +209,7 @@ class CandidateIndex:
         self.refs[ref.item_id] = ref
         self.lsh.insert(ref.item_id, f.minhash)
         for key in f.index_keys():
-            self.by_key.setdefault(key, set()).add(ref.item_id)
+            self.by_key.setdefault(key, {})[ref.item_id] = None
 
     def remove(self, item_id: int) -> None:
         ref = self.refs.pop(item_id, None)
@@ -216,15 +217,17 @@ class CandidateIndex:
             return
         self.lsh.remove(item_id)
         for key in self.cache.get(ref).index_keys():
-            self.by_key.get(key, set()).discard(item_id)
+            self.by_key.get(key, {}).pop(item_id, None)
 
-    def candidates(self, ref: StoryRef, limit_per_key: int = 200) -> list[StoryRef]:
+    def candidates(self, ref: StoryRef, per_key: int = 40) -> list[StoryRef]:
         f = self.cache.get(ref)
         ids = set(self.lsh.query(f.minhash))
-        for key in f.index_keys():
-            bucket = self.by_key.get(key, ())
-            if len(bucket) <= limit_per_key:  # a key everyone shares tells nothing
-                ids.update(bucket)
+        for key in f.query_keys():
+            bucket = self.by_key.get(key)
+            if bucket:
+                # A busy key (a launch everyone covers) keeps its latest stories: the event
+                # is already among them, and scanning hundreds would cost without changing it.
+                ids.update(islice(reversed(bucket), per_key))
         found = (self.refs[i] for i in ids if i != ref.item_id)
         return [r for r in found if abs(r.filed_at - ref.filed_at) <= WINDOW]
 

@@ -162,6 +162,7 @@ class Features:
     shingles: frozenset[str]
     minhash: MinHash
     roundup: bool
+    title_key: str  # lowercased title words, for fuzzy title comparison
 
     def index_keys(self) -> set[str]:
         """Keys a story is filed under: every model it names, title-level entities, and
@@ -287,11 +288,17 @@ _ROUNDUP = re.compile(
 )
 
 
+_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*|[\u3400-\u9fff]+")
+# datasketch derives the same permutations for every MinHash of a seed; derive them once.
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=7)
+_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
+
+
 def features(title: str, text: str) -> Features:
     body = text[:BODY_CHARS]
     whole = f"{title}\n{body}"
     grams = shingles(whole)
-    mh = MinHash(num_perm=NUM_PERM, seed=7)
+    mh = MinHash(num_perm=NUM_PERM, seed=7, permutations=_PERMUTATIONS, scheme=_SCHEME)
     mh.update_batch([g.encode() for g in grams] or [b""])
     return Features(
         title_models=frozenset(model_tokens(title)),
@@ -305,4 +312,5 @@ def features(title: str, text: str) -> Features:
         shingles=frozenset(grams),
         minhash=mh,
         roundup=bool(_ROUNDUP.search(title.lower())),
+        title_key=" ".join(_WORDS.findall(title.lower())) or title.lower(),
     )

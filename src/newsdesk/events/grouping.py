@@ -15,7 +15,6 @@ new story in; a development cannot bring its own developments.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -35,7 +34,6 @@ TITLE_MATCH = 0.86  # token-set ratio of normalised titles
 SHINGLE_SAME = 0.38  # estimated Jaccard of word shingles: the same report reworded
 SHINGLE_STORY = 0.27
 LSH_THRESHOLD = 0.3
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*|[\u3400-\u9fff]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +43,6 @@ class Relation:
     reasons: tuple[str, ...] = ()
 
 
-def _title_key(title: str) -> str:
-    return " ".join(_TOKEN.findall(title.lower())) or title.lower()
-
-
 def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Relation:
     """Judge a pair by rules: similarity plus shared model names, entities and numbers."""
     if a.url and a.url == b.url:
@@ -56,7 +50,7 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
     gap = abs(a.filed_at - b.filed_at)
     if gap > WINDOW:
         return Relation("unrelated", 0.0, ("more than 14 days apart",))
-    key_a, key_b = _title_key(a.title), _title_key(b.title)
+    key_a, key_b = fa.title_key, fb.title_key
     short = min(len(key_a.split()), len(key_b.split()))
     title = fuzz.token_set_ratio(key_a, key_b) / 100 if short >= 3 else 0.0
     jaccard = fa.minhash.jaccard(fb.minhash)

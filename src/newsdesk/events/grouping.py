@@ -123,7 +123,7 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
     return Relation("unrelated", score, why)
 
 
-def _joinable(new: StoryRef, other: StoryRef) -> bool:
+def joinable(new: StoryRef, other: StoryRef) -> bool:
     if other.item_id == new.item_id or other.event_id is None:
         return False
     if other.source_id == new.source_id and other.url != new.url:
@@ -161,7 +161,7 @@ async def choose_event(
     judged = [
         (other, rules_relation(new, fn, other, cache.get(other)))
         for other in candidates
-        if _joinable(new, other)
+        if joinable(new, other)
     ]
     return decide(new, judged)
 

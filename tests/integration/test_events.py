@@ -129,3 +129,61 @@ async def test_heat_rising_new_and_surge_markers(db) -> None:
     expected = sum(0.5 ** (h / 24) for h in range(4))
     assert abs(event["heat"] - expected) < 1e-2
     assert set(event["markers"]) == {"new", "surge"}
+
+
+NOVA = ("Nova-9", "诺瓦九号")
+
+
+class ScriptedModel:
+    """In-process stand-in for the desk's model client: judges by a shared word in titles."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def complete_json(self, purpose, messages, schema):
+        self.calls.append(purpose)
+        content = messages[1]["content"]
+        blocks = content.split("CANDIDATE ")[1:]
+        judgements = []
+        for n, block in enumerate(blocks, 1):
+            head = content.split("CANDIDATE ")[0]
+            same = any(w in block for w in NOVA) and any(w in head for w in NOVA)
+            judgements.append({"candidate": n, "relation": "same_occurrence" if same
+                               else "unrelated", "confidence": 0.9})  # fmt: skip
+        return {"judgements": judgements}
+
+    async def embed(self, texts):
+        return [[1.0, 0.0] if any(w in text for w in NOVA) else [0.0, 1.0] for text in texts]
+
+
+async def test_model_mode_groups_through_embeddings_and_stores_vectors(db) -> None:
+    from newsdesk.runner.events import ModelMode
+
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+    def seed(c):
+        for n, (title, text) in enumerate([
+            ("Nova-9 launches", "Example Lab model"),
+            ("诺瓦九号发布", "中文报道"),  # nothing in common with the text: found by embedding
+            ("Chip prices rise", "memory"),
+        ]):  # fmt: skip
+            c.execute(t.sources.insert().values(
+                id=f"m{n}", name=f"M{n}", url="https://x.example", kind="rss", group_name="media",
+                language="en", tier="T2", cadence_min=15, cadence_max=60, tags=[],
+                enabled=True, notes="", created_at=now))  # fmt: skip
+            c.execute(t.items.insert().values(
+                identity_key=f"url:https://m.example/{n}", source_id=f"m{n}",
+                url=f"https://m.example/{n}", title=title, body_text=text, language="en",
+                filed_at=now + timedelta(hours=n), first_seen_at=now, updated_at=now,
+                content_hash=str(n), backfill=False))  # fmt: skip
+
+    await db.write(seed)
+    model = ScriptedModel()
+    grouped, created = await group_pending(db, now, model=ModelMode(model, embed_model="emb-1"))
+    assert (grouped, created) == (3, 2)
+    with db.read() as conn:
+        assert event_of(conn, "Nova-9 launches") == event_of(conn, "诺瓦九号发布")
+        assert event_of(conn, "Chip prices rise") != event_of(conn, "Nova-9 launches")
+        stored = conn.execute(select(t.item_embeddings.c.item_id)).scalars().all()
+    assert len(stored) == 3
+    assert model.calls and set(model.calls) == {"group"}

@@ -162,14 +162,30 @@ class Features:
     shingles: frozenset[str]
     minhash: MinHash
     roundup: bool
+    title_key: str  # lowercased title words, for fuzzy title comparison
 
     def index_keys(self) -> set[str]:
-        """Index keys: a story is a candidate for another when they share one."""
+        """Keys a story is filed under: every model it names, title-level entities, and
+        numbers specific enough to mean something (scaled amounts, percentages, dates)."""
         return (
             {f"m:{m}" for m in self.models}
-            | {f"s:{s}" for s in self.strong}
-            | {f"n:{n}" for n in self.numbers}
+            | {f"tm:{m}" for m in self.title_models}
+            | {f"s:{s}" for s in self.title_strong}
+            | {f"n:{n}" for n in self.numbers if _SPECIFIC.search(n)}
         )
+
+    def query_keys(self) -> set[str]:
+        """Keys to look up: its title models against every mention, its other models against
+        titles (so "model in one title, named in the other's text" is found both ways)."""
+        return (
+            {f"m:{m}" for m in self.title_models}
+            | {f"tm:{m}" for m in self.models}
+            | {f"s:{s}" for s in self.strong}
+            | {f"n:{n}" for n in self.numbers if _SPECIFIC.search(n)}
+        )
+
+
+_SPECIFIC = re.compile(r"e\+|%|^date:|\.")
 
 
 def model_tokens(text: str) -> set[str]:
@@ -272,11 +288,17 @@ _ROUNDUP = re.compile(
 )
 
 
+_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*|[\u3400-\u9fff]+")
+# datasketch derives the same permutations for every MinHash of a seed; derive them once.
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=7)
+_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
+
+
 def features(title: str, text: str) -> Features:
     body = text[:BODY_CHARS]
     whole = f"{title}\n{body}"
     grams = shingles(whole)
-    mh = MinHash(num_perm=NUM_PERM, seed=7)
+    mh = MinHash(num_perm=NUM_PERM, seed=7, permutations=_PERMUTATIONS, scheme=_SCHEME)
     mh.update_batch([g.encode() for g in grams] or [b""])
     return Features(
         title_models=frozenset(model_tokens(title)),
@@ -290,4 +312,5 @@ def features(title: str, text: str) -> Features:
         shingles=frozenset(grams),
         minhash=mh,
         roundup=bool(_ROUNDUP.search(title.lower())),
+        title_key=" ".join(_WORDS.findall(title.lower())) or title.lower(),
     )

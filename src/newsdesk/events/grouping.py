@@ -15,10 +15,10 @@ new story in; a development cannot bring its own developments.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import islice
 
 from datasketch import MinHashLSH
 from rapidfuzz import fuzz
@@ -33,8 +33,7 @@ STORY_WINDOW = timedelta(days=7)
 TITLE_MATCH = 0.86  # token-set ratio of normalised titles
 SHINGLE_SAME = 0.38  # estimated Jaccard of word shingles: the same report reworded
 SHINGLE_STORY = 0.27
-LSH_THRESHOLD = 0.25
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*|[\u3400-\u9fff]+")
+LSH_THRESHOLD = 0.3
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +43,6 @@ class Relation:
     reasons: tuple[str, ...] = ()
 
 
-def _title_key(title: str) -> str:
-    return " ".join(_TOKEN.findall(title.lower())) or title.lower()
-
-
 def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Relation:
     """Judge a pair by rules: similarity plus shared model names, entities and numbers."""
     if a.url and a.url == b.url:
@@ -55,7 +50,7 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
     gap = abs(a.filed_at - b.filed_at)
     if gap > WINDOW:
         return Relation("unrelated", 0.0, ("more than 14 days apart",))
-    key_a, key_b = _title_key(a.title), _title_key(b.title)
+    key_a, key_b = fa.title_key, fb.title_key
     short = min(len(key_a.split()), len(key_b.split()))
     title = fuzz.token_set_ratio(key_a, key_b) / 100 if short >= 3 else 0.0
     jaccard = fa.minhash.jaccard(fb.minhash)
@@ -128,7 +123,7 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
     return Relation("unrelated", score, why)
 
 
-def _joinable(new: StoryRef, other: StoryRef) -> bool:
+def joinable(new: StoryRef, other: StoryRef) -> bool:
     if other.item_id == new.item_id or other.event_id is None:
         return False
     if other.source_id == new.source_id and other.url != new.url:
@@ -166,7 +161,7 @@ async def choose_event(
     judged = [
         (other, rules_relation(new, fn, other, cache.get(other)))
         for other in candidates
-        if _joinable(new, other)
+        if joinable(new, other)
     ]
     return decide(new, judged)
 
@@ -195,7 +190,7 @@ class CandidateIndex:
         self.cache = cache or FeatureCache()
         self.lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
         self.refs: dict[int, StoryRef] = {}
-        self.by_key: dict[str, set[int]] = {}
+        self.by_key: dict[str, dict[int, None]] = {}  # insertion-ordered: oldest first
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -208,7 +203,7 @@ class CandidateIndex:
         self.refs[ref.item_id] = ref
         self.lsh.insert(ref.item_id, f.minhash)
         for key in f.index_keys():
-            self.by_key.setdefault(key, set()).add(ref.item_id)
+            self.by_key.setdefault(key, {})[ref.item_id] = None
 
     def remove(self, item_id: int) -> None:
         ref = self.refs.pop(item_id, None)
@@ -216,15 +211,17 @@ class CandidateIndex:
             return
         self.lsh.remove(item_id)
         for key in self.cache.get(ref).index_keys():
-            self.by_key.get(key, set()).discard(item_id)
+            self.by_key.get(key, {}).pop(item_id, None)
 
-    def candidates(self, ref: StoryRef, limit_per_key: int = 200) -> list[StoryRef]:
+    def candidates(self, ref: StoryRef, per_key: int = 40) -> list[StoryRef]:
         f = self.cache.get(ref)
         ids = set(self.lsh.query(f.minhash))
-        for key in f.index_keys():
-            bucket = self.by_key.get(key, ())
-            if len(bucket) <= limit_per_key:  # a key everyone shares tells nothing
-                ids.update(bucket)
+        for key in f.query_keys():
+            bucket = self.by_key.get(key)
+            if bucket:
+                # A busy key (a launch everyone covers) keeps its latest stories: the event
+                # is already among them, and scanning hundreds would cost without changing it.
+                ids.update(islice(reversed(bucket), per_key))
         found = (self.refs[i] for i in ids if i != ref.item_id)
         return [r for r in found if abs(r.filed_at - ref.filed_at) <= WINDOW]
 

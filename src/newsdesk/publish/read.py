@@ -90,14 +90,17 @@ def list_cards(
     cursor: str | None = None,
     tz: str = "UTC",
     now: datetime | None = None,
+    collapse_events: bool = True,
 ) -> CardPage:
-    """Public stories, newest first, with keyset pagination."""
+    """Public stories, newest first, with keyset pagination; an event shows once, as its lead."""
     unknown = set(tiers) - set(PUBLIC_TIERS)
     if unknown:
         raise BadRequest(f"tier must be one of {', '.join(PUBLIC_TIERS)}")
     limit = max(1, min(limit, MAX_LIMIT))
     i = t.items.c
     query = _card_query().where(i.tier.in_(tiers))
+    if collapse_events:
+        query = query.where(i.id.notin_(_covered_elsewhere()))
     if tag:
         tagged = select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)
         query = query.where(i.id.in_(tagged))
@@ -125,6 +128,18 @@ def list_cards(
     cards = _cards(conn, rows, tz, now or datetime.now(UTC))
     next_cursor = encode_cursor(rows[-1].filed_at, rows[-1].id) if more and rows else None
     return CardPage(cards, next_cursor)
+
+
+def _covered_elsewhere() -> Select[Any]:
+    """Stories whose event is shown through its public lead: a reader sees an event once, as
+    its lead's card with "also reported by N" (the members are on the event page)."""
+    m, e, lead = t.event_members.c, t.events.c, t.items.alias("lead")
+    return (
+        select(m.item_id)
+        .join(t.events, e.id == m.event_id)
+        .join(lead, lead.c.id == e.lead_item_id)
+        .where(e.lead_item_id != m.item_id, lead.c.tier.in_(PUBLIC_TIERS))
+    )
 
 
 def get_card(

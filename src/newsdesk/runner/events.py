@@ -6,18 +6,36 @@ and adds each story as it is placed, so later stories of the same pass can join 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from newsdesk.events import CandidateIndex
-from newsdesk.events.grouping import WINDOW
+from newsdesk.domain import GroupDecision, StoryRef
+from newsdesk.events import CandidateIndex, decide
+from newsdesk.events.grouping import WINDOW, joinable
 from newsdesk.events.heat import HEAT_WINDOW, Report, event_heat
+from newsdesk.events.relate import RelationModel, judge_relations, nearest
 from newsdesk.store import events as store_events
 from newsdesk.store.db import Database
 
 
-async def group_pending(db: Database, now: datetime, progress: Any = None) -> tuple[int, int]:
+@dataclass
+class ModelMode:
+    """The language-model path: relation judge, optional second model, optional embeddings.
+
+    The desk's OpenAI-compatible client satisfies `RelationModel`; `embed_model` is the name of
+    `NEWSDESK_LLM_MODEL_EMBED` (empty: candidates come from the text index only).
+    """
+
+    judge: RelationModel
+    confirm: RelationModel | None = None
+    embed_model: str = ""
+    vectors: dict[int, list[float]] = field(default_factory=dict)
+
+
+async def group_pending(
+    db: Database, now: datetime, progress: Any = None, model: ModelMode | None = None
+) -> tuple[int, int]:
     """Group every story not yet in an event. Returns (stories grouped, events created)."""
     with db.read() as conn:
         pending = store_events.ungrouped_refs(conn)
@@ -26,11 +44,18 @@ async def group_pending(db: Database, now: datetime, progress: Any = None) -> tu
             start, end = pending[0].filed_at - WINDOW, pending[-1].filed_at + WINDOW
             for ref in store_events.window_refs(conn, start, end):
                 index.add(ref)
+            if model is not None and model.embed_model:
+                model.vectors.update(
+                    store_events.window_embeddings(conn, model.embed_model, start, end)
+                )
     if progress is not None:
         progress.start("group", len(pending))
     created = 0
     for ref in pending:
-        decision = await index.choose(ref)
+        if model is None:
+            decision = await index.choose(ref)
+        else:
+            decision = await _choose_with_model(db, index, ref, model, now)
         event_id = await db.write(lambda c, r=ref, d=decision: store_events.attach(c, r, d, now))
         relation = "lead" if decision.event_id is None else decision.relation
         index.add(replace(ref, event_id=event_id, relation=relation))
@@ -38,6 +63,32 @@ async def group_pending(db: Database, now: datetime, progress: Any = None) -> tu
         if progress is not None:
             progress.advance("group")
     return len(pending), created
+
+
+async def _choose_with_model(
+    db: Database, index: CandidateIndex, ref: StoryRef, model: ModelMode, now: datetime
+) -> GroupDecision:
+    """Candidates from text and embeddings, then one batched model call judges them all."""
+    candidates = {c.item_id: c for c in index.candidates(ref)}
+    if model.embed_model:
+        vector = model.vectors.get(ref.item_id)
+        if vector is None:
+            vector = (await model.judge.embed([f"{ref.title}\n{ref.text}"]))[0]
+            model.vectors[ref.item_id] = vector
+            await db.write(
+                lambda c: store_events.save_embedding(
+                    c, ref.item_id, model.embed_model, vector, now
+                )
+            )
+        window = [
+            (other, model.vectors[other.item_id])
+            for other in index.refs.values()
+            if other.item_id in model.vectors and abs(other.filed_at - ref.filed_at) <= WINDOW
+        ]
+        candidates.update({c.item_id: c for c in nearest(vector, window)})
+    usable = [c for c in candidates.values() if joinable(ref, c)]
+    relations = await judge_relations(model.judge, ref, usable, model.confirm)
+    return decide(ref, zip(usable, relations, strict=True))
 
 
 async def refresh_heat(db: Database, now: datetime) -> int:

@@ -112,39 +112,49 @@ def refresh_event(conn: Connection, event_id: int, now: datetime) -> None:
     The title comes from the lead's current judgement (en and zh) when it has one, else from its
     original title; an event with no members left is deleted.
     """
-    c, j = t.items.c, t.judgements.c
-    members = conn.execute(
-        select(c.id, c.source_id, c.title, c.language, c.filed_at,
-               func.length(c.body_text).label("size"), t.sources.c.tier,
-               j.title_en, j.title_zh)
-        .join(t.event_members, t.event_members.c.item_id == c.id)
-        .join(t.sources, t.sources.c.id == c.source_id)
+    # Aggregates run in the database, so a hot event with hundreds of reports costs the same
+    # few statements as a small one.
+    c, j, m, s = t.items.c, t.judgements.c, t.event_members.c, t.sources.c
+    in_event = m.event_id == event_id
+    lead = conn.execute(
+        select(c.id, c.title, c.language, j.title_en, j.title_zh)
+        .join(t.event_members, m.item_id == c.id)
+        .join(t.sources, s.id == c.source_id)
         .outerjoin(t.judgements, j.id == c.judgement_id)
-        .where(t.event_members.c.event_id == event_id)
-    ).all()  # fmt: skip
-    if not members:
+        .where(in_event)
+        .order_by((s.tier != "T1"), func.length(c.body_text).desc(), c.filed_at, c.id)
+        .limit(1)
+    ).first()
+    if lead is None:
         conn.execute(delete(t.events).where(t.events.c.id == event_id))
         return
-    ids = [m.id for m in members]
-    found = set(
-        conn.execute(
-            select(t.discoveries.c.source_id).where(t.discoveries.c.item_id.in_(ids))
-        ).scalars()
+    span = conn.execute(
+        select(func.min(c.filed_at), func.max(c.filed_at))
+        .join(t.event_members, m.item_id == c.id)
+        .where(in_event)
+    ).one()
+    member_sources = (
+        select(c.source_id.label("sid")).join(t.event_members, m.item_id == c.id).where(in_event)
     )
-    sources = {m.source_id for m in members} | found
-    lead = min(members, key=lambda m: (m.tier != "T1", -(m.size or 0), m.filed_at, m.id))
+    found_sources = (
+        select(t.discoveries.c.source_id.label("sid"))
+        .join(t.event_members, m.item_id == t.discoveries.c.item_id)
+        .where(in_event)
+    )
+    both = member_sources.union(found_sources).subquery()
+    sources_count = conn.execute(select(func.count()).select_from(both)).scalar_one()
     title_en = lead.title_en or (lead.title if lead.language != "zh" else "") or lead.title
     title_zh = lead.title_zh or (lead.title if lead.language == "zh" else "")
     conn.execute(
         update(t.events)
         .where(t.events.c.id == event_id)
         .values(
-            sources_count=len(sources),
+            sources_count=sources_count,
             lead_item_id=lead.id,
             title_en=title_en,
             title_zh=title_zh,
-            first_seen_at=min(m.filed_at for m in members),
-            last_seen_at=max(m.filed_at for m in members),
+            first_seen_at=span[0],
+            last_seen_at=span[1],
             updated_at=now,
         )
     )
@@ -316,3 +326,31 @@ def save_heat(conn: Connection, heats: dict[int, tuple[float, int]], now: dateti
 
 def prune_heat(conn: Connection, now: datetime, keep: timedelta = timedelta(days=14)) -> None:
     conn.execute(delete(t.event_heat).where(t.event_heat.c.hour < now - keep))
+
+
+# --- embeddings ----------------------------------------------------------------------------
+
+
+def save_embedding(
+    conn: Connection, item_id: int, model: str, vector: list[float], now: datetime
+) -> None:
+    e = t.item_embeddings.c
+    conn.execute(delete(t.item_embeddings).where(e.item_id == item_id, e.model == model))
+    conn.execute(
+        insert(t.item_embeddings).values(
+            item_id=item_id, model=model, vector=[float(x) for x in vector], created_at=now
+        )
+    )
+
+
+def window_embeddings(
+    conn: Connection, model: str, start: datetime, end: datetime
+) -> dict[int, list[float]]:
+    """Stored vectors of one model for stories filed in [start, end]."""
+    e, c = t.item_embeddings.c, t.items.c
+    rows = conn.execute(
+        select(e.item_id, e.vector)
+        .join(t.items, c.id == e.item_id)
+        .where(e.model == model, c.filed_at >= start, c.filed_at <= end)
+    )
+    return {r.item_id: list(r.vector) for r in rows}

@@ -247,6 +247,16 @@ event_heat = Table(
     Column("sources_count", Integer, nullable=False),
 )
 
+item_embeddings = Table(
+    "item_embeddings",
+    metadata,
+    # one vector per story and embedding model; brute-force cosine over 14 days is fine at 100k
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("model", String(120), primary_key=True),
+    Column("vector", JSON, nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
 event_members = Table(
     "event_members",
     metadata,

@@ -1,4 +1,4 @@
-"""events: hourly heat snapshots
+"""events: hourly heat snapshots, story embeddings
 
 Revision ID: 0004_events
 Revises: 0001
@@ -27,9 +27,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index("ix_events_heat", ["heat"], unique=False)
+    op.create_table(
+        "item_embeddings",
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("model", sa.String(length=120), nullable=False),
+        sa.Column("vector", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("item_id", "model"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("item_embeddings")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_heat")
     op.drop_table("event_heat")

@@ -153,3 +153,13 @@ def test_tag_language_and_report_feeds(client_for, desk) -> None:
     assert daily.entries[0].link == "http://desk.test/daily/2025-01-31"
     assert "o3-mini" in daily.entries[0].description
     assert client.get("/feed/daily.json").json()["items"][0]["id"].endswith("2025-01-31")
+
+
+def test_tag_with_a_space_has_valid_urls(client_for) -> None:
+    client = client_for()
+    tags = [t["tag"] for t in client.get("/api/v1/tags").json()["tags"] if " " in t["tag"]]
+    assert tags, "the demo desk has a tag with a space (a topic such as 'Product update')"
+    path = "/feed/tag/" + tags[0].replace(" ", "%20")
+    parsed = check_rss(client.get(path + ".xml").content)
+    assert parsed.entries and " " not in parsed.feed.links[-1].href
+    assert client.get(path + ".json").json()["feed_url"] == f"http://desk.test{path}.json"

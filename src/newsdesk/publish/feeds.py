@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from sqlalchemy import Connection
@@ -73,9 +74,14 @@ def all_spec() -> FeedSpec:
     return FeedSpec("newsdesk: all stories", "Every public AI story", "/feed/all", PUBLIC_TIERS)
 
 
+def tag_path(tag: str) -> str:
+    """The tag feed's path, percent-encoded: tags such as "Product update" hold spaces."""
+    return f"/feed/tag/{quote(tag, safe='')}"
+
+
 def tag_spec(tag: str) -> FeedSpec:
     return FeedSpec(
-        f"newsdesk: #{tag}", f"Public stories tagged {tag}", f"/feed/tag/{tag}", PUBLIC_TIERS, tag
+        f"newsdesk: #{tag}", f"Public stories tagged {tag}", tag_path(tag), PUBLIC_TIERS, tag
     )
 
 

@@ -163,3 +163,26 @@ def test_tag_with_a_space_has_valid_urls(client_for) -> None:
     parsed = check_rss(client.get(path + ".xml").content)
     assert parsed.entries and " " not in parsed.feed.links[-1].href
     assert client.get(path + ".json").json()["feed_url"] == f"http://desk.test{path}.json"
+
+
+def test_full_text_only_where_the_source_allows_it(client_for, desk) -> None:
+    client = client_for()
+    i, s = t.items.c, t.sources.c
+    with desk.read() as conn:
+        newest = list_cards(conn, tiers=("p1", "featured"), limit=1).cards[0]
+        body = conn.execute(select(i.body_html).where(i.id == newest["id"])).scalar_one()
+    marker = body[:40]
+    assert marker
+    before = check_rss(client.get("/feed/full.xml").content)
+    assert marker not in before.entries[0].description  # no source has opted in yet
+    source_id = newest["source"]["id"]
+
+    def opt_in(conn) -> None:
+        tags = conn.execute(select(s.tags).where(s.id == source_id)).scalar_one()
+        conn.execute(update(t.sources).where(s.id == source_id).values(tags=[*tags, "full-text"]))
+
+    desk.write_sync(opt_in)
+    after = check_rss(client.get("/feed/full.xml").content)
+    assert after.entries[0].description.count(marker) == 1
+    summaries = check_rss(client.get("/feed.xml").content)  # the summary feed stays summaries
+    assert not any(marker in e.description for e in summaries.entries)

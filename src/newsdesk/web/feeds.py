@@ -71,6 +71,11 @@ def everything(request: Request, fmt: Fmt) -> Response:
     return _story(request, feeds.all_spec(), fmt)
 
 
+@router.get("/feed/full.{fmt}", summary="Featured, with full text where the source allows it")
+def full_text(request: Request, fmt: Fmt) -> Response:
+    return _story(request, feeds.full_text_spec(), fmt)
+
+
 @router.get("/feed/p1.{fmt}", summary="P1 stories only, one entry per event")
 def p1_only(request: Request, fmt: Fmt) -> Response:
     return _story(request, feeds.p1_spec(), fmt)

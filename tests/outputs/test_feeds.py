@@ -47,6 +47,10 @@ def test_featured_rss_and_json_feed(client_for) -> None:
     rss = client.get("/feed.xml")
     assert rss.status_code == 200 and rss.headers["content-type"].startswith("application/rss+xml")
     parsed = check_rss(rss.content)
+    channel = ElementTree.fromstring(rss.content).find("channel")
+    assert channel.findtext("link") == "http://desk.test/"  # the site, not the feed itself
+    self_link = channel.find("{http://www.w3.org/2005/Atom}link")
+    assert self_link.get("rel") == "self" and self_link.get("href") == "http://desk.test/feed.xml"
     assert parsed.entries and all(
         e.link.startswith("http") and "<p>" in e.description for e in parsed.entries
     )

@@ -191,8 +191,9 @@ def to_rss(feed: Feed, base_url: str) -> bytes:
     spec = feed.spec
     fg = FeedGenerator()
     fg.title(spec.title)
-    fg.link(href=f"{base_url}/", rel="alternate")
+    # feedgen takes the channel <link> from the last link set, so the site goes last.
     fg.link(href=f"{base_url}{spec.path}.xml", rel="self")
+    fg.link(href=f"{base_url}/", rel="alternate")
     fg.description(spec.description)
     fg.language(spec.lang)
     fg.generator("newsdesk")

@@ -82,6 +82,7 @@ def test_read_token_rate_limit_and_cors(client_for) -> None:
     assert locked.get("/api/v1/items?token=s3cret").status_code == 200
     assert locked.get("/api/v1/openapi.json").status_code == 200  # the contract stays readable
     assert locked.get("/feed.xml").status_code == 200  # feeds stay open for readers
+    assert locked.post("/mcp", json={}).status_code == 401  # MCP needs the token too
 
     limited = client_for(api_rate_limit=3)
     codes = [limited.get("/api/v1/tags").status_code for _ in range(5)]

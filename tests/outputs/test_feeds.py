@@ -47,6 +47,10 @@ def test_featured_rss_and_json_feed(client_for) -> None:
     rss = client.get("/feed.xml")
     assert rss.status_code == 200 and rss.headers["content-type"].startswith("application/rss+xml")
     parsed = check_rss(rss.content)
+    channel = ElementTree.fromstring(rss.content).find("channel")
+    assert channel.findtext("link") == "http://desk.test/"  # the site, not the feed itself
+    self_link = channel.find("{http://www.w3.org/2005/Atom}link")
+    assert self_link.get("rel") == "self" and self_link.get("href") == "http://desk.test/feed.xml"
     assert parsed.entries and all(
         e.link.startswith("http") and "<p>" in e.description for e in parsed.entries
     )
@@ -153,3 +157,36 @@ def test_tag_language_and_report_feeds(client_for, desk) -> None:
     assert daily.entries[0].link == "http://desk.test/daily/2025-01-31"
     assert "o3-mini" in daily.entries[0].description
     assert client.get("/feed/daily.json").json()["items"][0]["id"].endswith("2025-01-31")
+
+
+def test_tag_with_a_space_has_valid_urls(client_for) -> None:
+    client = client_for()
+    tags = [t["tag"] for t in client.get("/api/v1/tags").json()["tags"] if " " in t["tag"]]
+    assert tags, "the demo desk has a tag with a space (a topic such as 'Product update')"
+    path = "/feed/tag/" + tags[0].replace(" ", "%20")
+    parsed = check_rss(client.get(path + ".xml").content)
+    assert parsed.entries and " " not in parsed.feed.links[-1].href
+    assert client.get(path + ".json").json()["feed_url"] == f"http://desk.test{path}.json"
+
+
+def test_full_text_only_where_the_source_allows_it(client_for, desk) -> None:
+    client = client_for()
+    i, s = t.items.c, t.sources.c
+    with desk.read() as conn:
+        newest = list_cards(conn, tiers=("p1", "featured"), limit=1).cards[0]
+        body = conn.execute(select(i.body_html).where(i.id == newest["id"])).scalar_one()
+    marker = body[:40]
+    assert marker
+    before = check_rss(client.get("/feed/full.xml").content)
+    assert marker not in before.entries[0].description  # no source has opted in yet
+    source_id = newest["source"]["id"]
+
+    def opt_in(conn) -> None:
+        tags = conn.execute(select(s.tags).where(s.id == source_id)).scalar_one()
+        conn.execute(update(t.sources).where(s.id == source_id).values(tags=[*tags, "full-text"]))
+
+    desk.write_sync(opt_in)
+    after = check_rss(client.get("/feed/full.xml").content)
+    assert after.entries[0].description.count(marker) == 1
+    summaries = check_rss(client.get("/feed.xml").content)  # the summary feed stays summaries
+    assert not any(marker in e.description for e in summaries.entries)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
 from sqlalchemy import Connection
 
 from newsdesk.publish.read import HOT_TIERS, PUBLIC_TIERS, list_cards
+from newsdesk.store import outputs
 
 FEED_SIZE = 50
 TIER_RANK = {"p1": 0, "featured": 1, "all": 2}
@@ -34,6 +36,7 @@ class FeedSpec:
     tiers: tuple[str, ...] = HOT_TIERS
     tag: str | None = None
     lang: str = "en"
+    full_text: bool = False  # carry the story's body where its source allows it
 
 
 @dataclass
@@ -65,6 +68,16 @@ def featured_spec(lang: str = "en") -> FeedSpec:
     return FeedSpec("newsdesk: featured", "P1 and featured AI stories", path, HOT_TIERS, lang=lang)
 
 
+def full_text_spec() -> FeedSpec:
+    return FeedSpec(
+        "newsdesk: featured, full text",
+        "P1 and featured stories; full text where the source allows republishing it",
+        "/feed/full",
+        HOT_TIERS,
+        full_text=True,
+    )
+
+
 def p1_spec() -> FeedSpec:
     return FeedSpec("newsdesk: P1", "Only the P1 stories", "/feed/p1", ("p1",))
 
@@ -73,9 +86,14 @@ def all_spec() -> FeedSpec:
     return FeedSpec("newsdesk: all stories", "Every public AI story", "/feed/all", PUBLIC_TIERS)
 
 
+def tag_path(tag: str) -> str:
+    """The tag feed's path, percent-encoded: tags such as "Product update" hold spaces."""
+    return f"/feed/tag/{quote(tag, safe='')}"
+
+
 def tag_spec(tag: str) -> FeedSpec:
     return FeedSpec(
-        f"newsdesk: #{tag}", f"Public stories tagged {tag}", f"/feed/tag/{tag}", PUBLIC_TIERS, tag
+        f"newsdesk: #{tag}", f"Public stories tagged {tag}", tag_path(tag), PUBLIC_TIERS, tag
     )
 
 
@@ -92,10 +110,16 @@ def story_feed(conn: Connection, spec: FeedSpec, base_url: str, tz: str = "UTC")
     groups: dict[str, list[dict[str, Any]]] = {}
     for card in cards:  # newest first, so groups come out in the order of their newest story
         groups.setdefault(story_guid(card), []).append(card)
-    entries = []
-    for guid, members in list(groups.items())[:FEED_SIZE]:
-        best = min(members, key=lambda c: (TIER_RANK[c["tier"]], -(c["importance"] or 0)))
-        entries.append(_story_entry(guid, best, len(members), base_url, spec.lang))
+    chosen = [
+        (guid, min(members, key=lambda c: (TIER_RANK[c["tier"]], -(c["importance"] or 0))),
+         len(members))
+        for guid, members in list(groups.items())[:FEED_SIZE]
+    ]  # fmt: skip
+    bodies = outputs.full_texts(conn, [c["id"] for _, c, _ in chosen]) if spec.full_text else {}
+    entries = [
+        _story_entry(guid, card, n, base_url, spec.lang, bodies.get(card["id"], ""))
+        for guid, card, n in chosen
+    ]
     return Feed(spec, entries)
 
 
@@ -104,7 +128,9 @@ def _pick(field: dict[str, str], lang: str) -> str:
     return field.get(lang) or field.get(other) or ""
 
 
-def _story_entry(guid: str, card: dict[str, Any], members: int, base_url: str, lang: str) -> Entry:
+def _story_entry(
+    guid: str, card: dict[str, Any], members: int, base_url: str, lang: str, body: str = ""
+) -> Entry:
     title = _pick(card["title"], lang) or card["original_title"]
     summary = _pick(card["summary"], lang)
     take = _pick(card["take"], lang)
@@ -117,6 +143,8 @@ def _story_entry(guid: str, card: dict[str, Any], members: int, base_url: str, l
     if take:
         parts.append(f"<p><strong>Editor take:</strong> {escape(take)}</p>")
     parts.append(f"<p>{escape(meta)}</p>")
+    if body:  # already sanitised by normalize (nh3) when it was stored
+        parts.append(f"<hr>{body}")
     parts.append(f'<p><a href="{escape(base_url)}/items/{card["id"]}">On newsdesk</a></p>')
     published = card["published_at"] or card["filed_at"]
     return Entry(
@@ -163,8 +191,9 @@ def to_rss(feed: Feed, base_url: str) -> bytes:
     spec = feed.spec
     fg = FeedGenerator()
     fg.title(spec.title)
-    fg.link(href=f"{base_url}/", rel="alternate")
+    # feedgen takes the channel <link> from the last link set, so the site goes last.
     fg.link(href=f"{base_url}{spec.path}.xml", rel="self")
+    fg.link(href=f"{base_url}/", rel="alternate")
     fg.description(spec.description)
     fg.language(spec.lang)
     fg.generator("newsdesk")

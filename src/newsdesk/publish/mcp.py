@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
-from datetime import date
+from datetime import date as iso_date
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -72,7 +72,7 @@ def build_server(db: Database, settings: Settings) -> MCPServer:
         with db.read() as conn:
             if date:
                 try:
-                    _parse(date)
+                    iso_date.fromisoformat(date)
                 except ValueError:
                     return "date must be YYYY-MM-DD"
                 report = get_report(conn, "daily", date)
@@ -83,10 +83,6 @@ def build_server(db: Database, settings: Settings) -> MCPServer:
         return f"{agents.NOTICE}\n\n{agents.fence(report['markdown'])}"
 
     return server
-
-
-def _parse(value: str) -> date:
-    return date.fromisoformat(value)
 
 
 def http_routes(server: MCPServer) -> tuple[list[Any], Callable[[], Any]]:

@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
+from urllib.parse import unquote
 from xml.sax.saxutils import quoteattr
 
 from sqlalchemy import Connection
 
+from newsdesk.publish.feeds import tag_path
 from newsdesk.publish.read import HOT_TIERS, PUBLIC_TIERS, decode_cursor, encode_cursor, get_card
 from newsdesk.store import outputs
 
@@ -52,7 +54,7 @@ def subscriptions(conn: Connection) -> list[Subscription]:
     ]
     for tag, _n in outputs.tag_counts(conn, TAG_SUBSCRIPTIONS):
         subs.append(
-            Subscription(f"/feed/tag/{tag}.xml", f"newsdesk: #{tag}", "tags", Stream(tag=tag))
+            Subscription(f"{tag_path(tag)}.xml", f"newsdesk: #{tag}", "tags", Stream(tag=tag))
         )
     return subs
 
@@ -68,7 +70,7 @@ def resolve_stream(stream_id: str) -> Stream | None:
     if not match:
         return None
     if match["tag"]:
-        return Stream(tag=match["tag"])
+        return Stream(tag=unquote(match["tag"]))
     return Stream({"all": PUBLIC_TIERS, "p1": ("p1",)}.get(match["which"] or "", HOT_TIERS))
 
 

@@ -91,7 +91,8 @@ async def build_period(
     while current <= min(end, today):
         data = stored.get(current.isoformat())
         if data is None:
-            data = (await build_daily(db, settings, current, keep_empty))["data"]
+            # A by-product daily is stored only when it has entries: quiet days leave no trace.
+            data = (await build_daily(db, settings, current, keep_empty=False))["data"]
         dailies.append(data)
         current += timedelta(days=1)
     data = compile_period(kind, start, end, dailies)

@@ -267,3 +267,20 @@ def reader_unread_count(conn: Connection, tiers: tuple[str, ...], tag: str | Non
     if tag:
         query = query.where(i.id.in_(select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)))
     return int(conn.execute(query).scalar_one())
+
+
+FULL_TEXT_TAG = "full-text"
+
+
+def full_texts(conn: Connection, item_ids: list[int]) -> dict[int, str]:
+    """Stored (sanitised) bodies of the stories whose source allows republishing them: the
+    operator opts a source in by adding the tag "full-text" to it in the catalog."""
+    if not item_ids:
+        return {}
+    i, s = t.items.c, t.sources.c
+    rows = conn.execute(
+        select(i.id, i.body_html, s.tags)
+        .join(t.sources, s.id == i.source_id)
+        .where(i.id.in_(item_ids))
+    )
+    return {r.id: r.body_html for r in rows if FULL_TEXT_TAG in (r.tags or []) and r.body_html}

@@ -6,6 +6,7 @@ Cache-Control; a reader that sends either validator back for an unchanged feed g
 
 from __future__ import annotations
 
+from datetime import datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Literal
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from newsdesk.publish import feeds
-from newsdesk.publish.reports import REPORT_KINDS, list_reports, report_html
+from newsdesk.publish.reports import list_reports, report_html
 from newsdesk.web.deps import database, settings
 
 router = APIRouter(tags=["feeds"])
@@ -42,14 +43,14 @@ def feed_response(request: Request, feed: feeds.Feed, fmt: str) -> Response:
     return Response(body, media_type=MEDIA[fmt], headers=headers)
 
 
-def _not_modified(request: Request, etag: str, modified: object) -> bool:
+def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
     match = request.headers.get("if-none-match")
     if match is not None:  # RFC 9110: If-None-Match wins over If-Modified-Since
         return etag in {tag.strip() for tag in match.split(",")} or match.strip() == "*"
     since = request.headers.get("if-modified-since")
     if since:
         try:
-            return bool(parsedate_to_datetime(since) >= modified)  # type: ignore[operator]
+            return parsedate_to_datetime(since) >= modified
         except (TypeError, ValueError):
             return False
     return False
@@ -71,6 +72,11 @@ def everything(request: Request, fmt: Fmt) -> Response:
     return _story(request, feeds.all_spec(), fmt)
 
 
+@router.get("/feed/full.{fmt}", summary="Featured, with full text where the source allows it")
+def full_text(request: Request, fmt: Fmt) -> Response:
+    return _story(request, feeds.full_text_spec(), fmt)
+
+
 @router.get("/feed/p1.{fmt}", summary="P1 stories only, one entry per event")
 def p1_only(request: Request, fmt: Fmt) -> Response:
     return _story(request, feeds.p1_spec(), fmt)
@@ -90,7 +96,6 @@ def by_tag(request: Request, tag: str, fmt: Fmt) -> Response:
 def reports_feed(
     request: Request, kind: Literal["daily", "weekly", "monthly"], fmt: Fmt
 ) -> Response:
-    assert kind in REPORT_KINDS
     base = base_url(request)
     with database(request).read() as conn:
         rows = list_reports(conn, kind, limit=30)

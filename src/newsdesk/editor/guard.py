@@ -27,7 +27,7 @@ _MULT = {
     "trillion": 1e12, "t": 1e12, "万亿": 1e12,
 }  # fmt: skip
 _NUMBER = re.compile(
-    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
+    r"(?<![A-Za-z0-9_.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
     r"\s?(%|percent\b|per cent\b|个百分点|万亿|十亿|百万|亿|万|千"
     r"|(?:thousand|million|billion|trillion|bn|mn)\b|[kKmMbBtT](?![A-Za-z]))?"
 )

@@ -160,7 +160,8 @@ async def test_comment_rewrites_banned_phrases_and_cites_history(
         "sharp_en": "The gate matters.",
         "sharp_zh": "门槛很重要。",
     }
-    clean = {"take_en": "OpenAI put its deployment gate at Medium.", "take_zh": "部署门槛定在 Medium。",
+    clean = {"take_en": "OpenAI put its deployment gate at Medium.",
+             "take_zh": "部署门槛定在 Medium。",
              "sharp_en": "The gate matters more than the label, as the 2024-12-05 o1 card showed.",
              "sharp_zh": "门槛比标签重要。"}  # fmt: skip
     fake.rules += [Rule(schema="commentary", match="banned phrases", reply=clean),

@@ -453,7 +453,9 @@ class LLMProvider:
                 continue
             except openai.APIStatusError as exc:
                 text = _error_text(exc)
-                if exc.status_code == 400 and "response_format" in text:
+                wanted = (request.get("response_format") or {}).get("type")
+                if exc.status_code in (400, 422) and wanted == "json_schema":
+                    # Most endpoints that lack json_schema say so with a 400; try JSON mode.
                     await self.book.fail(receipt_id, "failed", text[:500])
                     raise _SchemaRefused(text) from None
                 if exc.status_code in RETRYABLE_STATUS and attempt < attempts - 1:
@@ -544,6 +546,13 @@ def _validate(schema: type[BaseModel], content: str) -> dict[str, Any]:
     try:
         return schema.model_validate_json(text).model_dump()
     except ValidationError as exc:
+        # Some endpoints wrap the object in prose: take the outermost braces, once.
+        start, end = text.find("{"), text.rfind("}")
+        if 0 < start < end or (start == 0 and end < len(text) - 1):
+            try:
+                return schema.model_validate_json(text[start : end + 1]).model_dump()
+            except ValidationError:
+                pass
         raise ValueError(_describe(exc)) from None
 
 

@@ -164,7 +164,7 @@ _EXPERIMENT = re.compile(
     r"|in my (?:tests|experiments?)|我(?:测试|实测|跑了|试了)|实测|亲测",
     _I,
 )
-_INJECTION = re.compile(
+INJECTION = re.compile(
     r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) instructions"
     r"|disregard (?:all |the )?(?:previous|prior|above) "
     r"|忽略(?:之前|以上|上述)的?(?:所有)?(?:指令|指示)",
@@ -372,7 +372,7 @@ def _exclusion(
 
 def body_sentences(item: Item) -> list[str]:
     # Sentences that address the editor are data, not instructions: drop them (invariant 6).
-    return [s for s in split_sentences(item.body_text) if not _INJECTION.search(s)]
+    return [s for s in split_sentences(item.body_text) if not INJECTION.search(s)]
 
 
 def compute_signals(item: Item, source: Source, coverage: int = 1) -> Signals:

@@ -13,6 +13,7 @@ import httpx
 from fakes.fake_llm import FakeLLM
 
 from .conftest import NEWSDESK, clean_env, free_port, newsdesk
+from .test_demo_desk import find_on_hot_pages
 
 REPO = Path(__file__).resolve().parents[2]
 GOLD = REPO / "eval" / "selection.jsonl"
@@ -72,7 +73,9 @@ def test_llm_ping(tmp_path: Path) -> None:
     assert "fake-editor" in pinged.stdout and "ok," in pinged.stdout
 
 
-def test_run_with_model_then_usage_and_versions(database_url: str, tmp_path: Path) -> None:
+def test_run_with_model_then_usage_and_versions(
+    database_url: str, tmp_path: Path, web_server
+) -> None:
     with FakeLLM() as fake:
         env = model_env(tmp_path, fake, NEWSDESK_DATABASE_URL=database_url)
         ran = newsdesk(["run", "--once", "--demo"], env, tmp_path)
@@ -86,6 +89,11 @@ def test_run_with_model_then_usage_and_versions(database_url: str, tmp_path: Pat
     assert versions.returncode == 0 and "119" in versions.stdout
     wrong = newsdesk(["usage", "--since", "yesterday"], env, tmp_path)
     assert wrong.returncode == 2 and "--since" in wrong.stderr
+
+    # The desk shows the model's take and sharp on the o3-mini card (pages call no model).
+    base = web_server(env)
+    card = find_on_hot_pages(base, "OpenAI o3-mini System Card")
+    assert "editor take" in card and "sharp" in card and "judged by fake-editor" in card
 
 
 def test_kill_mid_run_and_restart_repeats_no_successful_call(tmp_path: Path) -> None:

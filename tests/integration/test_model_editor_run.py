@@ -80,7 +80,10 @@ async def test_model_judges_comments_and_pays_once(db, demo) -> None:
                                   c.execute(t.commentary.delete())))  # fmt: skip
         again = await run_once(db, settings, policy, catalog=demo, demo=True)
         assert again.judged == 119 and again.commented == first.commented
-        assert len(fake.log) == calls and fake.paid_twice() == []
+        # Judgement requests are identical, so every one comes from its receipt. Commentary
+        # may ask anew where the desk's history (the related stories in the prompt) has grown.
+        assert not [e for e in fake.log[calls:] if e.schema in ("judgement", "rewrite")]
+        assert fake.paid_twice() == []
 
 
 def _o3_answer() -> dict:

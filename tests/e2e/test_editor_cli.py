@@ -68,9 +68,19 @@ def test_llm_ping(tmp_path: Path) -> None:
     unconfigured = newsdesk(["llm", "ping"], clean_env(tmp_path), tmp_path)
     assert unconfigured.returncode == 2 and "no model configured" in unconfigured.stderr
     with FakeLLM() as fake:
-        pinged = newsdesk(["llm", "ping"], model_env(tmp_path, fake), tmp_path)
-    assert pinged.returncode == 0, pinged.stderr
-    assert "fake-editor" in pinged.stdout and "ok," in pinged.stdout
+        env = model_env(tmp_path, fake)
+        pinged = newsdesk(["llm", "ping"], env, tmp_path)
+        assert pinged.returncode == 0, pinged.stderr
+        assert "fake-editor" in pinged.stdout and "ok," in pinged.stdout
+        # The calibration eval with the model editor pays through receipts like the desk.
+        args = ["eval", "selection", "--gold", str(GOLD), "--editor", "llm", "--json"]
+        first = newsdesk(args, env, tmp_path)
+        assert first.returncode == 0, first.stderr
+        report = json.loads(first.stdout)
+        assert report["editor"] == "llm" and report["scored"] > 0 and not report["errors"]
+        calls = len(fake.log)
+        assert newsdesk(args, env, tmp_path).returncode == 0
+        assert len(fake.log) == calls  # the second eval is answered from receipts
 
 
 def test_run_with_model_then_usage_and_versions(

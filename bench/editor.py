@@ -36,7 +36,7 @@ from newsdesk.dev.fake_llm import FakeLLM
 from newsdesk.domain import Source, SourceTier, Tier
 from newsdesk.editor.comment import CommentaryAnswer, comment_messages
 from newsdesk.editor.judge import JudgementAnswer, judge_messages
-from newsdesk.editor.providers import LLMProvider, Receipt, Spend
+from newsdesk.editor.providers import LLMProvider, ModelError, Receipt, Spend
 from newsdesk.editor.rules import rules_judgement
 from newsdesk.policy import load_policy
 from newsdesk.runner.demo import DemoFeedServer
@@ -107,24 +107,32 @@ def tokens(log: list[Any], start: int) -> tuple[int, int, int]:
     return (len(entries), sum(e.tokens_in for e in entries), sum(e.tokens_out for e in entries))
 
 
-async def naive(settings: Any, policy: Any, stories: list[Any]) -> None:
+async def naive(settings: Any, policy: Any, stories: list[Any]) -> int:
     client = LLMProvider(settings, NoReceipts())
     limit = asyncio.Semaphore(CONCURRENCY)
+    failed: list[str] = []
 
     async def one(item: Any, source: Source) -> None:
         async with limit:
-            for purpose, second in (("judge", False), ("judge_second", True)):
-                messages = judge_messages(policy, item, source, 1, second)
-                messages[1]["content"] = _full(messages[1]["content"], item)
-                await client.call_json(purpose, messages, JudgementAnswer)
-            judgement = rules_judgement(item, source, policy)  # tier is irrelevant here
-            judgement = judgement.__class__(**{**_fields(judgement), "tier": Tier.FEATURED})
-            messages = comment_messages(policy, item, source, judgement, [])
+            try:
+                await calls(item, source)
+            except ModelError:
+                failed.append(item.identity_key)
+
+    async def calls(item: Any, source: Source) -> None:
+        for purpose, second in (("judge", False), ("judge_second", True)):
+            messages = judge_messages(policy, item, source, 1, second)
             messages[1]["content"] = _full(messages[1]["content"], item)
-            await client.call_json("comment", messages, CommentaryAnswer)
+            await client.call_json(purpose, messages, JudgementAnswer)
+        judgement = rules_judgement(item, source, policy)  # its tier is irrelevant here
+        judgement = judgement.__class__(**{**_fields(judgement), "tier": Tier.FEATURED})
+        messages = comment_messages(policy, item, source, judgement, [])
+        messages[1]["content"] = _full(messages[1]["content"], item)
+        await client.call_json("comment", messages, CommentaryAnswer)
 
     await asyncio.gather(*(one(item, source) for _, item, source in stories))
     await client.close()
+    return len(failed)
 
 
 def _fields(judgement: Any) -> dict[str, Any]:
@@ -187,7 +195,7 @@ async def main(latency: float, jitter: float) -> int:
 
         start = len(fake.log)
         began = time.monotonic()
-        await naive(settings, policy, stories)
+        naive_failed = await naive(settings, policy, stories)
         wall_b = time.monotonic() - began
         calls_b, in_b, out_b = tokens(fake.log, start)
     db.close()
@@ -211,7 +219,8 @@ async def main(latency: float, jitter: float) -> int:
     table.add_row("(a) calls on an identical rerun", str(rerun_calls), "", "")
     console.print(table)
     console.print(f"(a) judged {ours.judged}, second opinions {ours.second_opinions}, "
-                  f"commented {ours.commented}, failed {ours.judge_failed}")  # fmt: skip
+                  f"commented {ours.commented}, failed {ours.judge_failed}; "
+                  f"(b) stories failed {naive_failed}")  # fmt: skip
     return 0
 
 

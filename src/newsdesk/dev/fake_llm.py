@@ -159,7 +159,7 @@ class FakeLLM:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -292,6 +292,11 @@ class FakeLLM:
             if entry.status == 200 and not entry.fault:
                 seen[entry.body_sha] = seen.get(entry.body_sha, 0) + 1
         return [sha for sha, n in seen.items() if n > 1]
+
+
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) resets connections when many clients connect at once.
+    request_queue_size = 512
 
 
 def _content(message: dict[str, Any]) -> str:

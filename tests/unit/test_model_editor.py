@@ -179,3 +179,15 @@ async def test_comment_rewrites_banned_phrases_and_cites_history(
     prompt = json.dumps([e.schema for e in fake.log])
     assert "commentary" in prompt
     await client.close()
+
+
+async def test_terse_answer_falls_back_to_the_source(fake: FakeLLM, policy: Policy) -> None:
+    terse = {"hkr": {"hook": True, "knowledge": True, "resonance": False}, "importance": 60}
+    fake.rules.append(Rule(schema="judgement", reply=terse))
+    client = client_for(fake)
+    j = (await model_judgement(client, make_item(), SOURCE, policy)).judgement
+    assert j.title_en == "OpenAI o3-mini System Card"
+    assert j.summary_en.startswith("OpenAI rates o3-mini's post-mitigation overall risk")
+    assert j.why.startswith("HKR 2/3")
+    assert len(fake.log) == 1  # no repair call for fields code can fill from the source
+    await client.close()

@@ -68,11 +68,13 @@ class JudgementAnswer(BaseModel):
     hard_exclusion: bool = False
     exclusion_reason: str = ""
     tags: TagsAnswer = Field(default_factory=TagsAnswer)
-    title_en: str
+    # Text fields may be missing from a terse endpoint's answer: code falls back to the original
+    # title and the extractive summary rather than paying for a repair.
+    title_en: str = ""
     title_zh: str = ""
-    summary_en: str
+    summary_en: str = ""
     summary_zh: str = ""
-    why: str
+    why: str = ""
 
 
 class RewriteAnswer(BaseModel):

@@ -86,7 +86,8 @@ def comment_messages(
         words=f"{low}-{high}",
         brief=policy.brief,
     )
-    user = f"{fence(item, source, 1)}\n\nEarlier stories on the desk:\n{history_block(related)}"
+    story = fence(item, source, 1, BODY_MAX_CHARS)
+    user = f"{story}\n\nEarlier stories on the desk:\n{history_block(related)}"
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 

@@ -10,8 +10,9 @@ Checked spans, in English and Chinese text alike:
 - capitalised names (proper nouns inside a sentence, acronyms), found in the evidence without
   regard to case.
 
-Bare integers up to 10 without a unit are not checked: they are counts ("two sources", "3
-reasons") far more often than facts. Pure function; no I/O.
+Text that addresses an editor ("ignore previous instructions", 忽略之前的指令) is flagged too: it
+echoes an injection from the source. Bare integers up to 10 without a unit are not checked:
+they are counts ("two sources", "3 reasons") far more often than facts. Pure function; no I/O.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from newsdesk.editor.rules import INJECTION
 from newsdesk.editor.taxonomy import CAPABILITIES, TOPICS, find_entities
 
 _MULT = {
@@ -27,7 +29,7 @@ _MULT = {
     "trillion": 1e12, "t": 1e12, "万亿": 1e12,
 }  # fmt: skip
 _NUMBER = re.compile(
-    r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
+    r"(?<![A-Za-z0-9_.])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?"
     r"\s?(%|percent\b|per cent\b|个百分点|万亿|十亿|百万|亿|万|千"
     r"|(?:thousand|million|billion|trillion|bn|mn)\b|[kKmMbBtT](?![A-Za-z]))?"
 )
@@ -100,6 +102,9 @@ def violations(text: str, evidence: Evidence) -> list[str]:
         if span not in found:
             found.append(span)
 
+    # Instructions addressed to an editor are never a fact: they echo an injection.
+    for m in INJECTION.finditer(text):
+        add(m.group(0))
     number_spans: list[tuple[int, int]] = []
     for m in _NUMBER.finditer(text):
         span, value = _numbers(m.group(0))[0] if _numbers(m.group(0)) else (m.group(0), 0.0)

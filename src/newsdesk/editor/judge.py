@@ -37,7 +37,10 @@ from newsdesk.editor.taxonomy import (
 from newsdesk.policy import Policy, decide_tier, featured_line
 
 PROMPTS = Path(__file__).with_name("prompts")
-BODY_MAX_CHARS = 6000  # untrusted text is capped: cost, and less room for injected text
+# Untrusted text is capped: the news is in the lead, the cost is in the tail, and a cap leaves
+# less room for injected text. Commentary reads a longer cut than judging does.
+JUDGE_MAX_CHARS = 4000
+BODY_MAX_CHARS = 6000
 SECOND_NOTE = (
     "\nYou are the second, independent editor on this story: the first score landed near a "
     "tier line. Judge it afresh from the text.\n"
@@ -65,11 +68,13 @@ class JudgementAnswer(BaseModel):
     hard_exclusion: bool = False
     exclusion_reason: str = ""
     tags: TagsAnswer = Field(default_factory=TagsAnswer)
-    title_en: str
+    # Text fields may be missing from a terse endpoint's answer: code falls back to the original
+    # title and the extractive summary rather than paying for a repair.
+    title_en: str = ""
     title_zh: str = ""
-    summary_en: str
+    summary_en: str = ""
     summary_zh: str = ""
-    why: str
+    why: str = ""
 
 
 class RewriteAnswer(BaseModel):
@@ -98,7 +103,7 @@ def load_prompt(name: str) -> str:
     return (PROMPTS / f"{name}.md").read_text(encoding="utf-8")
 
 
-def fence(item: Item, source: Source, coverage: int, limit: int = BODY_MAX_CHARS) -> str:
+def fence(item: Item, source: Source, coverage: int, limit: int = JUDGE_MAX_CHARS) -> str:
     """The story as untrusted data: fenced, capped, fence markers removed from inside."""
 
     def clean(text: str) -> str:

@@ -254,6 +254,8 @@ class LLMProvider:
         self._json_mode: dict[str, bool] = {}  # service -> json_schema refused: use JSON mode
         self._inflight: dict[str, asyncio.Future[tuple[dict[str, Any], int]]] = {}
         self._rng = random.Random()
+        self._budget_locks: dict[str, asyncio.Lock] = {}
+        self._reserved: dict[str, int] = {}  # calls on the wire, not yet in usage
 
     def route(self, purpose: str) -> Route:
         route = self.routes.get(purpose)
@@ -405,16 +407,22 @@ class LLMProvider:
         if receipt.status == "held":
             until = receipt.held_until.strftime("%H:%M UTC") if receipt.held_until else "later"
             raise CallHeld(f"an identical call's outcome is unknown; held until {until}")
-        try:
-            await self._check_budget(route.service)
-        except BudgetExceeded as exc:
-            await self.book.fail(receipt.id, "failed", str(exc))
-            raise
+        # Check and reserve under one lock, so concurrent calls cannot overshoot a call budget.
+        async with self._budget_locks.setdefault(route.service, asyncio.Lock()):
+            try:
+                await self._check_budget(route.service)
+            except BudgetExceeded as exc:
+                await self.book.fail(receipt.id, "failed", str(exc))
+                raise
+            self._reserved[route.service] = self._reserved.get(route.service, 0) + 1
         limit = self._limits.setdefault(
             route.service, asyncio.Semaphore(self.settings.llm_concurrency)
         )
-        async with limit:
-            return await self._send_with_retries(route, kind, request, receipt.id)
+        try:
+            async with limit:
+                return await self._send_with_retries(route, kind, request, receipt.id)
+        finally:
+            self._reserved[route.service] -= 1
 
     async def _send_with_retries(
         self, route: Route, kind: str, request: dict[str, Any], receipt_id: int
@@ -445,7 +453,9 @@ class LLMProvider:
                 continue
             except openai.APIStatusError as exc:
                 text = _error_text(exc)
-                if exc.status_code == 400 and "response_format" in text:
+                wanted = (request.get("response_format") or {}).get("type")
+                if exc.status_code in (400, 422) and wanted == "json_schema":
+                    # Most endpoints that lack json_schema say so with a 400; try JSON mode.
                     await self.book.fail(receipt_id, "failed", text[:500])
                     raise _SchemaRefused(text) from None
                 if exc.status_code in RETRYABLE_STATUS and attempt < attempts - 1:
@@ -492,6 +502,7 @@ class LLMProvider:
             if not (calls or tokens or cost):
                 continue
             spent = await self.book.spent(service, now - span)
+            spent = Spend(spent.calls + self._reserved.get(service, 0), spent.tokens, spent.cost)
             if calls and spent.calls >= calls:
                 raise BudgetExceeded(f"budget: {service} made {spent.calls} calls this {name} "
                                      f"(limit {calls}); model steps paused")  # fmt: skip
@@ -535,6 +546,13 @@ def _validate(schema: type[BaseModel], content: str) -> dict[str, Any]:
     try:
         return schema.model_validate_json(text).model_dump()
     except ValidationError as exc:
+        # Some endpoints wrap the object in prose: take the outermost braces, once.
+        start, end = text.find("{"), text.rfind("}")
+        if 0 < start < end or (start == 0 and end < len(text) - 1):
+            try:
+                return schema.model_validate_json(text[start : end + 1]).model_dump()
+            except ValidationError:
+                pass
         raise ValueError(_describe(exc)) from None
 
 

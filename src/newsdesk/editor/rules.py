@@ -19,14 +19,17 @@ SUMMARY_MAX_CHARS = 420
 SUMMARY_MAX_SENTENCES = 3
 LEAD_CHARS = 600  # kinds, exclusions and novelty count only in the title and this lead
 
-# Weights, calibrated so a T1 frontier-lab system card with concrete facts lands in 85-90 (p1)
-# and the same report from T2 media in 76-84 (featured). Policy bonuses come on top.
-BASE = {SourceTier.T1: 58, SourceTier.T1_5: 55, SourceTier.T2: 50, SourceTier.T3: 44}
+# Weights, calibrated on eval/selection.jsonl (docs/editor.md): a single-source T1 frontier-lab
+# release with concrete facts lands at 80-84 (featured); it takes wider coverage (the same event
+# from more independent sources) to reach p1, so the demanding editor keeps p1 for the stories
+# the field talks about. Policy bonuses come on top.
+BASE = {SourceTier.T1: 55, SourceTier.T1_5: 52, SourceTier.T2: 50, SourceTier.T3: 44}
 W_FRONTIER_SUBJECT = 5
 W_ENTITY_SUBJECT = 2
 W_FACT, MAX_FACTS = 2, 5
 W_VERSION = 2
-W_EXTRA_SOURCE, MAX_EXTRA_SOURCES = 2, 3
+W_EXTRA_SOURCE, MAX_EXTRA_SOURCES = 3, 3
+W_BIG_MONEY = 4  # a sum of a billion or more in a funding, deal or policy story
 W_LONG_BODY, LONG_BODY = 2, 1200
 W_SHORT_BODY, SHORT_BODY = -4, 200
 W_MARKETING, MAX_MARKETING = -3, 3
@@ -44,8 +47,10 @@ _I = re.IGNORECASE
 # names the story. A partnership is often a press release, so it weighs least.
 _KINDS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
     (
+        # A system card is the rarest first-hand disclosure (risk ratings, deployment gates):
+        # one point above a release, so the reference card stays p1 from its source alone.
         "system card",
-        8,
+        9,
         re.compile(r"system card|model card|preparedness framework|模型卡|系统卡", _I),
     ),
     ("paper", 8, re.compile(r"arXiv|\bpaper\b|technical report|preprint|论文|技术报告", _I)),
@@ -159,7 +164,7 @@ _EXPERIMENT = re.compile(
     r"|in my (?:tests|experiments?)|我(?:测试|实测|跑了|试了)|实测|亲测",
     _I,
 )
-_INJECTION = re.compile(
+INJECTION = re.compile(
     r"ignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier) instructions"
     r"|disregard (?:all |the )?(?:previous|prior|above) "
     r"|忽略(?:之前|以上|上述)的?(?:所有)?(?:指令|指示)",
@@ -178,6 +183,10 @@ _NUMBER = re.compile(
     r"(?![A-Za-z])|(?:亿|万)?(?:美元|元)|亿|万|倍|个百分点)?"
 )
 _YEAR = re.compile(r"(?:19|20)\d\d")
+_BIG_MONEY = re.compile(
+    r"(?:US)?[$€£]\s?\d+(?:[.,]\d+)?\s?(?:billion|bn|trillion|B\b)|(?:\d{2,}(?:\.\d+)?\s?亿|\d+(?:\.\d+)?\s?万亿)(?:美元|欧元|元)"
+)
+MONEY_KINDS = ("funding", "acquisition", "policy action", "incident", "personnel move", "")
 _RATING = re.compile(
     r"\b(?:as|at|in|to|of|rated|rating|reach(?:es|ed)?|scor(?:e|es|ed))\s+(?:Low|Medium|High|Critical)\b"
     r"|\b(?:Low|Medium|High|Critical)\s+(?:risk|in|on|for|or)\b|[低中高]风险|风险(?:等级|评级)为?[低中高]"
@@ -215,6 +224,7 @@ class Signals:
     exclusion: str  # hard-exclusion reason, "" when none
     coverage: int
     body_chars: int  # Latin-equivalent length: a CJK character counts as three
+    big_money: bool = False  # a sum of a billion (十亿) or more is named
 
     @property
     def facts(self) -> int:
@@ -362,7 +372,7 @@ def _exclusion(
 
 def body_sentences(item: Item) -> list[str]:
     # Sentences that address the editor are data, not instructions: drop them (invariant 6).
-    return [s for s in split_sentences(item.body_text) if not _INJECTION.search(s)]
+    return [s for s in split_sentences(item.body_text) if not INJECTION.search(s)]
 
 
 def compute_signals(item: Item, source: Source, coverage: int = 1) -> Signals:
@@ -395,6 +405,7 @@ def compute_signals(item: Item, source: Source, coverage: int = 1) -> Signals:
         exclusion="",
         coverage=max(1, coverage),
         body_chars=len(body) + 2 * len(_CJK.findall(body)),
+        big_money=bool(_BIG_MONEY.search(text)),
     )
     reason = _exclusion(title, lead, text, entities, partial.facts, partial.opinion)
     return replace(partial, exclusion=reason)
@@ -459,6 +470,7 @@ def score(s: Signals, policy: Policy) -> tuple[int, list[str]]:
         points += W_ENTITY_SUBJECT
     points += W_FACT * min(s.facts, MAX_FACTS)
     points += W_VERSION if s.versions else 0
+    points += W_BIG_MONEY if s.big_money and s.kind in MONEY_KINDS else 0
     points += W_EXTRA_SOURCE * min(s.coverage - 1, MAX_EXTRA_SOURCES)
     points += W_LONG_BODY if s.body_chars >= LONG_BODY else 0
     points += W_SHORT_BODY if s.body_chars < SHORT_BODY else 0
@@ -466,7 +478,8 @@ def score(s: Signals, policy: Policy) -> tuple[int, list[str]]:
     points += W_OPINION if s.opinion and s.facts == 0 else 0
 
     notes: list[str] = []
-    substantive = s.kind in SUBSTANTIVE_KINDS
+    # A release with no concrete facts (a localisation, a grants list) earns no release bonus.
+    substantive = s.kind in SUBSTANTIVE_KINDS and s.facts >= 2
     # A Chinese flagship carries the same weight as a US lab: take the larger bonus, not both.
     lab = _bonus(policy, "frontier_lab_release") if substantive and s.frontier_subject else 0
     flag = _bonus(policy, "chinese_flagship_model") if substantive and s.flagship else 0

@@ -96,7 +96,9 @@ async def judge_step(
             progress.advance("judge")
         return
 
-    limit = asyncio.Semaphore(settings.llm_concurrency)
+    # Twice the provider's limit in stories, so the wire stays full while some stories wait on
+    # the database; the provider itself never has more than `llm_concurrency` calls out.
+    limit = asyncio.Semaphore(2 * settings.llm_concurrency)
 
     async def one(item_id: int, item: Item, source: Source) -> None:
         async with limit:
@@ -114,6 +116,11 @@ async def judge_step(
                 await _save(db, item_id, result.judgement, result.receipt_id, result.flags,
                             started, summary)  # fmt: skip
                 summary.second_opinions += result.second_opinion
+                # Comment right away rather than after every story is judged: no barrier
+                # between the steps, so the slowest judgement does not hold the comments up.
+                if result.judgement.tier in (Tier.P1, Tier.FEATURED):
+                    await _comment_one(db, client, policy, summary, item_id, item, source,
+                                       result.judgement)  # fmt: skip
         progress.advance("judge")
 
     try:
@@ -132,44 +139,56 @@ async def comment_step(
     with db.read() as conn:
         todo = store.items_to_comment(conn)
     progress.start("comment", len(todo))
-    limit = asyncio.Semaphore(settings.llm_concurrency)
+    limit = asyncio.Semaphore(2 * settings.llm_concurrency)
 
     async def one(item_id: int, item: Item, source: Source, jrow: Any) -> None:
         async with limit:
-            if summary.paused:
-                return
-            judgement = _judgement_from_row(jrow)
-            with db.read() as conn:
-                related = [
-                    RelatedStory(r["title"], r["filed_at"], r["summary"], r["source"])
-                    for r in store.related_stories(
-                        conn, item_id, _query(judgement, item), item.filed_at
-                    )
-                ]
-            try:
-                result = await model_commentary(client, item, source, judgement, policy, related)
-            except BudgetExceeded as exc:
-                summary.paused = str(exc)
-            except Exception as exc:
-                summary.comment_failed += 1
-                message = f"comment: {type(exc).__name__}: {exc}"[:500]
-                await db.write(lambda c: repo.mark_judge_error(c, item_id, message))
-            else:
-                now = datetime.now(UTC)
-
-                def save(c: Any) -> None:
-                    store.save_commentary(c, item_id, result.commentary, policy.version,
-                                          result.receipt_id, now)  # fmt: skip
-                    store.save_guard_flags(c, item_id, "comment", result.flags, now)
-
-                await db.write(save)
-                summary.commented += 1
+            if not summary.paused:
+                judgement = _judgement_from_row(jrow)
+                await _comment_one(db, client, policy, summary, item_id, item, source, judgement)
         progress.advance("comment")
 
     try:
         await asyncio.gather(*(one(*row) for row in todo))
     finally:
         await client.close()
+
+
+async def _comment_one(
+    db: Database,
+    client: LLMProvider,
+    policy: Policy,
+    summary: Any,
+    item_id: int,
+    item: Item,
+    source: Source,
+    judgement: Judgement,
+) -> None:
+    """Take and sharp for one story, grounded in related earlier stories from the desk."""
+    with db.read() as conn:
+        related = [
+            RelatedStory(r["title"], r["filed_at"], r["summary"], r["source"])
+            for r in store.related_stories(conn, item_id, _query(judgement, item), item.filed_at)
+        ]
+    try:
+        result = await model_commentary(client, item, source, judgement, policy, related)
+    except BudgetExceeded as exc:
+        summary.paused = str(exc)
+        return
+    except Exception as exc:
+        summary.comment_failed += 1
+        message = f"comment: {type(exc).__name__}: {exc}"[:500]
+        await db.write(lambda c: repo.mark_judge_error(c, item_id, message))
+        return
+    now = datetime.now(UTC)
+
+    def save(c: Any) -> None:
+        store.save_commentary(c, item_id, result.commentary, policy.version,
+                              result.receipt_id, now)  # fmt: skip
+        store.save_guard_flags(c, item_id, "comment", result.flags, now)
+
+    await db.write(save)
+    summary.commented += 1
 
 
 def _query(judgement: Judgement, item: Item) -> str:

@@ -55,7 +55,11 @@ async def group_pending(
         if model is None:
             decision = await index.choose(ref)
         else:
-            decision = await _choose_with_model(db, index, ref, model, now)
+            try:
+                decision = await _choose_with_model(db, index, ref, model, now)
+            except Exception:  # a failed, held or paused model call must
+                # not lose the story: the rules decide this one, as they do with no model
+                decision = await index.choose(ref)
         event_id = await db.write(lambda c, r=ref, d=decision: store_events.attach(c, r, d, now))
         relation = "lead" if decision.event_id is None else decision.relation
         index.add(replace(ref, event_id=event_id, relation=relation))

@@ -21,10 +21,11 @@ from newsdesk.config import Settings
 from newsdesk.domain import Entry, Source
 from newsdesk.normalize import FreshnessRules, normalize_entries
 from newsdesk.policy import Policy
-from newsdesk.runner.editor import comment_step, judge_step
+from newsdesk.runner.editor import comment_step, judge_step, model_editor
 from newsdesk.runner.events import after_judging, group_pending
 from newsdesk.runner.fulltext import run_full_text
 from newsdesk.runner.outputs import after_pass
+from newsdesk.runner.relations import grouping_model
 from newsdesk.sources.kinds import parse_source, poll_url, pushed_entry
 from newsdesk.sources.rss import NotAFeed
 from newsdesk.store import repo
@@ -148,7 +149,15 @@ async def run_once(
         summary.full_text.update(await run_full_text(db, settings))
 
     # 3. Group before judging, so the editor knows how many sources carry each story.
-    summary.grouped, summary.events_created = await group_pending(db, started, progress)
+    #    With a model configured it also judges how each story relates to its candidates.
+    relations = model_editor(db, settings)
+    try:
+        summary.grouped, summary.events_created = await group_pending(
+            db, started, progress, grouping_model(relations, settings)
+        )
+    finally:
+        if relations is not None:
+            await relations.close()
 
     # 4. Judge every story without a current judgement: live news first, then backfill.
     with db.read() as conn:

@@ -233,8 +233,9 @@ def related_stories(
         .where(i.id.in_(ids))
         .where(i.filed_at < before)
     ).all()
-    order = {x: n for n, x in enumerate(ids)}
-    rows.sort(key=lambda r: order[r.id])
+    # Newest first among the matches: a stable order (search ranks tie), so the same story
+    # gets the same prompt on a rerun and its receipt is reused.
+    rows.sort(key=lambda r: (r.filed_at, r.id), reverse=True)
     return [
         {"title": r.title_en or r.title, "filed_at": r.filed_at, "source": r.source_id,
          "summary": r.summary_en or r.summary_zh or ""}

@@ -1,0 +1,232 @@
+"""Cost and speed of the model editor against a naive pipeline, on the fake model.
+
+Stories: the demo feeds plus the AI-industry corpus feeds (../shared/corpus), served over local
+HTTP and run through collect, normalise and group. The fake OpenAI-compatible server answers
+every call after 1.5 s ± 0.5 s. Both pipelines run with concurrency 16 in the same run:
+
+(a) ours: `run_once`'s judge and comment steps — one judgement per story with the text capped,
+    a second judgement only at the borderline, take and sharp only for p1 and featured, and
+    receipts (a story already paid for is never paid again);
+(b) naive: every story judged twice with its full text and commented whatever its tier, no
+    receipts, no grouping first (coverage 1).
+
+Prints one table: calls, input and output tokens per story and wall time for each, the ratio,
+and (a)'s wall time against calls × mean latency ÷ 16.
+
+Run: .venv/bin/python bench/editor.py [--latency 1.5] [--jitter 0.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import delete, update
+
+from newsdesk.config import load_settings
+from newsdesk.dev.fake_llm import FakeLLM
+from newsdesk.domain import Source, SourceTier, Tier
+from newsdesk.editor.comment import CommentaryAnswer, comment_messages
+from newsdesk.editor.judge import JudgementAnswer, judge_messages
+from newsdesk.editor.providers import LLMProvider, ModelError, Receipt, Spend
+from newsdesk.editor.rules import rules_judgement
+from newsdesk.policy import load_policy
+from newsdesk.runner.demo import DemoFeedServer
+from newsdesk.runner.local import run_once
+from newsdesk.sources.catalog import DEMO_CATALOG, DEMO_FEEDS, load_catalog
+from newsdesk.store import repo
+from newsdesk.store import schema as t
+from newsdesk.store.db import Database
+from newsdesk.store.migrate import upgrade
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / ".." / "shared" / "corpus"
+CORPUS_DIRS = ("Olshansk+rss-feeds", "0xSMW+rss-feeds")
+CONCURRENCY = 16
+STORIES = 520  # enough for the issue's 500, small enough to run in a few minutes
+
+
+class NoReceipts:
+    """The naive pipeline's book: every call is sent, nothing is reused."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    async def open(self, *args: Any) -> Receipt:
+        self.n += 1
+        return Receipt(self.n, "send")
+
+    async def settle(self, *args: Any) -> None:
+        pass
+
+    async def fail(self, *args: Any) -> None:
+        pass
+
+    async def spent(self, service: str, since: Any) -> Spend:
+        return Spend()
+
+
+def catalog(base: str, corpus_files: list[str]) -> list[Source]:
+    sources = load_catalog(DEMO_CATALOG, demo_base=base)
+    for name in corpus_files:
+        sources.append(
+            Source(
+                id=f"corpus-{Path(name).stem}"[:100],
+                name=Path(name).stem,
+                tier=SourceTier.T1,
+                url=f"{base}/{name}",
+                group="vendor-official",
+            )
+        )
+    return sources
+
+
+def feed_dir(tmp: Path) -> list[str]:
+    """Demo feeds and corpus feeds in one served folder (a temporary copy, never the repo)."""
+    for path in DEMO_FEEDS.iterdir():
+        shutil.copy(path, tmp / path.name)
+    names = []
+    for folder in CORPUS_DIRS:
+        for path in sorted((CORPUS / folder).glob("*.xml")):
+            name = f"{folder.split('+')[0]}-{path.name}"
+            shutil.copy(path, tmp / name)
+            names.append(name)
+    return names
+
+
+def tokens(log: list[Any], start: int) -> tuple[int, int, int]:
+    entries = log[start:]
+    return (len(entries), sum(e.tokens_in for e in entries), sum(e.tokens_out for e in entries))
+
+
+async def naive(settings: Any, policy: Any, stories: list[Any]) -> int:
+    client = LLMProvider(settings, NoReceipts())
+    limit = asyncio.Semaphore(CONCURRENCY)
+    failed: list[str] = []
+
+    async def one(item: Any, source: Source) -> None:
+        async with limit:
+            try:
+                await calls(item, source)
+            except ModelError:
+                failed.append(item.identity_key)
+
+    async def calls(item: Any, source: Source) -> None:
+        for purpose, second in (("judge", False), ("judge_second", True)):
+            messages = judge_messages(policy, item, source, 1, second)
+            messages[1]["content"] = _full(messages[1]["content"], item)
+            await client.call_json(purpose, messages, JudgementAnswer)
+        judgement = rules_judgement(item, source, policy)  # its tier is irrelevant here
+        judgement = judgement.__class__(**{**_fields(judgement), "tier": Tier.FEATURED})
+        messages = comment_messages(policy, item, source, judgement, [])
+        messages[1]["content"] = _full(messages[1]["content"], item)
+        await client.call_json("comment", messages, CommentaryAnswer)
+
+    await asyncio.gather(*(one(item, source) for _, item, source in stories))
+    await client.close()
+    return len(failed)
+
+
+def _fields(judgement: Any) -> dict[str, Any]:
+    return {name: getattr(judgement, name) for name in judgement.__dataclass_fields__}
+
+
+def _full(fenced: str, item: Any) -> str:
+    """The fenced story with the whole body instead of the capped one."""
+    head, _, _ = fenced.partition("body:\n")
+    rest = fenced.split("STORY>>>", 1)[1] if "STORY>>>" in fenced else ""
+    body = item.body_text.replace("STORY>>>", "")
+    return f"{head}body:\n{body}\nSTORY>>>{rest}"
+
+
+async def main(latency: float, jitter: float) -> int:
+    console = Console()
+    if not CORPUS.exists():
+        console.print(f"corpus not found at {CORPUS}: the benchmark needs ../shared/corpus")
+        return 2
+    work = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
+    feeds = work / "feeds"
+    feeds.mkdir()
+    names = feed_dir(feeds)
+    db = Database(f"sqlite:///{work / 'bench.db'}")
+    upgrade(db)
+    policy = load_policy()
+    with DemoFeedServer(feeds) as base, FakeLLM(latency=latency, jitter=jitter) as fake:
+        # Collect, normalise and group once (rules editor), then clear the verdicts so both
+        # pipelines judge the same stories from scratch.
+        offline = load_settings(allow_private_urls=True, data_dir=work)
+        await run_once(db, offline, policy, catalog=catalog(base, names), demo=True)
+        await db.write(lambda c: (c.execute(update(t.items).values(judgement_id=None, tier=None)),
+                                  c.execute(delete(t.judgements))))  # fmt: skip
+        with db.read() as conn:
+            stories = repo.items_to_judge(conn, limit=100_000)
+        # Keep a fixed sample: all demo stories, then corpus stories in a stable order.
+        stories.sort(key=lambda row: (row[2].id.startswith("corpus-"), row[0]))
+        extra = [row[0] for row in stories[STORIES:]]
+        stories = stories[:STORIES]
+        if extra:
+            await db.write(lambda c: c.execute(delete(t.items).where(t.items.c.id.in_(extra))))
+        n = len(stories)
+        console.print(f"{n} stories from {len(names)} corpus feeds and the demo feeds")
+
+        settings = load_settings(
+            allow_private_urls=True, data_dir=work, collect_enabled=False,
+            llm_base_url=fake.base_url, llm_model="fake-editor", llm_concurrency=CONCURRENCY,
+            llm_timeout_seconds=30,
+        )  # fmt: skip
+        start = len(fake.log)
+        began = time.monotonic()
+        ours = await run_once(db, settings, policy, demo=True)
+        wall_a = time.monotonic() - began
+        calls_a, in_a, out_a = tokens(fake.log, start)
+        # A rerun pays nothing: receipts (idempotence is part of the design, shown, not timed).
+        await db.write(lambda c: c.execute(update(t.items).values(judgement_id=None)))
+        before = len(fake.log)
+        await run_once(db, settings, policy, demo=True)
+        rerun_calls = len(fake.log) - before
+
+        start = len(fake.log)
+        began = time.monotonic()
+        naive_failed = await naive(settings, policy, stories)
+        wall_b = time.monotonic() - began
+        calls_b, in_b, out_b = tokens(fake.log, start)
+    db.close()
+    shutil.rmtree(work, ignore_errors=True)
+
+    ideal = calls_a * latency / CONCURRENCY
+    table = Table(title=f"editor cost and speed: {n} stories, fake model {latency:g} s ± "
+                  f"{jitter:g} s, concurrency {CONCURRENCY}")  # fmt: skip
+    for column in ("", "(a) newsdesk", "(b) naive", "a / b"):
+        table.add_column(column, justify="right")
+    rows = (
+        ("calls per story", calls_a / n, calls_b / n, "{:.2f}"),
+        ("input tokens per story", in_a / n, in_b / n, "{:.0f}"),
+        ("output tokens per story", out_a / n, out_b / n, "{:.0f}"),
+        ("tokens per story (in + out)", (in_a + out_a) / n, (in_b + out_b) / n, "{:.0f}"),
+        ("wall time (s)", wall_a, wall_b, "{:.1f}"),
+    )
+    for label, a, b, fmt in rows:
+        table.add_row(label, fmt.format(a), fmt.format(b), f"{a / b:.2f}" if b else "-")
+    table.add_row("(a) wall ÷ (calls × mean latency ÷ 16)", f"{wall_a / ideal:.2f}", "", "")
+    table.add_row("(a) calls on an identical rerun", str(rerun_calls), "", "")
+    console.print(table)
+    console.print(f"(a) judged {ours.judged}, second opinions {ours.second_opinions}, "
+                  f"commented {ours.commented}, failed {ours.judge_failed}; "
+                  f"(b) stories failed {naive_failed}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=1.5)
+    parser.add_argument("--jitter", type=float, default=0.5)
+    args = parser.parse_args()
+    sys.exit(asyncio.run(main(args.latency, args.jitter)))

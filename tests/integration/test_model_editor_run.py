@@ -1,0 +1,142 @@
+"""The model editor through `run_once`, on both engines, against the fake model server.
+
+Covers the wiring (judged by the model, commentary for p1/featured, guard flags, receipts),
+budgets that pause the step while collecting goes on, and the fault run of issue 4 point 11:
+with 25% of calls failing in every way the fake knows, every story ends judged or marked failed
+with a reason, later passes finish the job, and no request body is answered twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import func, select
+
+from fakes.fake_llm import FAULT_KINDS, FakeLLM, Rule
+from newsdesk.config import load_settings
+from newsdesk.policy import load_policy
+from newsdesk.publish.read import get_card
+from newsdesk.runner.demo import DemoFeedServer
+from newsdesk.runner.local import run_once
+from newsdesk.sources.catalog import DEMO_CATALOG, load_catalog
+from newsdesk.store import schema as t
+
+
+@pytest.fixture
+def demo() -> Iterator[list]:
+    with DemoFeedServer() as base:
+        yield load_catalog(DEMO_CATALOG, demo_base=base)
+
+
+def settings_for(fake: FakeLLM, **overrides: object):
+    values: dict[str, object] = {"allow_private_urls": True, "llm_base_url": fake.base_url,
+                                 "llm_model": "fake-editor", "llm_concurrency": 16}  # fmt: skip
+    return load_settings(**(values | overrides))
+
+
+def count(conn, table, *where) -> int:
+    query = select(func.count()).select_from(table)
+    for clause in where:
+        query = query.where(clause)
+    return conn.execute(query).scalar_one()
+
+
+async def test_model_judges_comments_and_pays_once(db, demo) -> None:
+    with FakeLLM() as fake:
+        # The o3-mini card: a scripted answer that hallucinates a number in the summary.
+        fake.rules.append(Rule(schema="judgement", match="title: OpenAI o3-mini System Card",
+                               reply=_o3_answer()))  # fmt: skip
+        settings = settings_for(fake)
+        policy = load_policy()
+        first = await run_once(db, settings, policy, catalog=demo, demo=True)
+        calls = len(fake.log)
+        assert first.judged == 119 and first.judge_failed == 0
+        assert first.commented == first.tiers["p1"] + first.tiers["featured"] > 0
+        with db.read() as conn:
+            o3 = conn.execute(
+                select(t.items.c.id).where(t.items.c.title == "OpenAI o3-mini System Card")
+            ).scalar_one()
+            card = get_card(conn, o3)
+            flags = conn.execute(
+                select(t.guard_flags.c.field, t.guard_flags.c.action).where(
+                    t.guard_flags.c.item_id == o3
+                )
+            ).all()
+            assert count(conn, t.judgements, t.judgements.c.receipt_id.is_(None)) == 0
+            assert count(conn, t.usage) == calls  # one usage row per paid call
+            versions = conn.execute(select(t.policy_versions.c.version)).scalars().all()
+        assert card is not None and card["tier"] == "p1" and card["editor"] == "fake-editor"
+        assert card["take"]["en"] and card["sharp"]["en"]  # commentary from the model
+        assert "40 hours" not in card["summary"]["en"]
+        assert ("summary_en", "dropped") in flags  # the fake repairs with the same claim
+        assert versions == [policy.version]
+
+        # A second pass over unchanged feeds pays for nothing.
+        await run_once(db, settings, policy, catalog=demo, demo=True)
+        assert len(fake.log) == calls
+        # Re-judging from scratch (judgements cleared) reuses every stored answer.
+        await db.write(lambda c: (c.execute(t.items.update().values(judgement_id=None)),
+                                  c.execute(t.commentary.delete())))  # fmt: skip
+        again = await run_once(db, settings, policy, catalog=demo, demo=True)
+        assert again.judged == 119 and again.commented == first.commented
+        # Judgement requests are identical, so every one comes from its receipt. Commentary
+        # may ask anew where the desk's history (the related stories in the prompt) has grown.
+        assert not [e for e in fake.log[calls:] if e.schema in ("judgement", "rewrite")]
+        assert fake.paid_twice() == []
+
+
+def _o3_answer() -> dict:
+    return {
+        "hkr": {"hook": True, "hook_reason": "first Medium autonomy rating", "knowledge": True,
+                "knowledge_reason": "ratings and gates", "resonance": True,
+                "resonance_reason": "deployment policy"},
+        "importance": 84, "hard_exclusion": False, "exclusion_reason": "",
+        "tags": {"capabilities": ["Reasoning", "Safety"], "entities": ["OpenAI"],
+                 "topics": ["Safety/alignment"]},
+        "title_en": "OpenAI o3-mini System Card", "title_zh": "OpenAI o3-mini 系统卡",
+        "summary_en": "OpenAI red-teamed o3-mini for 40 hours and rates it Medium.",
+        "summary_zh": "OpenAI 将 o3-mini 评为 Medium。",
+        "why": "Official card; all three HKR pass.",
+    }  # fmt: skip
+
+
+async def test_budget_pauses_the_model_steps_and_collect_goes_on(db, demo) -> None:
+    with FakeLLM() as fake:
+        settings = settings_for(fake, llm_budget_calls_per_day=30, llm_concurrency=4)
+        summary = await run_once(db, settings, load_policy(), catalog=demo, demo=True)
+    assert summary.outcomes["new"] == 119  # collecting was not stopped
+    assert "budget" in summary.paused and "limit 30" in summary.paused
+    assert summary.judged < 119 and summary.judge_failed == 0
+    with db.read() as conn:
+        stats = conn.execute(select(t.pipeline_runs.c.stats)).scalar_one()
+        assert count(conn, t.usage) <= 30
+    assert stats["paused"] == summary.paused  # visible in the run record
+
+
+async def test_faults_in_every_way_end_judged_and_paid_once(db, demo) -> None:
+    with FakeLLM(fault_rate=0.25, fault_kinds=FAULT_KINDS, retry_after=0.01,
+                 hang_seconds=1.5, seed=11) as fake:  # fmt: skip
+        settings = settings_for(fake, llm_timeout_seconds=0.5, llm_max_retries=2,
+                                llm_unknown_hold_minutes=0)  # fmt: skip
+        policy = load_policy()
+        first = await run_once(db, settings, policy, catalog=demo, demo=True)
+        with db.read() as conn:
+            unjudged = (
+                conn.execute(select(t.items.c.judge_error).where(t.items.c.judgement_id.is_(None)))
+                .scalars()
+                .all()
+            )
+        # Every story is judged, or marked failed with a reason for the next pass.
+        assert first.judged + first.judge_failed == 119
+        assert len(unjudged) == first.judge_failed and all(unjudged)
+        assert first.judge_failed > 0  # 25% faults do bite
+        for _ in range(8):
+            summary = await run_once(db, settings, policy, catalog=demo, demo=True)
+            if summary.judge_failed == 0 and summary.comment_failed == 0:
+                break
+        with db.read() as conn:
+            assert count(conn, t.items, t.items.c.judgement_id.is_(None)) == 0
+        assert {e.fault for e in fake.log} >= set(FAULT_KINDS)
+        # No request body got a good answer twice: only failed calls were ever re-sent.
+        assert fake.paid_twice() == []

@@ -223,7 +223,10 @@ class CandidateIndex:
                 # is already among them, and scanning hundreds would cost without changing it.
                 ids.update(islice(reversed(bucket), per_key))
         found = (self.refs[i] for i in ids if i != ref.item_id)
-        return [r for r in found if abs(r.filed_at - ref.filed_at) <= WINDOW]
+        near = [r for r in found if abs(r.filed_at - ref.filed_at) <= WINDOW]
+        # A fixed order, so ties go the same way whichever fetch landed first (item ids
+        # follow arrival order, and a desk must group the same feeds the same way).
+        return sorted(near, key=lambda r: (r.filed_at, r.source_id, r.url))
 
     async def choose(self, ref: StoryRef) -> GroupDecision:
         return await choose_event(ref, self.candidates(ref), self.cache)

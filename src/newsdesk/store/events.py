@@ -65,7 +65,7 @@ def ungrouped_refs(conn: Connection, limit: int = 100_000) -> list[StoryRef]:
         select(c.id, c.source_id, c.title, c.body_text, c.filed_at, c.identity_key)
         .outerjoin(t.event_members, t.event_members.c.item_id == c.id)
         .where(t.event_members.c.item_id.is_(None))
-        .order_by(c.filed_at, c.id)
+        .order_by(c.filed_at, c.source_id, c.url, c.id)  # arrival order (ids) must not matter
         .limit(limit)
     )
     return [_ref(r) for r in rows]

@@ -191,3 +191,33 @@ async def test_terse_answer_falls_back_to_the_source(fake: FakeLLM, policy: Poli
     assert j.why.startswith("HKR 2/3")
     assert len(fake.log) == 1  # no repair call for fields code can fill from the source
     await client.close()
+
+
+async def test_short_sharp_gets_one_rewrite_asking_for_the_policy_length(
+    fake: FakeLLM, policy: Policy
+) -> None:
+    terse = {"take_en": "OpenAI put its deployment gate at Medium.", "take_zh": "门槛定在 Medium。",
+             "sharp_en": "The gate matters.", "sharp_zh": "门槛很重要。"}  # fmt: skip
+    body = " ".join(["OpenAI rated o3-mini Medium overall and Low for cybersecurity."] * 70)
+    longer = terse | {"sharp_en": body}
+    fake.rules += [Rule(schema="commentary", match="write at least", reply=longer),
+                   Rule(schema="commentary", reply=terse)]  # fmt: skip
+    client = client_for(fake)
+    judgement = (await model_judgement(client, make_item(), SOURCE, policy)).judgement
+    result = await model_commentary(client, make_item(), SOURCE, judgement, policy, [])
+    low, _high = (400, 900) if judgement.tier is Tier.P1 else (150, 400)
+    asks = [e for e in fake.log if e.schema == "commentary"]
+    assert result.rewritten and len(asks) == 2  # the first answer, then one rewrite
+    assert len(result.commentary.sharp_en.split()) >= low
+    await client.close()
+
+
+async def test_default_fake_commentary_meets_the_length_without_a_rewrite(
+    fake: FakeLLM, policy: Policy
+) -> None:
+    client = client_for(fake)
+    judgement = (await model_judgement(client, make_item(), SOURCE, policy)).judgement
+    result = await model_commentary(client, make_item(), SOURCE, judgement, policy, [])
+    assert not result.rewritten
+    assert len([e for e in fake.log if e.schema == "commentary"]) == 1
+    await client.close()

@@ -376,14 +376,21 @@ def default_answer(text: str, schema_name: str, schema: dict[str, Any] | None) -
     if schema_name == "commentary":
         lead = sentences[0] if sentences else title
         paragraph = " ".join(sentences[:4]) or title
-        sharp = "\n\n".join(
-            [
-                f"The post matters for one reason: {lead}",
-                f"What it discloses: {paragraph}",
-                "What it does not disclose is the comparison a practitioner would need; "
-                "I have not verified the claims beyond the post.",
-            ]
-        )
+        paragraphs = [
+            f"The post matters for one reason: {lead}",
+            f"What it discloses: {paragraph}",
+            "What it does not disclose is the comparison a practitioner would need; "
+            "I have not verified the claims beyond the post.",
+        ]
+        # Honour the length the prompt asks for, as a well-behaved model would, by walking
+        # the story's own sentences again (so the faithfulness guard finds every fact).
+        wanted = _SHARP_WORDS.search(text)
+        low = int(wanted.group(1)) if wanted else 0
+        n = 0
+        while sentences and len(" ".join(paragraphs).split()) < low:
+            paragraphs.append(f"Read again, point {n + 1}: {sentences[n % len(sentences)]}")
+            n += 1
+        sharp = "\n\n".join(paragraphs)
         answer = {
             "take_en": f"The point to watch: {lead}"[:190],
             "take_zh": f"值得关注：{lead}"[:190],
@@ -396,6 +403,7 @@ def default_answer(text: str, schema_name: str, schema: dict[str, Any] | None) -
     return json.dumps(_instance(schema or {"type": "object"}), ensure_ascii=False)
 
 
+_SHARP_WORDS = re.compile(r"critical analysis of (\d+)-(\d+) words")
 _BLOCK = re.compile(r"(NEW|CANDIDATE (\d+)):\n<story[^>]*>\n(.*?)\n</story>", re.S)
 _WORD = re.compile(r"[\w.-]{3,}")
 

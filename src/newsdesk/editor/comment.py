@@ -77,9 +77,7 @@ def history_block(related: list[RelatedStory]) -> str:
 def comment_messages(
     policy: Policy, item: Item, source: Source, judgement: Judgement, related: list[RelatedStory]
 ) -> list[dict[str, str]]:
-    lengths = policy.numbers.get("lengths", {})
-    key = "sharp_p1_words" if judgement.tier is Tier.P1 else "sharp_featured_words"
-    low, high = lengths.get(key, [150, 400])
+    low, high = sharp_bounds(policy, judgement.tier)
     system = load_prompt("comment").format(
         tier=judgement.tier.value,
         importance=judgement.importance,
@@ -95,6 +93,17 @@ def _drop_banned(text: str) -> str:
     """After the one rewrite, sentences that still carry a banned phrase go."""
     kept = [s for s in split_sentences(text) if not banned_phrases(s)]
     return " ".join(kept)
+
+
+def sharp_bounds(policy: Policy, tier: Tier) -> tuple[int, int]:
+    """(min, max) words of a sharp for a tier, from the policy's front matter."""
+    key = "sharp_p1_words" if tier is Tier.P1 else "sharp_featured_words"
+    low, high = policy.numbers.get("lengths", {}).get(key, [150, 400])
+    return int(low), int(high)
+
+
+def word_count(text: str) -> int:
+    return len(text.split())
 
 
 def _cap_words(text: str, limit: int) -> str:
@@ -116,15 +125,28 @@ async def model_commentary(
     fields = {k: str(v) for k, v in first.data.items()}
     receipt_id = first.receipt_id
     rewritten = False
+    # One rewrite fixes everything the style rules catch: banned phrases and a sharp shorter
+    # than the policy asks for (the upper bound is a cap below, no call needed).
+    low = sharp_bounds(policy, judgement.tier)[0]
     banned = {name: banned_phrases(text) for name, text in fields.items()}
+    problems = []
     if any(banned.values()):
+        phrases = ", ".join(sorted({p for ps in banned.values() for p in ps}))
+        problems.append(f"remove these banned phrases: {phrases}")
+    short = word_count(fields["sharp_en"]) < low
+    if short:
+        problems.append(
+            f"sharp_en has {word_count(fields['sharp_en'])} words; write at least {low} words "
+            "of analysis grounded in the text, and sharp_zh to match"
+        )
+    if problems:
         rewrite = [
             *messages,
             {"role": "assistant", "content": CommentaryAnswer(**fields).model_dump_json()},
             {
                 "role": "user",
-                "content": "Rewrite the answer without these banned phrases: "
-                + ", ".join(sorted({p for ps in banned.values() for p in ps}))
+                "content": "Rewrite the answer: "
+                + "; ".join(problems)
                 + ". Keep everything else. Answer with the complete JSON object.",
             },
         ]
@@ -136,8 +158,7 @@ async def model_commentary(
 
     lengths = policy.numbers.get("lengths", {})
     take_max = int(lengths.get("take_max_chars", 200))
-    key = "sharp_p1_words" if judgement.tier is Tier.P1 else "sharp_featured_words"
-    high = int(lengths.get(key, [150, 400])[1])
+    high = sharp_bounds(policy, judgement.tier)[1]
     fields["take_en"] = clip(fields["take_en"].strip(), take_max)
     fields["take_zh"] = clip(fields["take_zh"].strip(), take_max)
     fields["sharp_en"] = _cap_words(fields["sharp_en"].strip(), high)

@@ -52,7 +52,7 @@ def build_server(db: Database, settings: Settings) -> MCPServer:
     def hot_events(limit: int = 10) -> str:
         """Events (stories grouped across sources), hottest and most covered first."""
         with db.read() as conn:
-            return agents.hot_events_md(conn, base, _limit(limit))
+            return agents.hot_events_md(conn, base, _limit(limit), tz)
 
     @server.tool()
     def event(id: int) -> str:

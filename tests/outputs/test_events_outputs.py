@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from newsdesk.publish import agents
 from newsdesk.store import schema as t
 
 API_V1 = {
@@ -81,6 +82,11 @@ def test_event_markdown_and_hidden_events(client_for, desk) -> None:
     assert "## Lead story" in text and "## Coverage, oldest first" in text
     assert f"http://desk.test/items/{event['lead']['id']}" in text
     assert "<untrusted-source-content>" in text and event["title"]["en"] in text
+    # The MCP tools read the same layer and point agents at the Markdown.
+    with desk.read() as conn:
+        hot_md = agents.hot_events_md(conn, "http://desk.test", 100)
+        assert agents.event_md(conn, "http://desk.test", event["id"]) == text.rstrip("\n")
+    assert f"http://desk.test/events/{event['id']}.md" in hot_md
     # The HTML page is still the page.
     assert client.get(f"/events/{event['id']}").headers["content-type"].startswith("text/html")
     # An event the read layer hides (all its stories excluded) has no Markdown either.
@@ -95,6 +101,11 @@ def test_event_markdown_and_hidden_events(client_for, desk) -> None:
     gone = client_for()  # a fresh app: no page cache from before
     assert gone.get(f"/events/{event['id']}.md").status_code == 404
     assert event["id"] not in {e["id"] for e in _all_pages(gone, "newest", 50)}
+    with desk.read() as conn:
+        assert agents.event_md(conn, "http://desk.test", event["id"]).startswith("No public event")
+        assert f"/events/{event['id']}.md" not in agents.hot_events_md(
+            conn, "http://desk.test", 100
+        )
     assert gone.get("/events/999999.md").status_code == 404
 
 

@@ -5,17 +5,20 @@ the one repair call, or the field is dropped; without a model nothing is written
 from __future__ import annotations
 
 import asyncio
+import html
 from datetime import UTC, date, datetime
 
 import pytest
+from fastapi.testclient import TestClient
 
 from newsdesk.dev.fake_llm import FakeLLM, Rule  # the server tests/fakes re-exports
 from newsdesk.reports.overview import clip_words
 from newsdesk.runner.outputs import after_pass, report_model
 from newsdesk.runner.reports import build_report
 from newsdesk.store import outputs
+from newsdesk.web.app import create_app
 
-from .conftest import demo_settings
+from .conftest import BASE, demo_settings
 
 HALLUCINATED = "Revenue at the lab rose 73.9% to 4,817 million dollars"
 
@@ -80,6 +83,13 @@ def test_hallucinated_number_is_repaired_then_receipts_reused(desk) -> None:
     with desk.read() as conn:
         stored = outputs.get_report(conn, "weekly", "2025-01-27")
     assert stored is not None and stored["data"]["overview"] == overview
+    # The page, the API and the feed carry what the guard let through.
+    client = TestClient(create_app(demo_settings(), desk), base_url=BASE)
+    page = client.get("/weekly/2025-01-27").text
+    assert html.escape(overview, quote=False) in page and "73.9" not in page
+    assert html.escape(intros[plain["sections"][0]["name"]], quote=False) in page
+    assert client.get("/api/v1/weekly/2025-01-27").json()["overview"] == overview
+    assert "73.9" not in client.get("/feed/weekly.xml").text
 
 
 def test_still_unfaithful_after_repair_is_dropped(desk) -> None:

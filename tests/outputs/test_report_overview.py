@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from newsdesk.dev.fake_llm import FakeLLM, Rule  # the server tests/fakes re-exports
+from fakes.fake_llm import FakeLLM, Rule
 from newsdesk.reports.overview import clip_words
 from newsdesk.runner.outputs import after_pass, report_model
 from newsdesk.runner.reports import build_report

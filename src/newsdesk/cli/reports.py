@@ -5,15 +5,18 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
 
 from newsdesk.cli.common import UserError, friendly_errors, settings_for
+from newsdesk.config import Settings
 from newsdesk.runner.app import open_database
+from newsdesk.runner.outputs import report_model
 from newsdesk.runner.reports import build_report
+from newsdesk.store.db import Database
 
 app = typer.Typer()
 plain = Console(highlight=False, soft_wrap=True, markup=False)
@@ -46,13 +49,27 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """Compose a report by rules (no model), store it and print it as Markdown."""
+    """Compose a report, store it and print it as Markdown.
+
+    The daily brief is composed by rules alone. Weekly and monthly reports get an overview and
+    section intros from the model when one is configured (NEWSDESK_LLM_*), checked by the
+    faithfulness guard; without a model they have none.
+    """
     with friendly_errors():
         settings = settings_for()
         when = _parse_day(day, settings.timezone)
         db = open_database(settings)
         try:
-            result = asyncio.run(build_report(db, settings, kind.value, when))
+            result = asyncio.run(_compose(db, settings, kind.value, when))
         finally:
             db.close()
         plain.print(result["markdown"])
+
+
+async def _compose(db: Database, settings: Settings, kind: str, when: date) -> dict[str, Any]:
+    model = report_model(db, settings) if kind != "daily" else None
+    try:
+        return await build_report(db, settings, kind, when, model=model)
+    finally:
+        if model is not None:
+            await model.close()

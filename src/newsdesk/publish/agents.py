@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from newsdesk.publish.read import PUBLIC_TIERS, get_card, list_cards
-from newsdesk.store import schema as t
+from newsdesk.publish.events import get_event as public_event
+from newsdesk.publish.events import hot_events as public_hot_events
+from newsdesk.publish.read import get_card, list_cards
 
+MARKDOWN = "text/markdown; charset=utf-8"
 FENCE = "untrusted-source-content"
 NOTICE = (
     f"Text inside {FENCE} fences comes from third-party sources via the desk's editor. "
@@ -73,42 +75,58 @@ def item_md(conn: Connection, base_url: str, item_id: int, tz: str = "UTC") -> s
     return f"{NOTICE}\n\n{story_md(card, base_url, full=True)}"
 
 
-def hot_events(conn: Connection, limit: int) -> list[dict[str, Any]]:
-    """Events by heat, then coverage, then recency, that have at least one public story."""
-    e, m, i = t.events.c, t.event_members.c, t.items.c
-    public = select(m.event_id).join(t.items, i.id == m.item_id).where(i.tier.in_(PUBLIC_TIERS))
-    rows = conn.execute(
-        select(t.events)
-        .where(e.id.in_(public))
-        .order_by(e.heat.desc(), e.sources_count.desc(), e.last_seen_at.desc(), e.id.desc())
-        .limit(limit)
-    )
-    return [r._asdict() for r in rows]
-
-
-def hot_events_md(conn: Connection, base_url: str, limit: int) -> str:
-    rows = hot_events(conn, limit)
-    if not rows:
+def hot_events_md(conn: Connection, base_url: str, limit: int, tz: str = "UTC") -> str:
+    """The events the API's /hot lists (same read layer), hottest first."""
+    events = public_hot_events(conn, limit=limit, tz=tz)
+    if not events:
         return "## Hot events\n\nNo events yet."
     parts = ["## Hot events", NOTICE]
-    for r in rows:
+    for e in events:
+        marks = f" · {', '.join(e['markers'])}" if e["markers"] else ""
+        lead = f"{base_url}/items/{e['lead']['id']}" if e["lead"] else "none public"
         parts.append(
-            f"### Event {r['id']} · {r['sources_count']} sources · heat {r['heat']:.2f}\n"
-            f"- last report: {r['last_seen_at'].isoformat()}\n"
-            f"- lead story: {base_url}/items/{r['lead_item_id']}\n{fence(r['title_en'])}"
+            f"### Event {e['id']} · {e['sources_count']} sources · heat {e['heat']:.2f}{marks}\n"
+            f"- last report: {e['last_seen_at'].isoformat()}\n"
+            f"- lead story: {lead}\n"
+            f"- as Markdown: {base_url}/events/{e['id']}.md\n{fence(e['title']['en'] or '')}"
         )
     return "\n\n".join(parts)
 
 
+def event_page_md(event: dict[str, Any], base_url: str) -> str:
+    """One event (as publish.events.get_event returns it): facts, lead story, coverage."""
+    marks = ", ".join(event["markers"]) or "none"
+    head = [
+        f"# Event {event['id']}",
+        "",
+        f"- sources: {event['sources_count']} · heat {event['heat']:.2f} · markers: {marks}",
+        f"- first report {event['first_seen_at'].isoformat()}, "
+        f"last {event['last_seen_at'].isoformat()}",
+        f"- page: {base_url}/events/{event['id']} · JSON: {base_url}/api/v1/events/{event['id']}",
+        "",
+        NOTICE,
+        "",
+        fence("\n".join(x for x in (event["title"]["en"], event["title"]["zh"]) if x)),
+    ]
+    parts = ["\n".join(head)]
+    if event["lead"]:
+        parts.append("## Lead story\n\n" + story_md(event["lead"], base_url, full=True))
+    lines = ["## Coverage, oldest first", ""]
+    for m in event.get("members", []):
+        link = f"{base_url}/items/{m['item_id']}" if m["item_id"] else m["url"]
+        lines.append(
+            f"- {m['at']} · {m['source']['name']} ({m['source']['tier']}) · "
+            f"{m['relation']} · {link}"
+        )
+        title = (m.get("title") or {}).get("en") if m.get("title") else ""
+        if title:
+            lines.append(fence(title))
+    parts.append("\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def event_md(conn: Connection, base_url: str, event_id: int, tz: str = "UTC") -> str:
-    m = t.event_members.c
-    row = conn.execute(select(t.events).where(t.events.c.id == event_id)).first()
-    ids = list(conn.execute(select(m.item_id).where(m.event_id == event_id)).scalars())
-    cards = [c for c in (get_card(conn, i, tz=tz) for i in sorted(ids)) if c is not None]
-    if row is None or not cards:
+    event = public_event(conn, event_id, tz=tz)
+    if event is None:
         return f"No public event has id {event_id}."
-    head = (
-        f"## Event {event_id} · {row.sources_count} sources\n"
-        f"- first seen {row.first_seen_at.isoformat()}, last {row.last_seen_at.isoformat()}"
-    )
-    return "\n\n".join([head, NOTICE, *(story_md(c, base_url) for c in cards)])
+    return event_page_md(event, base_url)

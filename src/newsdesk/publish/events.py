@@ -8,13 +8,16 @@ hourly heat: "rising" (> 15% above six hours ago), "new" (first report under six
 
 from __future__ import annotations
 
+import base64
+import json
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, select
+from sqlalchemy import Connection, and_, exists, or_, select
 
-from newsdesk.publish.read import PUBLIC_TIERS, api_item, get_card, relative_age
+from newsdesk.publish.read import PUBLIC_TIERS, BadRequest, api_item, get_card, relative_age
 from newsdesk.store import schema as t
 
 RISING = 1.15
@@ -224,3 +227,58 @@ def api_event(event: dict[str, Any], with_members: bool = True) -> dict[str, Any
         data["members"] = event["members"]
         data["sources"] = event["sources"]
     return data
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+EVENT_ORDERS = ("newest", "heat")
+
+
+def _event_cursor(order: str, row: Any) -> str:
+    key = _iso(row.last_seen_at) if order == "newest" else repr(float(row.heat))
+    raw = json.dumps([order, key, row.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_event_cursor(cursor: str, order: str) -> tuple[Any, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, key, event_id = json.loads(raw)
+        if kind != order:
+            raise ValueError("cursor of another order")
+        value = datetime.fromisoformat(key) if order == "newest" else float(key)
+        return value, int(event_id)
+    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest("cursor is not one this desk issued for this order") from exc
+
+
+def list_events(
+    conn: Connection,
+    order: str = "newest",
+    limit: int = 30,
+    cursor: str | None = None,
+    tz: str = "UTC",
+    now: datetime | None = None,
+) -> EventPage:
+    """Public events, newest report first or hottest first, keyset-paginated by (key, id)."""
+    if order not in EVENT_ORDERS:
+        raise BadRequest(f"order must be one of {', '.join(EVENT_ORDERS)}")
+    now = now or datetime.now(UTC)
+    e = t.events.c
+    key = e.last_seen_at if order == "newest" else e.heat
+    query = select(t.events).where(_public_events())
+    if cursor:
+        value, last_id = _decode_event_cursor(cursor, order)
+        query = query.where(or_(key < value, and_(key == value, e.id < last_id)))
+    limit = max(1, min(limit, MAX_HOT))
+    rows = conn.execute(query.order_by(key.desc(), e.id.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    marks = markers(conn, [r.id for r in rows], now)
+    events = [_event_dict(r, marks.get(r.id, []), _lead_card(conn, r, tz, now), now) for r in rows]
+    next_cursor = _event_cursor(order, rows[-1]) if more and rows else None
+    return EventPage(events, next_cursor)

@@ -50,13 +50,13 @@ def build_server(db: Database, settings: Settings) -> MCPServer:
 
     @server.tool()
     def hot_events(limit: int = 10) -> str:
-        """Events (stories grouped across sources), hottest and most covered first."""
+        """Events (stories grouped across sources), hottest first, each with its Markdown link."""
         with db.read() as conn:
-            return agents.hot_events_md(conn, base, _limit(limit))
+            return agents.hot_events_md(conn, base, _limit(limit), tz)
 
     @server.tool()
     def event(id: int) -> str:
-        """One event with every public story in it."""
+        """One public event: its lead story in full and its coverage, oldest first."""
         with db.read() as conn:
             return agents.event_md(conn, base, id, tz)
 

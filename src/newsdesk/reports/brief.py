@@ -34,6 +34,7 @@ class Candidate:
     coverage: int
     first_party: bool
     tags: tuple[str, ...] = ()
+    topic: str = ""  # the first topic tag: weekly and monthly reports group by it
 
     @property
     def rank(self) -> float:

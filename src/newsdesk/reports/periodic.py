@@ -1,8 +1,9 @@
 """Weekly and monthly reports, compiled from the stored daily briefs (rules only).
 
 The entries are the dailies' entries, one per event (the strongest appearance wins), ranked the
-way the dailies rank them. The overview is a model's job; without a model it is left out, never
-imitated.
+way the dailies rank them, then grouped into sections by their topic tag (sections in the order
+of their best entry). The overview and the section intros are a model's job
+(reports/overview.py); without a model they are left out, never imitated.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 WEEKLY_ENTRIES = 15
 MONTHLY_ENTRIES = 20
+OTHER = "Other stories"
 
 
 def week_of(day: date) -> tuple[date, date]:
@@ -53,7 +55,13 @@ def compile_period(
             if key not in best or _rank(entry) > _rank(best[key]):
                 best[key] = entry
     limit = WEEKLY_ENTRIES if kind == "weekly" else MONTHLY_ENTRIES
-    entries = sorted(best.values(), key=lambda e: (-_rank(e), e["item_id"]))[:limit]
+    ranked = sorted(best.values(), key=lambda e: (-_rank(e), e["item_id"]))[:limit]
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for entry in ranked:
+        sections.setdefault(entry.get("topic") or OTHER, []).append(entry)
+    if OTHER in sections:  # the catch-all goes last, whatever its rank
+        sections[OTHER] = sections.pop(OTHER)
+    entries = [e for members in sections.values() for e in members]
     label = f"Week of {start.strftime('%d %B %Y')}" if kind == "weekly" else start.strftime("%B %Y")
     return {
         "kind": kind,
@@ -63,5 +71,9 @@ def compile_period(
         "days": days,
         "entries": entries,
         "flashes": [],
+        "sections": [
+            {"name": name, "intro": None, "item_ids": [e["item_id"] for e in members]}
+            for name, members in sections.items()
+        ],
         "overview": None,
     }

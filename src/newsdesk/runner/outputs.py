@@ -1,11 +1,23 @@
-"""After each pass: the report schedule, then notifications. Never fails the pass."""
+"""After each pass: the report schedule, then notifications. Never fails the pass.
+
+Also the model wiring of weekly and monthly overviews: `report_model` gives the reports stage
+the "report" route of the editor's provider (receipts, budgets) and the faithfulness guard as
+two callables, so reports/ never imports the editor.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
 
 from newsdesk.config import Settings
+from newsdesk.editor import guard
+from newsdesk.editor.judge import guarded
+from newsdesk.editor.providers import LLMProvider, ModelError, routes_from_settings
+from newsdesk.runner.editor import StoreReceipts
 from newsdesk.runner.notify import dispatch, enqueue_new, targets_for
 from newsdesk.runner.reports import scheduled_reports
 from newsdesk.store.db import Database
@@ -13,10 +25,47 @@ from newsdesk.store.db import Database
 log = logging.getLogger(__name__)
 
 
+class ReportModel:
+    """The reports stage's OverviewModel over the editor's provider."""
+
+    def __init__(self, provider: LLMProvider) -> None:
+        self.provider = provider
+
+    async def write(
+        self, messages: list[dict[str, str]], schema: type[BaseModel]
+    ) -> dict[str, Any] | None:
+        try:
+            return await self.provider.complete_json("report", messages, schema)
+        except ModelError as exc:  # no answer: the overview is omitted, the report still ships
+            log.warning("report overview not written: %s", exc)
+            return None
+
+    async def check(
+        self, fields: dict[str, str], evidence: str
+    ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+        checked, flags = await guarded(self.provider, "report", fields, guard.Evidence.of(evidence))
+        # The rejected text itself is not kept: it is exactly what must not be published.
+        return checked, [{"field": f.field, "spans": list(f.spans), "action": f.action}
+                         for f in flags]  # fmt: skip
+
+    async def close(self) -> None:
+        await self.provider.close()
+
+
+def report_model(db: Database, settings: Settings) -> ReportModel | None:
+    """The overview writer, when a model is configured for reports and calls are enabled."""
+    # The report route may be configured on its own (NEWSDESK_LLM_MODEL_REPORT + a base URL).
+    if not settings.model_calls_enabled or "report" not in routes_from_settings(settings):
+        return None
+    return ReportModel(LLMProvider(settings, StoreReceipts(db)))
+
+
 async def after_pass(db: Database, settings: Settings, now: datetime | None = None) -> None:
     now = now or datetime.now(UTC)
+    model = None
     try:
-        made = await scheduled_reports(db, settings, now)
+        model = report_model(db, settings)
+        made = await scheduled_reports(db, settings, now, model)
         targets = targets_for(settings)
         briefs = [r["period"] for r in made if r["kind"] == "daily"]
         if targets:
@@ -24,3 +73,6 @@ async def after_pass(db: Database, settings: Settings, now: datetime | None = No
             await dispatch(db, settings, targets)
     except Exception:  # outputs must never stop the desk; the error is logged, not raised
         log.exception("outputs after the pass failed")
+    finally:
+        if model is not None:
+            await model.close()

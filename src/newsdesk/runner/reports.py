@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from newsdesk.config import Settings
 from newsdesk.reports.brief import Candidate, Earlier, compose_daily
+from newsdesk.reports.overview import OverviewModel, write_overview
 from newsdesk.reports.periodic import compile_period, month_of, week_of
 from newsdesk.reports.render import render_markdown
 from newsdesk.store import outputs
@@ -46,6 +47,7 @@ def _candidate(row: dict[str, Any]) -> Candidate:
         tags=tuple(
             tags.get("capabilities", []) + tags.get("entities", []) + tags.get("topics", [])
         ),
+        topic=(tags.get("topics") or [""])[0],
     )
 
 
@@ -75,10 +77,16 @@ async def build_daily(
 
 
 async def build_period(
-    db: Database, settings: Settings, kind: str, day: date, keep_empty: bool = True
+    db: Database,
+    settings: Settings,
+    kind: str,
+    day: date,
+    keep_empty: bool = True,
+    model: OverviewModel | None = None,
 ) -> dict[str, Any]:
     """Compile the weekly or monthly report around a day from its dailies (composing any
-    daily that is missing, from the stories filed that day)."""
+    daily that is missing, from the stories filed that day). With a model, the overview and
+    section intros are written and guarded; without one they stay None."""
     start, end = week_of(day) if kind == "weekly" else month_of(day)
     with db.read() as conn:
         stored = {
@@ -96,16 +104,24 @@ async def build_period(
         dailies.append(data)
         current += timedelta(days=1)
     data = compile_period(kind, start, end, dailies)
+    if model is not None:
+        data = await write_overview(data, model.write, model.check)
     return await _store(db, settings, kind, start.isoformat(), data, keep_empty)
 
 
 async def build_report(
-    db: Database, settings: Settings, kind: str, day: date, keep_empty: bool = True
+    db: Database,
+    settings: Settings,
+    kind: str,
+    day: date,
+    keep_empty: bool = True,
+    model: OverviewModel | None = None,
 ) -> dict[str, Any]:
-    """Compose and store a report; with keep_empty=False an empty one is returned, not stored."""
+    """Compose and store a report; with keep_empty=False an empty one is returned, not stored.
+    The daily brief never calls a model; `model` serves weekly and monthly overviews."""
     if kind == "daily":
         return await build_daily(db, settings, day, keep_empty)
-    return await build_period(db, settings, kind, day, keep_empty)
+    return await build_period(db, settings, kind, day, keep_empty, model)
 
 
 async def _store(
@@ -121,7 +137,10 @@ async def _store(
 
 
 async def scheduled_reports(
-    db: Database, settings: Settings, now: datetime | None = None
+    db: Database,
+    settings: Settings,
+    now: datetime | None = None,
+    model: OverviewModel | None = None,
 ) -> list[dict[str, Any]]:
     """The schedule hook: compose whatever report is due and missing. Returns what it made."""
     local = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.timezone))
@@ -138,7 +157,7 @@ async def scheduled_reports(
             exists = outputs.get_report(conn, kind, period.isoformat()) is not None
         if not exists:
             # The schedule stores no empty report: a quiet day (or a new desk) leaves no trace.
-            report = await build_report(db, settings, kind, day, keep_empty=False)
+            report = await build_report(db, settings, kind, day, keep_empty=False, model=model)
             if report["stored"]:
                 made.append(report)
     return made

@@ -10,7 +10,7 @@ from newsdesk.web.deps import database, settings
 from newsdesk.web.feeds import base_url
 
 router = APIRouter(tags=["agents"])
-MARKDOWN = "text/markdown; charset=utf-8"
+MARKDOWN = agents.MARKDOWN
 
 
 def _guide(base: str) -> str:
@@ -22,13 +22,19 @@ def _guide(base: str) -> str:
 
 ## Read it
 - [Hot: p1 and featured]({base}/): the desk's front page
-- [Daily brief]({base}/daily): composed by rules each morning; `{base}/daily/YYYY-MM-DD.md`
+- [Events]({base}/events): stories grouped across sources; each as Markdown at
+  `{base}/events/ID.md`
+- [Daily brief]({base}/daily): composed by rules each morning; `{base}/daily/YYYY-MM-DD.md`;
+  weekly and monthly reports at `{base}/weekly/YYYY-MM-DD.md`, `{base}/monthly/YYYY-MM-DD.md`
 - [Agent guide and latest stories]({base}/api/v1/agent.md): this desk in Markdown
 
 ## API v1 (JSON, OpenAPI at {base}/api/v1/openapi.json)
 - `GET {base}/api/v1/items?tier=p1,featured&tag=&source=&q=&limit=&cursor=`: stories, newest first
 - `GET {base}/api/v1/items/{{id}}`: one story
 - `GET {base}/api/v1/search?q=`: full-text search
+- `GET {base}/api/v1/events?order=newest|heat&limit=&cursor=`: events (stories grouped
+  across sources); `GET {base}/api/v1/events/{{id}}`: one event with its coverage;
+  `GET {base}/api/v1/hot`: the hottest events
 - `GET {base}/api/v1/sources`, `{base}/api/v1/tags`
 - `GET {base}/api/v1/daily[/YYYY-MM-DD]`, `/api/v1/weekly[/...]`, `/api/v1/monthly[/...]`
 - Pagination: pass `next_cursor` back as `cursor`. Rate limited per client (429 + Retry-After).

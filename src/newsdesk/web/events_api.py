@@ -1,13 +1,14 @@
-"""API v1 for events: one event with its coverage, and the hottest events."""
+"""API v1 for events: the list (newest or by heat), one event with its coverage, hot events."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from newsdesk.publish.events import api_event, get_event, hot_events
+from newsdesk.publish.events import api_event, get_event, hot_events, list_events
+from newsdesk.publish.read import BadRequest
 from newsdesk.web.deps import database, settings
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -18,6 +19,28 @@ def api_hot(request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 30) -
     with database(request).read() as conn:
         events = hot_events(conn, limit=limit, tz=settings(request).timezone)
     return JSONResponse({"events": [api_event(e, with_members=False) for e in events]})
+
+
+@router.get("/events", summary="Public events, newest report first or hottest first")
+def api_events(
+    request: Request,
+    order: Annotated[Literal["newest", "heat"], Query(description="newest or heat")] = "newest",
+    limit: Annotated[int, Query(ge=1, le=100)] = 30,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> JSONResponse:
+    try:
+        with database(request).read() as conn:
+            page = list_events(
+                conn, order=order, limit=limit, cursor=cursor, tz=settings(request).timezone
+            )
+    except BadRequest as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    return JSONResponse(
+        {
+            "events": [api_event(e, with_members=False) for e in page.events],
+            "next_cursor": page.next_cursor,
+        }
+    )
 
 
 @router.get("/events/{event_id}", summary="One event: lead, members with relations, coverage")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 
+from newsdesk.publish import agents
 from newsdesk.publish.events import get_event, hot_events
 from newsdesk.web.deps import database, render, settings
+from newsdesk.web.feeds import base_url
 
 router = APIRouter()
 
@@ -16,6 +18,19 @@ def events_page(request: Request) -> HTMLResponse:
     with database(request).read() as conn:
         events = hot_events(conn, limit=50, tz=settings(request).timezone)
     return render(request, "events.html", heading="Events", active="events", events=events)
+
+
+# Declared before the HTML page so "/events/7.md" is not read as an event id.
+@router.get("/events/{event_id}.md", response_class=PlainTextResponse, summary="Event as Markdown")
+def event_markdown(request: Request, event_id: int) -> PlainTextResponse:
+    with database(request).read() as conn:
+        event = get_event(conn, event_id, tz=settings(request).timezone)
+    base = base_url(request)
+    if event is None:
+        return PlainTextResponse(
+            f"No public event has id {event_id}.\n", status_code=404, media_type=agents.MARKDOWN
+        )
+    return PlainTextResponse(agents.event_page_md(event, base) + "\n", media_type=agents.MARKDOWN)
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse, summary="One event")

@@ -2,9 +2,9 @@
 
 The desk changes when the pipeline writes (every few minutes), while readers ask for the same
 few pages many times a second. Keeping a rendered answer for a few seconds turns that load into
-one render per page per interval. Only anonymous GETs of public pages and the item API are kept;
-a request with a session cookie, a response that sets a cookie, or anything but a 200 is never
-cached. `NEWSDESK_PAGE_CACHE_SECONDS=0` turns it off.
+one render per page per interval. Only anonymous GETs of public pages (Hot, All, tags, stories,
+events, sources) and the item API are kept; a request with a session cookie, a response that
+sets a cookie, or anything but a 200 is never cached. `NEWSDESK_PAGE_CACHE_SECONDS=0` turns it off.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import OrderedDict
 from typing import Any
 
 Scope = dict[str, Any]
-CACHEABLE_PREFIXES = ("/all", "/tags/", "/items/", "/sources", "/api/v1/items")
+CACHEABLE_PREFIXES = ("/all", "/tags/", "/items/", "/events", "/sources", "/api/v1/items")
 SESSION_COOKIE = b"nd_session="
 
 

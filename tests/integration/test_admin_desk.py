@@ -226,3 +226,19 @@ async def test_added_source_is_test_fetched_by_the_runner_then_enabled(client, d
     assert client.post("/admin/sources/lab-two/retest", data={"csrf": csrf}).status_code == 404
     await run_once(db, settings, load_policy())
     assert server.routes["/gone.xml"].hits == 2
+
+
+def test_coverage_drawer_names_sources_that_shared_the_link(client, db) -> None:
+    s = client.seeded  # type: ignore[attr-defined]
+
+    def write(conn) -> None:
+        hn = Source(id="hn", name="Hacker Signal", url="https://hn.example/rss", tier=SourceTier.T3)
+        repo.upsert_sources(conn, [hn], NOW)
+        conn.execute(insert(t.discoveries).values(
+            item_id=s["N"], source_id="hn", url="https://lab.example/0?ref=hn", seen_at=NOW,
+        ))  # fmt: skip
+
+    db.write_sync(write)
+    drawer = client.get(f"/items/{s['N']}/members", headers={"hx-request": "true"}).text
+    assert drawer.count("<li") == 3  # the story, the follow-up, and the source that linked it
+    assert "Hacker Signal" in drawer and "shared the link" in drawer and "(this story)" in drawer

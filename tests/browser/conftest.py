@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from conftest import LocalServer, Route
 from newsdesk.config import load_settings
@@ -120,6 +120,26 @@ def _seed_commentary(db: Database) -> int:
     return db.write_sync(write)
 
 
+def _seed_admin_desk(db: Database, o3_id: int) -> int:
+    """A faithfulness-guard flag on the o3-mini card; returns the largest event's id."""
+
+    def write(conn: Any) -> int:
+        conn.execute(
+            insert(t.guard_flags).values(
+                item_id=o3_id, step="comment", field="sharp_en", action="repaired",
+                spans=["GPT-5.3"], text="", created_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+        m = t.event_members.c
+        return int(
+            conn.execute(
+                select(m.event_id).group_by(m.event_id).order_by(func.count().desc()).limit(1)
+            ).scalar_one()
+        )
+
+    return db.write_sync(write)
+
+
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     if not CHROMIUM.exists():
@@ -145,6 +165,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         _run(run_once(db, settings, policy, catalog=[*demo, hostile], demo=True))
     feeds.close()
     o3_id = _seed_commentary(db)
+    event_id = _seed_admin_desk(db, o3_id)
 
     port = _free_port()
     server = uvicorn.Server(
@@ -156,7 +177,7 @@ def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     ARTIFACTS.mkdir(exist_ok=True)
-    yield {"base": f"http://127.0.0.1:{port}", "db": db, "o3_id": o3_id}
+    yield {"base": f"http://127.0.0.1:{port}", "db": db, "o3_id": o3_id, "event_id": event_id}
     server.should_exit = True
     thread.join(timeout=10)
     db.close()

@@ -199,6 +199,28 @@ def test_editor_saves_votes_and_exports(page, desk) -> None:
     assert "gate split is the story" in inbox and "wrong" in inbox
 
 
+def test_flagged_stories_and_event_split_and_merge_forms(page, desk) -> None:
+    sign_in(page)
+    page.goto("/admin/flagged")
+    flagged = page.locator("main").inner_text()
+    assert O3_TITLE in flagged and "sharp_en" in flagged and "GPT-5.3" in flagged
+    event = desk["event_id"]
+    page.goto(f"/admin/events?event={event}")
+    rows = page.locator("#event + .table-wrap tbody tr")
+    n = rows.count()
+    assert n >= 2
+    rows.last.locator("button", has_text="split out").click()
+    page.wait_for_url("**/admin/events?event=*")
+    split = int(page.url.rsplit("=", 1)[1])
+    assert split != event and page.locator("#event + .table-wrap tbody tr").count() == 1
+    page.fill("input[name=keep]", str(event))
+    page.fill("input[name=other]", str(split))
+    page.locator("button", has_text="merge").click()
+    page.wait_for_url(f"**/admin/events?event={event}")
+    assert page.locator("#event + .table-wrap tbody tr").count() == n
+    assert page.locator("#event + .table-wrap tbody tr", has_text="editor").count() == n
+
+
 def test_hostile_markup_renders_inert(page, desk) -> None:
     dialogs: list[str] = []
     foreign: list[str] = []
@@ -238,6 +260,7 @@ EDITOR_PAGES = [
     ("saved", "/saved"), ("admin-sources", "/admin/sources"), ("admin-runs", "/admin/runs"),
     ("admin-usage", "/admin/usage"), ("admin-budgets", "/admin/budgets"),
     ("admin-policy", "/admin/policy"), ("admin-feedback", "/admin/feedback"),
+    ("admin-flagged", "/admin/flagged"), ("admin-events", "/admin/events?event={event}"),
 ]  # fmt: skip
 
 
@@ -262,7 +285,7 @@ def test_screenshots_of_every_page(desk, browser, width) -> None:
     page.emulate_media(color_scheme="light")
     sign_in(page)
     for name, path in EDITOR_PAGES:
-        page.goto(path)
+        page.goto(path.format(event=desk["event_id"]))
         assert page.evaluate("document.documentElement.scrollWidth") <= width, name
         page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=False)
     assert [e for e in errors if "404" not in e] == []  # the not-found page is a 404 on purpose

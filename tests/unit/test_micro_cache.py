@@ -66,3 +66,33 @@ def test_zero_ttl_turns_it_off_and_size_is_bounded() -> None:
     for path in ("/items/1", "/items/2", "/items/3"):
         get(small, path)
     assert len(small.entries) == 2 and get(small, "/items/1") == b"4"
+
+
+def test_concurrent_misses_render_once() -> None:
+    """When an entry is missing or expired, requests arriving during its render wait for it."""
+
+    class Slow(Counter):
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await asyncio.sleep(0.05)
+            await super().__call__(scope, receive, send)
+
+    async def burst(app: Any, n: int) -> list[bytes]:
+        async def one() -> bytes:
+            body: list[bytes] = []
+
+            async def send(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.body":
+                    body.append(message["body"])
+
+            scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"",
+                     "headers": []}  # fmt: skip
+            await app(scope, None, send)
+            return b"".join(body)
+
+        return list(await asyncio.gather(*(one() for _ in range(n))))
+
+    inner = Slow()
+    assert asyncio.run(burst(MicroCache(inner, ttl=60), 16)) == [b"1"] * 16
+    assert inner.calls == 1
+    failing = Slow(status=500)
+    assert asyncio.run(burst(MicroCache(failing, ttl=60), 4)) == [b"1", b"2", b"3", b"4"]

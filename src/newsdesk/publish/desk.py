@@ -31,7 +31,7 @@ def event_members(
         .order_by(i.filed_at, i.id)
     ).all()  # fmt: skip
     now = now or datetime.now(UTC)
-    return [
+    out = [
         {
             "id": r.id,
             "url": r.url,
@@ -41,9 +41,33 @@ def event_members(
             "tier": r.tier,
             "age": relative_age(r.published_at or r.filed_at, now),
             "lead": r.id == item_id,
+            "via": False,
         }
         for r in rows
     ]
+    # A source that carried the same link is a discovery, not a story of its own; the event's
+    # "also reported by N sources" counts it, so the drawer names it too.
+    shown = {r.source_name for r in rows}
+    d = t.discoveries.c
+    found = conn.execute(
+        select(d.item_id, d.seen_at, s.name.label("source_name"), i.title, j.title_en, j.title_zh)
+        .join(t.event_members, m.item_id == d.item_id)
+        .join(t.items, i.id == d.item_id)
+        .join(t.sources, s.id == d.source_id)
+        .outerjoin(t.judgements, j.id == i.judgement_id)
+        .where(m.event_id == event_id, i.tier.in_(PUBLIC_TIERS))
+        .order_by(d.seen_at, d.id)
+    ).all()  # fmt: skip
+    for r in found:
+        if r.source_name in shown:
+            continue
+        shown.add(r.source_name)
+        out.append(
+            {"id": r.item_id, "url": "", "title": {"en": r.title_en or r.title, "zh": r.title_zh},
+             "source": r.source_name, "relation": "shared the link", "tier": None,
+             "age": relative_age(r.seen_at, now), "lead": False, "via": True}
+        )  # fmt: skip
+    return out
 
 
 _CHOICES: dict[str, tuple[float, dict[str, list[Any]]]] = {}

@@ -26,6 +26,7 @@ from newsdesk.runner.events import after_judging, group_pending
 from newsdesk.runner.fulltext import run_full_text
 from newsdesk.runner.outputs import after_pass
 from newsdesk.runner.relations import grouping_model
+from newsdesk.runner.source_tests import run_source_tests
 from newsdesk.sources.kinds import parse_source, poll_url, pushed_entry
 from newsdesk.sources.rss import NotAFeed
 from newsdesk.store import repo
@@ -119,6 +120,8 @@ async def run_once(
     # 1. The catalog file is the operator's word on what to follow; health rows are kept.
     if catalog is not None:
         await db.write(lambda c: repo.upsert_sources(c, catalog, started))
+    # 1b. Sources an editor added in the admin pages get their one test fetch (never a page's).
+    await run_source_tests(db, settings)
 
     # 2. Collect + normalize, all sources at once under one concurrency bound. A failing
     #    source records its error and never stops the others.

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from newsdesk.domain import SOURCE_GROUPS
 from newsdesk.policy import load_policy
 from newsdesk.policy.loader import PolicyError, parse_policy
 from newsdesk.publish import admin as views
+from newsdesk.publish.admin_desk import source_tests
 from newsdesk.publish.desk import source_health
 from newsdesk.store import reader
 from newsdesk.web.auth import EditorSession, check_csrf, require_editor
@@ -26,6 +28,8 @@ SECTIONS = (
     ("budgets", "Budgets"),
     ("policy", "Policy"),
     ("feedback", "Feedback"),
+    ("flagged", "Flagged"),
+    ("events", "Events"),
 )
 
 
@@ -45,7 +49,10 @@ def admin_home() -> Response:
 def admin_sources(request: Request) -> HTMLResponse:
     with database(request).read() as conn:
         rows = source_health(conn)
-    return page(request, "sources", "sources", sources=rows, tiers=TIERS)
+        tests = source_tests(conn)
+    return page(
+        request, "sources", "sources", sources=rows, tiers=TIERS, tests=tests, groups=SOURCE_GROUPS
+    )
 
 
 @router.post("/sources/{source_id}")

@@ -221,3 +221,12 @@ async def test_default_fake_commentary_meets_the_length_without_a_rewrite(
     assert not result.rewritten
     assert len([e for e in fake.log if e.schema == "commentary"]) == 1
     await client.close()
+
+
+def test_chinese_sharp_is_cut_at_a_sentence_end_never_inside_a_number() -> None:
+    from newsdesk.editor.comment import cap_chars
+
+    text = "上下文窗口达 1000 万 token。" * 3 + "总参数接近 2 万亿，仍在训练中。"
+    cut = cap_chars(text, 40)
+    assert len(cut) <= 40 and cut.endswith("。")
+    assert "1000 万" in cut and not cut.endswith("1000")

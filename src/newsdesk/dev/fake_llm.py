@@ -388,7 +388,7 @@ def default_answer(text: str, schema_name: str, schema: dict[str, Any] | None) -
         low = int(wanted.group(1)) if wanted else 0
         n = 0
         while sentences and len(" ".join(paragraphs).split()) < low:
-            paragraphs.append(f"Read again, point {n + 1}: {sentences[n % len(sentences)]}")
+            paragraphs.append(f"Read again: {sentences[n % len(sentences)]}")
             n += 1
         sharp = "\n\n".join(paragraphs)
         answer = {

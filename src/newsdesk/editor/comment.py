@@ -106,6 +106,21 @@ def word_count(text: str) -> int:
     return len(text.split())
 
 
+_ENDS = ("\n\n", "。", "！", "？", ". ", "! ", "? ")
+
+
+def cap_chars(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a paragraph or sentence end so that no number or
+    name is split (a cut "1000 万" would read as 1000 and fail the faithfulness guard)."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    end = max(head.rfind(mark) + len(mark.rstrip()) for mark in _ENDS)
+    if end > limit // 2:
+        return head[:end].rstrip()
+    return head.rsplit(" ", 1)[0].rstrip() + "…"
+
+
 def _cap_words(text: str, limit: int) -> str:
     words = text.split(" ")
     return text if len(words) <= limit else " ".join(words[:limit]) + "…"
@@ -162,7 +177,7 @@ async def model_commentary(
     fields["take_en"] = clip(fields["take_en"].strip(), take_max)
     fields["take_zh"] = clip(fields["take_zh"].strip(), take_max)
     fields["sharp_en"] = _cap_words(fields["sharp_en"].strip(), high)
-    fields["sharp_zh"] = fields["sharp_zh"].strip()[: int(high * 2.5)]
+    fields["sharp_zh"] = cap_chars(fields["sharp_zh"].strip(), int(high * 2.5))
 
     context = [f"{r.filed_at:%Y-%m-%d} {r.title} {r.source} {r.summary}" for r in related]
     evidence = guard.Evidence.of(item.title, item.body_text[:BODY_MAX_CHARS], source.name, *context)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from newsdesk.publish.desk import event_members, filter_choices, saved_set, tag_count
@@ -87,38 +88,30 @@ def feed_page(
     )
 
 
+@dataclass
+class FeedFilters:
+    """The query parameters every feed page takes; one place to add a filter."""
+
+    tier: str | None = None
+    tag: str | None = None
+    source: str | None = None
+    group: str | None = None
+    language: str | None = None
+    q: str | None = None
+    cursor: str | None = None
+
+
+Filters = Annotated[FeedFilters, Depends()]
+
+
 @router.get("/", response_class=HTMLResponse, summary="Hot: p1 and featured stories")
-def hot(
-    request: Request,
-    tier: str | None = None,
-    tag: str | None = None,
-    source: str | None = None,
-    group: str | None = None,
-    language: str | None = None,
-    q: str | None = None,
-    cursor: str | None = None,
-) -> HTMLResponse:
-    return feed_page(
-        request, "Hot", "hot", HOT_TIERS, tier=tier, tag=tag, source=source, group=group,
-        language=language, q=q, cursor=cursor,
-    )  # fmt: skip
+def hot(request: Request, filters: Filters) -> HTMLResponse:
+    return feed_page(request, "Hot", "hot", HOT_TIERS, **asdict(filters))
 
 
 @router.get("/all", response_class=HTMLResponse, summary="Every public story")
-def all_stories(
-    request: Request,
-    tier: str | None = None,
-    tag: str | None = None,
-    source: str | None = None,
-    group: str | None = None,
-    language: str | None = None,
-    q: str | None = None,
-    cursor: str | None = None,
-) -> HTMLResponse:
-    return feed_page(
-        request, "All stories", "all", PUBLIC_TIERS, tier=tier, tag=tag, source=source,
-        group=group, language=language, q=q, cursor=cursor,
-    )  # fmt: skip
+def all_stories(request: Request, filters: Filters) -> HTMLResponse:
+    return feed_page(request, "All stories", "all", PUBLIC_TIERS, **asdict(filters))
 
 
 @router.get("/tags/{tag}", response_class=HTMLResponse, summary="Every public story with a tag")

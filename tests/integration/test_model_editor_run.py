@@ -114,6 +114,21 @@ async def test_budget_pauses_the_model_steps_and_collect_goes_on(db, demo) -> No
     assert stats["paused"] == summary.paused  # visible in the run record
 
 
+async def test_a_budget_set_in_the_admin_pauses_the_model_steps(db, demo) -> None:
+    from urllib.parse import urlsplit
+
+    from newsdesk.store import reader
+
+    with FakeLLM() as fake:
+        service = urlsplit(fake.base_url).netloc
+        db.write_sync(lambda c: reader.set_budget(c, service, "hour", 12, None, None))
+        settings = settings_for(fake, llm_concurrency=4)  # no budget in the settings
+        summary = await run_once(db, settings, load_policy(), catalog=demo, demo=True)
+    assert "limit 12" in summary.paused and "this hour" in summary.paused
+    with db.read() as conn:
+        assert count(conn, t.usage) <= 12
+
+
 async def test_faults_in_every_way_end_judged_and_paid_once(db, demo) -> None:
     with FakeLLM(fault_rate=0.25, fault_kinds=FAULT_KINDS, retry_after=0.01,
                  hang_seconds=1.5, seed=11) as fake:  # fmt: skip

@@ -14,6 +14,7 @@ from newsdesk.editor.providers import (
     BudgetExceeded,
     CallHeld,
     InvalidOutput,
+    Limits,
     LLMProvider,
     MemoryReceipts,
     ModelError,
@@ -140,6 +141,24 @@ async def test_budget_pauses_with_reason(fake: FakeLLM) -> None:
     with pytest.raises(BudgetExceeded, match="2 calls this minute"):
         await client.call_json("judge", [{"role": "user", "content": "3"}], PingAnswer)
     assert len(fake.log) == 2
+    await client.close()
+
+
+async def test_an_editors_budget_replaces_the_settings_for_its_window(fake: FakeLLM) -> None:
+    settings = load_settings(llm_base_url=fake.base_url, llm_model="m",
+                             llm_budget_calls_per_day=100)  # fmt: skip
+    book = MemoryReceipts()
+    client = LLMProvider(settings, book)
+    service = client.routes["judge"].service
+    book.budgets[service] = {"day": Limits(calls=1)}  # tighter than the settings' 100
+    await client.call_json("judge", MESSAGES, PingAnswer)
+    with pytest.raises(BudgetExceeded, match=r"1 calls this day \(limit 1\)"):
+        await client.call_json("judge", [{"role": "user", "content": "2"}], PingAnswer)
+    book.budgets[service] = {"day": Limits()}  # an empty budget lifts the day's limit
+    await client.call_json("judge", [{"role": "user", "content": "3"}], PingAnswer)
+    book.budgets["other.example"] = {"day": Limits(calls=0, tokens=1)}  # another service's
+    await client.call_json("judge", [{"role": "user", "content": "4"}], PingAnswer)
+    assert len(fake.log) == 3
     await client.close()
 
 

@@ -118,6 +118,22 @@ class Spend:
     cost: float = 0.0
 
 
+@dataclass(frozen=True)
+class Limits:
+    """One budget window's limits; None (or 0) means no limit of that kind."""
+
+    calls: int | None = None
+    tokens: int | None = None
+    cost: float | None = None
+
+
+BUDGET_WINDOWS = {
+    "minute": timedelta(minutes=1),
+    "hour": timedelta(hours=1),
+    "day": timedelta(days=1),
+}
+
+
 class ReceiptBook(Protocol):
     """Where receipts and usage live; the runner implements it with the store."""
 
@@ -132,6 +148,10 @@ class ReceiptBook(Protocol):
     async def fail(self, receipt_id: int, status: str, error: str) -> None: ...
 
     async def spent(self, service: str, since: datetime) -> Spend: ...
+
+    async def limits(self, service: str) -> dict[str, Limits]:
+        """Budgets editors set for `service` (admin pages), by window; they replace settings."""
+        ...
 
 
 @dataclass
@@ -149,6 +169,7 @@ class MemoryReceipts:
     rows: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     data: dict[int, _MemRow] = field(default_factory=dict)
     usage: list[tuple[str, datetime, CallUsage]] = field(default_factory=list)
+    budgets: dict[str, dict[str, Limits]] = field(default_factory=dict)  # service -> window
 
     async def open(
         self, service: str, purpose: str, model: str, input_hash: str, hold: timedelta
@@ -185,6 +206,9 @@ class MemoryReceipts:
             tokens=sum(u.tokens_in + u.tokens_out for u in rows),
             cost=sum(u.cost or 0.0 for u in rows),
         )
+
+    async def limits(self, service: str) -> dict[str, Limits]:
+        return self.budgets.get(service, {})
 
 
 def receipt_decision(status: str, sent_at: datetime, now: datetime, hold: timedelta) -> Receipt:
@@ -491,14 +515,17 @@ class LLMProvider:
     async def _check_budget(self, service: str) -> None:
         s = self.settings
         now = datetime.now(UTC)
-        windows = (
-            ("minute", timedelta(minutes=1), s.llm_budget_calls_per_minute, 0, 0.0),
-            ("hour", timedelta(hours=1), s.llm_budget_calls_per_hour,
-             s.llm_budget_tokens_per_hour, 0.0),
-            ("day", timedelta(days=1), s.llm_budget_calls_per_day, s.llm_budget_tokens_per_day,
-             s.llm_budget_cost_per_day),
-        )  # fmt: skip
-        for name, span, calls, tokens, cost in windows:
+        limits = {
+            "minute": Limits(s.llm_budget_calls_per_minute),
+            "hour": Limits(s.llm_budget_calls_per_hour, s.llm_budget_tokens_per_hour),
+            "day": Limits(s.llm_budget_calls_per_day, s.llm_budget_tokens_per_day,
+                          s.llm_budget_cost_per_day),
+        }  # fmt: skip
+        # An editor's budget in the admin pages replaces the settings for its window: the
+        # person watching the bill has the last word, without a restart.
+        limits |= await self.book.limits(service)
+        for name, span in BUDGET_WINDOWS.items():
+            calls, tokens, cost = (getattr(limits[name], f) for f in ("calls", "tokens", "cost"))
             if not (calls or tokens or cost):
                 continue
             spent = await self.book.spent(service, now - span)

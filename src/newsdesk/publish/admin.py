@@ -70,6 +70,12 @@ def budgets(conn: Connection) -> list[Any]:
     return list(conn.execute(select(t.budgets).order_by(b.service, b.window)).all())
 
 
+def known_services(conn: Connection) -> list[str]:
+    """Services (model endpoints' hosts) that have been paid for, for the budget form."""
+    u = t.usage.c
+    return list(conn.execute(select(u.service).distinct().order_by(u.service)).scalars())
+
+
 def policy_versions(conn: Connection) -> list[Any]:
     p = t.policy_versions.c
     return list(

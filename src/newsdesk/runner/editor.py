@@ -21,6 +21,7 @@ from newsdesk.editor.judge import model_judgement
 from newsdesk.editor.providers import (
     BudgetExceeded,
     CallUsage,
+    Limits,
     LLMProvider,
     Receipt,
     Spend,
@@ -61,6 +62,11 @@ class StoreReceipts:
         with self.db.read() as conn:
             calls, tokens, cost = store.spent(conn, service, since)
         return Spend(calls, tokens, cost)
+
+    async def limits(self, service: str) -> dict[str, Limits]:
+        with self.db.read() as conn:
+            rows = store.budget_limits(conn, service)
+        return {window: Limits(*values) for window, values in rows.items()}
 
 
 def model_editor(db: Database, settings: Settings) -> LLMProvider | None:

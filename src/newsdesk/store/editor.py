@@ -108,6 +108,15 @@ def spent(conn: Connection, service: str, since: datetime) -> tuple[int, int, fl
     return int(row[0]), int(row[1]), float(row[2])
 
 
+def budget_limits(conn: Connection, service: str) -> dict[str, tuple[Any, Any, Any]]:
+    """Editors' budgets for one service: window -> (max calls, max tokens, max cost)."""
+    b = t.budgets.c
+    rows = conn.execute(
+        select(b.window, b.max_calls, b.max_tokens, b.max_cost).where(b.service == service)
+    )
+    return {r.window: (r.max_calls, r.max_tokens, r.max_cost) for r in rows}
+
+
 def usage_summary(conn: Connection, since: datetime | None) -> list[dict[str, Any]]:
     """Calls, tokens, latency and cost per (service, purpose, model) since a moment."""
     u = t.usage.c

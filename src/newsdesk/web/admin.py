@@ -4,6 +4,7 @@ the feedback inbox. Every route checks the session; every write checks the CSRF 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -103,7 +104,11 @@ def admin_usage(request: Request) -> HTMLResponse:
 def admin_budgets(request: Request) -> HTMLResponse:
     with database(request).read() as conn:
         rows = views.budgets(conn)
-    return page(request, "budgets", "budgets", budgets=rows, windows=WINDOWS)
+        services = views.known_services(conn)
+    # Budgets are per service, the model endpoint's host; offer the configured one first.
+    configured = urlsplit(settings(request).llm_base_url).netloc
+    services = list(dict.fromkeys([s for s in (configured, *services) if s]))
+    return page(request, "budgets", "budgets", budgets=rows, windows=WINDOWS, services=services)
 
 
 def _limit(value: str, kind: type[int] | type[float]) -> int | float | None:

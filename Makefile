@@ -24,11 +24,16 @@ run: install
 	$(BIN)/newsdesk db upgrade
 	$(BIN)/newsdesk up --demo
 
-# Browser tests drive Debian's Chromium; install it when missing and we may (root).
+# Browser tests drive Debian's Chromium; install it when missing and we may (root), with a
+# CJK font so the screenshots show Chinese titles rather than empty boxes.
 browser:
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "installing Debian's chromium for the browser tests"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+	@if [ ! -d /usr/share/fonts/opentype/noto ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing a CJK font for the browser screenshots"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null || true; \
 	fi
 
 lint: install

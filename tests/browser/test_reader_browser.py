@@ -254,7 +254,8 @@ def test_hostile_markup_renders_inert(page, desk) -> None:
 PAGES = [
     ("hot", "/"), ("all", "/all"), ("item-o3", "/items/{o3}"), ("tag", "/tags/Safety"),
     ("search", "/?q=reasoning"), ("sources", "/sources"), ("signin", "/signin"),
-    ("not-found", "/items/999999"),
+    ("events", "/events"), ("event", "/events/{event}"), ("daily", "/daily"),
+    ("weekly", "/weekly"), ("not-found", "/items/999999"),
 ]  # fmt: skip
 EDITOR_PAGES = [
     ("saved", "/saved"), ("admin-sources", "/admin/sources"), ("admin-runs", "/admin/runs"),
@@ -273,7 +274,7 @@ def test_screenshots_of_every_page(desk, browser, width) -> None:
     # A blocked inline script or style (Content-Security-Policy) shows as a console error.
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     for name, path in PAGES:
-        page.goto(path.format(o3=desk["o3_id"]))
+        page.goto(path.format(o3=desk["o3_id"], event=desk["event_id"]))
         if name == "hot":
             page.locator("article.card").first.locator("details.more > summary").click()
         # At 375 px nothing may scroll sideways (tables scroll inside their own box).

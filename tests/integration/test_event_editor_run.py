@@ -174,3 +174,28 @@ async def test_multi_source_event_is_judged_and_commented_once(db, demo) -> None
             assert after.events_judged >= 1 and current is not None and history == 3
         else:
             assert current is None  # one source left: its stories speak for themselves
+
+
+async def test_without_a_model_events_are_judged_by_the_rules_once(db, demo) -> None:
+    settings = load_settings(allow_private_urls=True)
+    policy = load_policy()
+    first = await run_once(db, settings, policy, catalog=demo, demo=True)
+    assert first.events_judged >= 10 and first.events_commented == 0
+    with db.read() as conn:
+        ej = t.event_judgements.c
+        assert _count(conn, t.event_judgements, ej.editor != "rules") == 0
+        assert _count(conn, t.commentary) == 0
+        event_id, lead_id, sources = conn.execute(
+            select(t.events.c.id, t.events.c.lead_item_id, t.events.c.sources_count)
+            .join(t.items, t.items.c.id == t.events.c.lead_item_id)
+            .where(t.items.c.title == EVENT)
+        ).one()
+        why = conn.execute(
+            select(ej.why).where(ej.event_id == event_id).order_by(ej.id.desc())
+        ).scalar()
+        card = get_card(conn, lead_id)
+    assert f"{sources} sources +3" in why  # the coverage bonus, applied by code
+    assert card is not None and card["verdict"] == "event" and card["why"] == why
+    # A second pass over unchanged feeds judges no event again.
+    again = await run_once(db, settings, policy, catalog=demo, demo=True)
+    assert again.events_judged == 0 and again.judged == 0

@@ -21,7 +21,7 @@ from newsdesk.runner.demo import DemoFeedServer
 from newsdesk.runner.local import run_once
 from newsdesk.sources.catalog import DEMO_CATALOG, load_catalog
 from newsdesk.store import schema as t
-from newsdesk.store.event_judgements import multi_source_item_ids
+from newsdesk.store.event_judgements import events_to_judge, multi_source_item_ids
 
 
 @pytest.fixture
@@ -148,10 +148,13 @@ async def test_faults_in_every_way_end_judged_and_paid_once(db, demo) -> None:
         assert first.judge_failed > 0  # 25% faults do bite
         for _ in range(8):
             summary = await run_once(db, settings, policy, catalog=demo, demo=True)
-            if summary.judge_failed == 0 and summary.comment_failed == 0:
+            failed = summary.judge_failed + summary.comment_failed + summary.events_failed
+            if failed == 0:
                 break
         with db.read() as conn:
             assert count(conn, t.items, t.items.c.judgement_id.is_(None)) == 0
+            # every multi-source event ends with its own judgement too
+            assert [e.event_id for e in events_to_judge(conn) if e.judged is None] == []
         assert {e.fault for e in fake.log} >= set(FAULT_KINDS)
         # No request body got a good answer twice: only failed calls were ever re-sent.
         assert fake.paid_twice() == []

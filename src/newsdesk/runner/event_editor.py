@@ -145,6 +145,6 @@ async def _save(
 
 
 async def _failed(db: Database, event_id: int, exc: Exception, summary: Any) -> None:
-    summary.judge_failed += 1
+    summary.events_failed += 1  # retried next pass: the event has no current judgement
     message = f"{type(exc).__name__}: {exc}"[:500]
     await db.write(lambda c: event_store.mark_event_error(c, event_id, message))

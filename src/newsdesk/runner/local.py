@@ -68,6 +68,7 @@ class RunSummary:
     comment_failed: int = 0
     events_judged: int = 0  # multi-source events judged as a whole
     events_commented: int = 0
+    events_failed: int = 0
     paused: str = ""  # why the model steps stopped early (a spent budget), "" when they did not
     seconds: float = 0.0
 
@@ -90,6 +91,7 @@ class RunSummary:
             "comment_failed": self.comment_failed,
             "events_judged": self.events_judged,
             "events_commented": self.events_commented,
+            "events_failed": self.events_failed,
             "paused": self.paused,
             "seconds": round(self.seconds, 2),
         }

@@ -15,8 +15,9 @@ events and no verdicts. The fake OpenAI-compatible server answers every call aft
 
 Prints one table: calls, input and output tokens per story and wall time for each, the ratio,
 and (a)'s wall time against calls × mean latency ÷ 16, in total and for the judge and comment
-steps alone (grouping places stories one by one, so its calls do not overlap). The header
-carries the load average: other work on the machine stretches wall times.
+steps alone (grouping asks its relation questions at once but places stories one by one, so
+its share is shown apart). The header carries the load average: other work on the machine
+stretches wall times.
 
 Run: .venv/bin/python bench/editor.py [--latency 1.5] [--jitter 0.5]
 """

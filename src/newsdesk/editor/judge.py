@@ -40,7 +40,7 @@ PROMPTS = Path(__file__).with_name("prompts")
 # Untrusted text is capped: the news is in the lead, the cost is in the tail, and a cap leaves
 # less room for injected text. Commentary reads a longer cut than judging does. The judge's
 # 2,500 characters (about 400 words: the lead and first paragraphs, where the who, what and
-# numbers are) cost a tenth fewer judge tokens than 4,000 did in bench/editor.py.
+# numbers are) cost about 7% fewer tokens per judge call than 4,000 did (bench/editor.py).
 JUDGE_MAX_CHARS = 2500
 BODY_MAX_CHARS = 6000
 # "3+ independent sources on the event" (DESIGN.md §2) earns the coverage bonus.

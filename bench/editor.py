@@ -1,17 +1,23 @@
 """Cost and speed of the model editor against a naive pipeline, on the fake model.
 
 Stories: the demo feeds plus the AI-industry corpus feeds (../shared/corpus), served over local
-HTTP and run through collect, normalise and group. The fake OpenAI-compatible server answers
-every call after 1.5 s ± 0.5 s. Both pipelines run with concurrency 16 in the same run:
+HTTP and run through collect and normalise (offline), then trimmed to a fixed sample with no
+events and no verdicts. The fake OpenAI-compatible server answers every call after
+1.5 s ± 0.5 s. Both pipelines run with concurrency 16 in the same run:
 
-(a) ours: `run_once`'s judge and comment steps — one judgement per story with the text capped,
-    a second judgement only at the borderline, take and sharp only for p1 and featured, and
-    receipts (a story already paid for is never paid again);
+(a) ours: `run_once` with the model, as a desk runs it — grouping first (the model judges how
+    each story relates to its candidates), then one judgement per story with the text capped,
+    a second judgement only near a tier line the story can reach, one judgement and one
+    commentary per multi-source event instead of one commentary per report, take and sharp
+    only for p1 and featured, and receipts (a request already paid for is never paid again);
 (b) naive: every story judged twice with its full text and commented whatever its tier, no
     receipts, no grouping first (coverage 1).
 
 Prints one table: calls, input and output tokens per story and wall time for each, the ratio,
-and (a)'s wall time against calls × mean latency ÷ 16.
+and (a)'s wall time against calls × mean latency ÷ 16, in total and for the judge and comment
+steps alone (grouping asks its relation questions at once but places stories one by one, so
+its share is shown apart). The header carries the load average: other work on the machine
+stretches wall times.
 
 Run: .venv/bin/python bench/editor.py [--latency 1.5] [--jitter 0.5]
 """
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import sys
 import tempfile
@@ -107,6 +114,19 @@ def tokens(log: list[Any], start: int) -> tuple[int, int, int]:
     return (len(entries), sum(e.tokens_in for e in entries), sum(e.tokens_out for e in entries))
 
 
+class StepClock:
+    """Progress that notes when each step starts, so grouping's wall time can be told apart."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        self.started.setdefault(stage, time.monotonic())
+
+    def advance(self, stage: str, n: int = 1) -> None:
+        pass
+
+
 async def naive(settings: Any, policy: Any, stories: list[Any]) -> int:
     client = LLMProvider(settings, NoReceipts())
     limit = asyncio.Semaphore(CONCURRENCY)
@@ -160,12 +180,15 @@ async def main(latency: float, jitter: float) -> int:
     upgrade(db)
     policy = load_policy()
     with DemoFeedServer(feeds) as base, FakeLLM(latency=latency, jitter=jitter) as fake:
-        # Collect, normalise and group once (rules editor), then clear the verdicts so both
-        # pipelines judge the same stories from scratch.
+        # Collect and normalise once (offline), then clear verdicts and events so both
+        # pipelines start from the same ungrouped, unjudged stories.
         offline = load_settings(allow_private_urls=True, data_dir=work)
         await run_once(db, offline, policy, catalog=catalog(base, names), demo=True)
         await db.write(lambda c: (c.execute(update(t.items).values(judgement_id=None, tier=None)),
-                                  c.execute(delete(t.judgements))))  # fmt: skip
+                                  c.execute(delete(t.judgements)), c.execute(delete(t.commentary)),
+                                  c.execute(delete(t.event_members)),
+                                  c.execute(delete(t.event_judgements)),
+                                  c.execute(delete(t.events))))  # fmt: skip
         with db.read() as conn:
             stories = repo.items_to_judge(conn, limit=100_000)
         # Keep a fixed sample: all demo stories, then corpus stories in a stable order.
@@ -183,12 +206,21 @@ async def main(latency: float, jitter: float) -> int:
             llm_timeout_seconds=30,
         )  # fmt: skip
         start = len(fake.log)
+        clock = StepClock()
         began = time.monotonic()
-        ours = await run_once(db, settings, policy, demo=True)
+        ours = await run_once(db, settings, policy, demo=True, progress=clock)
         wall_a = time.monotonic() - began
         calls_a, in_a, out_a = tokens(fake.log, start)
+        judging = clock.started.get("judge", began)
+        wall_group = judging - began
+        calls_group = sum(1 for e in fake.log[start:] if e.schema == "relation")
         # A rerun pays nothing: receipts (idempotence is part of the design, shown, not timed).
-        await db.write(lambda c: c.execute(update(t.items).values(judgement_id=None)))
+        await db.write(
+            lambda c: (
+                c.execute(update(t.items).values(judgement_id=None)),
+                c.execute(update(t.events).values(judgement_id=None)),
+            )
+        )
         before = len(fake.log)
         await run_once(db, settings, policy, demo=True)
         rerun_calls = len(fake.log) - before
@@ -202,8 +234,10 @@ async def main(latency: float, jitter: float) -> int:
     shutil.rmtree(work, ignore_errors=True)
 
     ideal = calls_a * latency / CONCURRENCY
+    ideal_steps = (calls_a - calls_group) * latency / CONCURRENCY
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     table = Table(title=f"editor cost and speed: {n} stories, fake model {latency:g} s ± "
-                  f"{jitter:g} s, concurrency {CONCURRENCY}")  # fmt: skip
+                  f"{jitter:g} s, concurrency {CONCURRENCY}, load average {load}")  # fmt: skip
     for column in ("", "(a) newsdesk", "(b) naive", "a / b"):
         table.add_column(column, justify="right")
     rows = (
@@ -216,10 +250,16 @@ async def main(latency: float, jitter: float) -> int:
     for label, a, b, fmt in rows:
         table.add_row(label, fmt.format(a), fmt.format(b), f"{a / b:.2f}" if b else "-")
     table.add_row("(a) wall ÷ (calls × mean latency ÷ 16)", f"{wall_a / ideal:.2f}", "", "")
+    table.add_row("(a) grouping: relation calls, wall (s)", f"{calls_group}, {wall_group:.1f}",
+                  "", "")  # fmt: skip
+    table.add_row("(a) judge + comment wall ÷ (their calls × mean latency ÷ 16)",
+                  f"{(wall_a - wall_group) / ideal_steps:.2f}", "", "")  # fmt: skip
     table.add_row("(a) calls on an identical rerun", str(rerun_calls), "", "")
     console.print(table)
-    console.print(f"(a) judged {ours.judged}, second opinions {ours.second_opinions}, "
-                  f"commented {ours.commented}, failed {ours.judge_failed}; "
+    console.print(f"(a) grouped {ours.grouped} into {ours.events_created} events; judged "
+                  f"{ours.judged} stories and {ours.events_judged} multi-source events, second "
+                  f"opinions {ours.second_opinions}, commented {ours.commented} (of which "
+                  f"{ours.events_commented} events), failed {ours.judge_failed}; "
                   f"(b) stories failed {naive_failed}")  # fmt: skip
     return 0
 

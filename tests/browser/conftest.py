@@ -94,23 +94,27 @@ def _free_port() -> int:
 
 
 def _seed_commentary(db: Database) -> int:
-    """What the model editor writes for a p1 story: bilingual title and summary, take, sharp."""
+    """What the model editor writes for a p1 story: bilingual title and summary, take, sharp.
+
+    The demo's o3-mini card leads an event that several sources carry, so the editor writes
+    its verdict and commentary once for the event; the seed does the same."""
     now = datetime.now(UTC)
 
     def write(conn: Any) -> int:
-        i = t.items.c
+        i, e = t.items.c, t.events.c
         row = conn.execute(select(i.id, i.judgement_id).where(i.title == O3_TITLE)).one()
-        conn.execute(
-            update(t.judgements)
-            .where(t.judgements.c.id == row.judgement_id)
-            .values(
-                title_zh="OpenAI o3-mini 系统卡",
-                summary_zh="OpenAI 将 o3-mini 的缓解后总体风险评为中等。",
-            )
-        )
+        led = (e.lead_item_id == row.id) & e.judgement_id.is_not(None)
+        event = conn.execute(select(e.id, e.judgement_id).where(led)).first()
+        zh = {"title_zh": "OpenAI o3-mini 系统卡",
+              "summary_zh": "OpenAI 将 o3-mini 的缓解后总体风险评为中等。"}  # fmt: skip
+        conn.execute(update(t.judgements).where(t.judgements.c.id == row.judgement_id).values(zh))
+        if event is not None:
+            ej = t.event_judgements.c
+            conn.execute(update(t.event_judgements).where(ej.id == event.judgement_id).values(zh))
+        owner = {"event_id": event.id} if event is not None else {"item_id": row.id}
         conn.execute(
             insert(t.commentary).values(
-                item_id=row.id, created_at=now, policy_version="test", editor="test-model",
+                **owner, created_at=now, policy_version="test", editor="test-model",
                 take_en=O3_TAKE, take_zh="OpenAI 把 o3-mini 的部署门槛设在缓解后中等。",
                 sharp_en=O3_SHARP, sharp_zh="这里最重要的披露不是三个类别的中等评级。",
             )

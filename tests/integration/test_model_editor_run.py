@@ -21,6 +21,7 @@ from newsdesk.runner.demo import DemoFeedServer
 from newsdesk.runner.local import run_once
 from newsdesk.sources.catalog import DEMO_CATALOG, load_catalog
 from newsdesk.store import schema as t
+from newsdesk.store.event_judgements import events_to_judge, multi_source_item_ids
 
 
 @pytest.fixture
@@ -52,7 +53,21 @@ async def test_model_judges_comments_and_pays_once(db, demo) -> None:
         first = await run_once(db, settings, policy, catalog=demo, demo=True)
         calls = len(fake.log)
         assert first.judged == 119 and first.judge_failed == 0
-        assert first.commented == first.tiers["p1"] + first.tiers["featured"] > 0
+        with db.read() as conn:
+            # Stories of multi-source events are commented once, as their event.
+            in_events = multi_source_item_ids(
+                conn,
+                list(
+                    conn.execute(
+                        select(t.items.c.id).where(t.items.c.tier.in_(("p1", "featured")))
+                    ).scalars()
+                ),
+            )
+            hot_events = count(conn, t.events, t.events.c.tier.in_(("p1", "featured")))
+        assert first.events_commented == hot_events > 0
+        assert first.commented == (
+            first.tiers["p1"] + first.tiers["featured"] - len(in_events) + hot_events
+        )
         with db.read() as conn:
             o3 = conn.execute(
                 select(t.items.c.id).where(t.items.c.title == "OpenAI o3-mini System Card")
@@ -148,10 +163,13 @@ async def test_faults_in_every_way_end_judged_and_paid_once(db, demo) -> None:
         assert first.judge_failed > 0  # 25% faults do bite
         for _ in range(8):
             summary = await run_once(db, settings, policy, catalog=demo, demo=True)
-            if summary.judge_failed == 0 and summary.comment_failed == 0:
+            failed = summary.judge_failed + summary.comment_failed + summary.events_failed
+            if failed == 0:
                 break
         with db.read() as conn:
             assert count(conn, t.items, t.items.c.judgement_id.is_(None)) == 0
+            # every multi-source event ends with its own judgement too
+            assert [e.event_id for e in events_to_judge(conn) if e.judged is None] == []
         assert {e.fault for e in fake.log} >= set(FAULT_KINDS)
         # No request body got a good answer twice: only failed calls were ever re-sent.
         assert fake.paid_twice() == []

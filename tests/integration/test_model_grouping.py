@@ -33,3 +33,48 @@ async def test_model_judges_relations_and_demo_events_still_form(db) -> None:
         assert multi >= 10  # the demo's multi-source events still come together
         assert receipts >= len(relation_calls)  # every relation answer was receipted
         assert fake.paid_twice() == []
+
+
+async def test_relation_calls_asked_ahead_group_exactly_as_one_by_one(db) -> None:
+    """The placing loop uses an answer asked ahead only for the same question, so the events
+    are the same as when every story asks in turn."""
+    from datetime import UTC, datetime
+
+    from newsdesk.editor.providers import LLMProvider
+    from newsdesk.runner.editor import StoreReceipts
+    from newsdesk.runner.events import group_pending
+    from newsdesk.runner.relations import grouping_model
+
+    def partition(conn) -> set[frozenset[int]]:
+        m = t.event_members.c
+        events: dict[int, set[int]] = {}
+        for item_id, event_id in conn.execute(select(m.item_id, m.event_id)):
+            events.setdefault(event_id, set()).add(item_id)
+        return {frozenset(v) for v in events.values()}
+
+    async def regroup(settings, ahead: bool) -> set[frozenset[int]]:
+        await db.write(lambda c: (c.execute(t.event_members.delete()),
+                                  c.execute(t.events.delete())))  # fmt: skip
+        provider = LLMProvider(settings, StoreReceipts(db))
+        try:
+            model = grouping_model(provider, settings)
+            await group_pending(db, datetime.now(UTC), model=model, ask_ahead=ahead)
+        finally:
+            await provider.close()
+        with db.read() as conn:
+            return partition(conn)
+
+    with DemoFeedServer() as base, FakeLLM() as fake:
+        catalog = load_catalog(DEMO_CATALOG, demo_base=base)
+        await run_once(db, load_settings(allow_private_urls=True), load_policy(),
+                       catalog=catalog, demo=True)  # fmt: skip
+        settings = load_settings(
+            allow_private_urls=True, llm_base_url=fake.base_url, llm_model="fake-editor"
+        )
+        one_by_one = await regroup(settings, ahead=False)
+        asked = len(fake.log)
+        ahead = await regroup(settings, ahead=True)
+        assert ahead == one_by_one and any(len(e) > 1 for e in ahead)
+        # Questions asked ahead are the same requests: their receipts answer them.
+        assert len(fake.log) - asked <= asked // 10
+        assert fake.paid_twice() == []

@@ -90,6 +90,7 @@ def full_card(**over) -> dict:
         },
         "sharp": {"en": SHARP_EN, "zh": ""},
         "editor": "gpt-4.1-mini",
+        "verdict": "story",
         "event": {"id": 7, "sources_count": 3},
         "backfill": False,
     }

@@ -15,7 +15,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, and_, or_, select, tuple_
+from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
 
 from newsdesk.store import schema as t
 from newsdesk.store.search import match_subquery
@@ -60,21 +60,37 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise BadRequest("cursor is not one this desk issued") from None
 
 
+_LED = t.events.alias("led")  # the judged multi-source event a story leads, if any
+_VERDICT = (
+    "tier", "importance", "hook", "knowledge", "resonance", "hook_reason", "knowledge_reason",
+    "resonance_reason", "tags", "title_en", "title_zh", "summary_en", "summary_zh", "why",
+    "editor",
+)  # fmt: skip
+
+
+def shown_tier() -> Any:
+    """The tier a reader sees for a story: its event's when it leads a judged multi-source
+    event (the event is judged as a whole), else its own."""
+    return func.coalesce(_LED.c.tier, t.items.c.tier)
+
+
 @cache  # statements are immutable; building them costs more than running them
 def _card_query() -> Select[Any]:
-    i, s, j = t.items.c, t.sources.c, t.judgements.c
+    """Cards with their verdict: the lead of a judged multi-source event carries the event's
+    judgement (`event_judgements`); every other story its own."""
+    i, s, j, ej = t.items.c, t.sources.c, t.judgements.c, t.event_judgements.c
+    verdict = [func.coalesce(ej[name], j[name]).label(name) for name in _VERDICT]
     return (
         select(
             i.id, i.url, i.title, i.language, i.published_at, i.filed_at, i.backfill,
             s.id.label("source_id"), s.name.label("source_name"), s.name_zh.label("source_name_zh"),
             s.kind.label("source_kind"), s.tier.label("source_tier"),
-            s.group_name.label("source_group"),
-            j.tier, j.importance, j.hook, j.knowledge, j.resonance, j.hook_reason,
-            j.knowledge_reason, j.resonance_reason, j.tags, j.title_en, j.title_zh,
-            j.summary_en, j.summary_zh, j.why, j.editor,
+            s.group_name.label("source_group"), *verdict, _LED.c.id.label("judged_event_id"),
         )
         .join(t.sources, s.id == i.source_id)
         .join(t.judgements, j.id == i.judgement_id)
+        .outerjoin(_LED, and_(_LED.c.lead_item_id == i.id, _LED.c.judgement_id.is_not(None)))
+        .outerjoin(t.event_judgements, ej.id == _LED.c.judgement_id)
     )  # fmt: skip
 
 
@@ -100,7 +116,7 @@ def list_cards(
         raise BadRequest(f"tier must be one of {', '.join(PUBLIC_TIERS)}")
     limit = max(1, min(limit, MAX_LIMIT))
     i = t.items.c
-    query = _card_query().where(i.tier.in_(tiers))
+    query = _card_query().where(shown_tier().in_(tiers))
     if collapse_events:
         query = query.where(~_covered_elsewhere())
     if tag:
@@ -146,7 +162,10 @@ def _covered_elsewhere() -> Any:
         .join(t.events, e.id == m.event_id)
         .join(lead, lead.c.id == e.lead_item_id)
         .where(m.item_id == t.items.c.id)
-        .where(e.lead_item_id != m.item_id, lead.c.tier.in_(PUBLIC_TIERS))
+        .where(
+            e.lead_item_id != m.item_id,
+            func.coalesce(e.tier, lead.c.tier).in_(PUBLIC_TIERS),  # the lead as readers see it
+        )
         .correlate(t.items)
         .exists()
     )
@@ -156,7 +175,7 @@ def get_card(
     conn: Connection, item_id: int, tz: str = "UTC", now: datetime | None = None
 ) -> dict[str, Any] | None:
     row = conn.execute(
-        _card_query().where(t.items.c.id == item_id).where(t.items.c.tier.in_(PUBLIC_TIERS))
+        _card_query().where(t.items.c.id == item_id).where(shown_tier().in_(PUBLIC_TIERS))
     ).first()
     if row is None:
         return None
@@ -166,9 +185,15 @@ def get_card(
 def _cards(conn: Connection, rows: list[Any], tz: str, now: datetime) -> list[dict[str, Any]]:
     ids = [r.id for r in rows]
     comments = _latest_commentary(conn, ids)
+    # A judged multi-source event's commentary is written once, for the event: its lead shows it.
+    event_comments = _latest_event_commentary(conn, [r.judged_event_id for r in rows])
     events = _events(conn, ids)
     zone = ZoneInfo(tz)
-    return [_card(r, comments.get(r.id), events.get(r.id), zone, now) for r in rows]
+    return [
+        _card(r, event_comments.get(r.judged_event_id) if r.judged_event_id
+              else comments.get(r.id), events.get(r.id), zone, now)
+        for r in rows
+    ]  # fmt: skip
 
 
 def _latest_commentary(conn: Connection, ids: list[int]) -> dict[int, Any]:
@@ -177,6 +202,22 @@ def _latest_commentary(conn: Connection, ids: list[int]) -> dict[int, Any]:
     c = t.commentary.c
     rows = conn.execute(select(t.commentary).where(c.item_id.in_(ids)).order_by(c.id))
     return {r.item_id: r for r in rows}  # later rows win: the newest commentary
+
+
+def _latest_event_commentary(conn: Connection, event_ids: list[int | None]) -> dict[int, Any]:
+    """The newest commentary of each event written since its current judgement."""
+    wanted = [e for e in event_ids if e is not None]
+    if not wanted:
+        return {}
+    c, e, ej = t.commentary.c, t.events.c, t.event_judgements.c
+    rows = conn.execute(
+        select(t.commentary)
+        .join(t.events, e.id == c.event_id)
+        .join(t.event_judgements, ej.id == e.judgement_id)
+        .where(c.event_id.in_(wanted), c.created_at >= ej.created_at)
+        .order_by(c.id)
+    )
+    return {r.event_id: r for r in rows}
 
 
 def _events(conn: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
@@ -241,6 +282,8 @@ def _card(row: Any, comment: Any, event: Any, zone: ZoneInfo, now: datetime) -> 
             "zh": comment.sharp_zh if comment else "",
         },
         "editor": row.editor,
+        # "event": the verdict and commentary are the multi-source event's, judged as a whole
+        "verdict": "event" if row.judged_event_id else "story",
         "event": event,
         "backfill": row.backfill,
     }
@@ -267,6 +310,7 @@ def api_item(card: dict[str, Any]) -> dict[str, Any]:
         "take": card["take"],
         "sharp": card["sharp"],
         "editor": card["editor"],
+        "verdict": card["verdict"],
         "event": card["event"],
     }
 

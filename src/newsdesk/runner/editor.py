@@ -16,7 +16,7 @@ from typing import Any
 from newsdesk.config import Settings
 from newsdesk.domain import HKR, Item, Judgement, Source, Tags, Tier
 from newsdesk.editor import rules_judgement
-from newsdesk.editor.comment import RelatedStory, model_commentary
+from newsdesk.editor.comment import RelatedStory, history_query, model_commentary
 from newsdesk.editor.judge import model_judgement
 from newsdesk.editor.providers import (
     BudgetExceeded,
@@ -27,9 +27,17 @@ from newsdesk.editor.providers import (
     Spend,
 )
 from newsdesk.policy import Policy
+from newsdesk.runner.event_editor import (
+    comment_event,
+    events_due,
+    judge_event_model,
+    judge_event_rules,
+)
 from newsdesk.store import editor as store
+from newsdesk.store import event_judgements as event_store
 from newsdesk.store import repo
 from newsdesk.store.db import Database
+from newsdesk.store.event_judgements import EventTodo, multi_source_item_ids
 
 
 class StoreReceipts:
@@ -90,7 +98,11 @@ async def judge_step(
         lambda c: store.record_policy_version(c, policy.version, _policy_text(policy), started)
     )
     client = model_editor(db, settings)
-    progress.start("judge", len(todo))
+    # Multi-source events are judged once as a whole, beside their stories' own judgements.
+    events = events_due(db, policy)
+    with db.read() as conn:
+        in_events = multi_source_item_ids(conn, [item_id for item_id, _, _ in todo])
+    progress.start("judge", len(todo) + len(events))
     if client is None:
         for item_id, item, source in todo:
             try:
@@ -99,6 +111,9 @@ async def judge_step(
                 await _failed(db, item_id, exc, summary)
             else:
                 await _save(db, item_id, judgement, None, [], started, summary)
+            progress.advance("judge")
+        for event in events:
+            await judge_event_rules(db, policy, event, summary)
             progress.advance("judge")
         return
 
@@ -124,13 +139,20 @@ async def judge_step(
                 summary.second_opinions += result.second_opinion
                 # Comment right away rather than after every story is judged: no barrier
                 # between the steps, so the slowest judgement does not hold the comments up.
-                if result.judgement.tier in (Tier.P1, Tier.FEATURED):
+                # A report of a multi-source event gets the event's commentary instead.
+                if result.judgement.tier in (Tier.P1, Tier.FEATURED) and item_id not in in_events:
                     await _comment_one(db, client, policy, summary, item_id, item, source,
                                        result.judgement)  # fmt: skip
         progress.advance("judge")
 
+    async def one_event(event: EventTodo) -> None:
+        async with limit:
+            if not summary.paused:
+                await judge_event_model(db, client, policy, event, summary)
+        progress.advance("judge")
+
     try:
-        await asyncio.gather(*(one(*row) for row in todo))
+        await asyncio.gather(*(one(*row) for row in todo), *(one_event(e) for e in events))
     finally:
         await client.close()
 
@@ -138,13 +160,15 @@ async def judge_step(
 async def comment_step(
     db: Database, settings: Settings, policy: Policy, summary: Any, progress: Any
 ) -> None:
-    """Take and sharp for model-judged p1 and featured stories that have none yet."""
+    """Take and sharp for model-judged p1 and featured stories and multi-source events that
+    have none yet (a failed or paused commentary of an earlier pass)."""
     client = model_editor(db, settings)
     if client is None or summary.paused:
         return
     with db.read() as conn:
         todo = store.items_to_comment(conn)
-    progress.start("comment", len(todo))
+        events = event_store.events_to_comment(conn)
+    progress.start("comment", len(todo) + len(events))
     limit = asyncio.Semaphore(2 * settings.llm_concurrency)
 
     async def one(item_id: int, item: Item, source: Source, jrow: Any) -> None:
@@ -154,8 +178,14 @@ async def comment_step(
                 await _comment_one(db, client, policy, summary, item_id, item, source, judgement)
         progress.advance("comment")
 
+    async def one_event(event: EventTodo, jrow: Any) -> None:
+        async with limit:
+            if not summary.paused:
+                await comment_event(db, client, policy, summary, event, _judgement_from_row(jrow))
+        progress.advance("comment")
+
     try:
-        await asyncio.gather(*(one(*row) for row in todo))
+        await asyncio.gather(*(one(*row) for row in todo), *(one_event(*e) for e in events))
     finally:
         await client.close()
 
@@ -174,7 +204,9 @@ async def _comment_one(
     with db.read() as conn:
         related = [
             RelatedStory(r["title"], r["filed_at"], r["summary"], r["source"])
-            for r in store.related_stories(conn, item_id, _query(judgement, item), item.filed_at)
+            for r in store.related_stories(
+                conn, item_id, history_query(judgement, item), item.filed_at
+            )
         ]
     try:
         result = await model_commentary(client, item, source, judgement, policy, related)
@@ -195,12 +227,6 @@ async def _comment_one(
 
     await db.write(save)
     summary.commented += 1
-
-
-def _query(judgement: Judgement, item: Item) -> str:
-    """Search words for the story's history: its entities first, then title words."""
-    words = [*judgement.tags.entities, *(judgement.title_en or item.title).split()]
-    return " ".join(w.strip(",.:;!?\"'()") for w in words)
 
 
 async def _failed(db: Database, item_id: int, exc: Exception, summary: Any) -> None:

@@ -6,6 +6,7 @@ and adds each story as it is placed, so later stories of the same pass can join 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from newsdesk.domain import GroupDecision, StoryRef
 from newsdesk.events import CandidateIndex, decide
 from newsdesk.events.grouping import WINDOW, joinable
 from newsdesk.events.heat import HEAT_WINDOW, Report, event_heat
-from newsdesk.events.relate import RelationModel, judge_relations, nearest
+from newsdesk.events.relate import Relation, RelationModel, judge_relations, nearest
 from newsdesk.store import events as store_events
 from newsdesk.store.db import Database
 
@@ -34,7 +35,11 @@ class ModelMode:
 
 
 async def group_pending(
-    db: Database, now: datetime, progress: Any = None, model: ModelMode | None = None
+    db: Database,
+    now: datetime,
+    progress: Any = None,
+    model: ModelMode | None = None,
+    ask_ahead: bool = True,
 ) -> tuple[int, int]:
     """Group every story not yet in an event. Returns (stories grouped, events created)."""
     with db.read() as conn:
@@ -50,13 +55,14 @@ async def group_pending(
                 )
     if progress is not None:
         progress.start("group", len(pending))
+    ahead = _ask_ahead(index, pending, model) if model is not None and ask_ahead else {}
     created = 0
     for ref in pending:
         if model is None:
             decision = await index.choose(ref)
         else:
             try:
-                decision = await _choose_with_model(db, index, ref, model, now)
+                decision = await _choose_with_model(db, index, ref, model, now, ahead)
             except Exception:  # a failed, held or paused model call must
                 # not lose the story: the rules decide this one, as they do with no model
                 decision = await index.choose(ref)
@@ -66,11 +72,52 @@ async def group_pending(
         created += decision.event_id is None
         if progress is not None:
             progress.advance("group")
+    # Questions asked ahead that the stories' placements made moot still finish (their
+    # receipts settle), rather than being cut off mid-call and held as unknown.
+    await asyncio.gather(*(task for _, task in ahead.values()), return_exceptions=True)
     return len(pending), created
 
 
+Ahead = dict[int, tuple[list[int], "asyncio.Task[list[Relation]]"]]
+
+
+def _ask_ahead(index: CandidateIndex, pending: list[StoryRef], model: ModelMode) -> Ahead:
+    """Every pending story's relation call, sent at once instead of one after another.
+
+    Stories are placed one by one (a story can join an event started earlier in the same
+    pass), but the question each one asks is known before: its candidates are the window plus
+    the stories placed before it, whatever their events, and the prompt shows no event. A dry
+    run of the index finds them; the placing loop then uses an answer only when its real
+    candidates are the same (a candidate that became a development is left out, and then the
+    story asks again). Results are identical to asking one by one; the calls overlap.
+    Embedding candidates need their vectors first, so that mode asks one by one.
+    """
+    if model.embed_model:
+        return {}
+    planned: list[tuple[StoryRef, list[StoryRef]]] = []
+    for ref in pending:
+        usable = [c for c in index.candidates(ref) if joinable(ref, c)]
+        if usable:
+            planned.append((ref, usable))
+        index.add(replace(ref, event_id=-1, relation="lead"))  # placed, event unknown
+    for ref in pending:
+        index.remove(ref.item_id)
+    return {
+        ref.item_id: (
+            [c.item_id for c in usable],
+            asyncio.ensure_future(judge_relations(model.judge, ref, usable, model.confirm)),
+        )
+        for ref, usable in planned
+    }
+
+
 async def _choose_with_model(
-    db: Database, index: CandidateIndex, ref: StoryRef, model: ModelMode, now: datetime
+    db: Database,
+    index: CandidateIndex,
+    ref: StoryRef,
+    model: ModelMode,
+    now: datetime,
+    ahead: Ahead | None = None,
 ) -> GroupDecision:
     """Candidates from text and embeddings, then one batched model call judges them all."""
     candidates = {c.item_id: c for c in index.candidates(ref)}
@@ -91,7 +138,13 @@ async def _choose_with_model(
         ]
         candidates.update({c.item_id: c for c in nearest(vector, window)})
     usable = [c for c in candidates.values() if joinable(ref, c)]
-    relations = await judge_relations(model.judge, ref, usable, model.confirm)
+    asked = (ahead or {}).pop(ref.item_id, None)
+    if asked is not None and asked[0] == [c.item_id for c in usable]:
+        relations = await asked[1]  # the same question, asked ahead
+    else:
+        if asked is not None:
+            (ahead or {})[ref.item_id] = asked  # finished at the end of the pass
+        relations = await judge_relations(model.judge, ref, usable, model.confirm)
     return decide(ref, zip(usable, relations, strict=True))
 
 

@@ -64,8 +64,11 @@ class RunSummary:
     events_created: int = 0
     full_text: Counter[str] = field(default_factory=Counter)  # ok, unconfirmed, feed
     second_opinions: int = 0
-    commented: int = 0
+    commented: int = 0  # stories' and events' commentaries
     comment_failed: int = 0
+    events_judged: int = 0  # multi-source events judged as a whole
+    events_commented: int = 0
+    events_failed: int = 0
     paused: str = ""  # why the model steps stopped early (a spent budget), "" when they did not
     seconds: float = 0.0
 
@@ -86,6 +89,9 @@ class RunSummary:
             "second_opinions": self.second_opinions,
             "commented": self.commented,
             "comment_failed": self.comment_failed,
+            "events_judged": self.events_judged,
+            "events_commented": self.events_commented,
+            "events_failed": self.events_failed,
             "paused": self.paused,
             "seconds": round(self.seconds, 2),
         }

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from newsdesk.domain import Commentary, Item, Source
 from newsdesk.store import schema as t
+from newsdesk.store.event_judgements import in_multi_source_event
 from newsdesk.store.repo import item_from_row, source_from_row
 from newsdesk.store.search import search_item_ids
 
@@ -196,7 +197,8 @@ def guard_flags_for(conn: Connection, item_id: int) -> list[dict[str, Any]]:
 
 
 def items_to_comment(conn: Connection, limit: int = 500) -> list[tuple[int, Item, Source, Any]]:
-    """p1 and featured stories judged by a model whose current judgement has no commentary."""
+    """p1 and featured stories judged by a model whose current judgement has no commentary,
+    outside multi-source events (those are commented once, as an event)."""
     i, j, c = t.items.c, t.judgements.c, t.commentary.c
     has_commentary = exists().where(and_(c.item_id == i.id, c.created_at >= j.created_at))
     rows = conn.execute(
@@ -205,6 +207,7 @@ def items_to_comment(conn: Connection, limit: int = 500) -> list[tuple[int, Item
         .where(i.tier.in_(("p1", "featured")))
         .where(j.editor != "rules")
         .where(~has_commentary)
+        .where(~in_multi_source_event())  # the event's commentary speaks for its reports
         .order_by(i.importance.desc(), i.filed_at.desc())
         .limit(limit)
     ).all()
@@ -223,14 +226,21 @@ def items_to_comment(conn: Connection, limit: int = 500) -> list[tuple[int, Item
 
 
 def related_stories(
-    conn: Connection, item_id: int, query: str, before: datetime, limit: int = 5
+    conn: Connection,
+    item_id: int,
+    query: str,
+    before: datetime,
+    limit: int = 5,
+    exclude: frozenset[int] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """Earlier judged stories that match the query words, best first (the search index)."""
+    """Earlier judged stories that match the query words, best first (the search index);
+    `exclude` leaves out an event's own reports, which are not its history."""
     words = [w for w in query.split() if len(w) >= 3][:6]
     ids: list[int] = []
     # Every word must match in the index, so widen from the full query to its strongest words.
     for n in range(len(words), 0, -1):
-        ids = [x for x in search_item_ids(conn, " ".join(words[:n]), limit=50) if x != item_id]
+        found = search_item_ids(conn, " ".join(words[:n]), limit=50)
+        ids = [x for x in found if x != item_id and x not in exclude]
         if ids:
             break
     if not ids:

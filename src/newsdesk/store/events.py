@@ -143,6 +143,13 @@ def refresh_event(conn: Connection, event_id: int, now: datetime) -> None:
     )
     both = member_sources.union(found_sources).subquery()
     sources_count = conn.execute(select(func.count()).select_from(both)).scalar_one()
+    reporting = conn.execute(
+        select(func.count(c.source_id.distinct()))
+        .join(t.event_members, m.item_id == c.id)
+        .where(in_event)
+    ).scalar_one()
+    if reporting < 2:  # one source's reports: its stories speak for themselves
+        _forget_judgement(conn, event_id)
     title_en = lead.title_en or (lead.title if lead.language != "zh" else "") or lead.title
     title_zh = lead.title_zh or (lead.title if lead.language == "zh" else "")
     conn.execute(
@@ -199,8 +206,19 @@ def merge_events(conn: Connection, keep_id: int, other_id: int, now: datetime) -
     )
     conn.execute(update(t.event_members).where(m.event_id == keep_id).values(manual=True))
     conn.execute(delete(t.events).where(t.events.c.id == other_id))
+    _forget_judgement(conn, keep_id)
     refresh_event(conn, keep_id, now)
     return int(moved or 0)
+
+
+def _forget_judgement(conn: Connection, event_id: int) -> None:
+    """An editor changed the event's reports: its judgement (kept in `event_judgements`) no
+    longer describes it, so readers see the lead's own until the next pass judges it again."""
+    conn.execute(
+        update(t.events)
+        .where(t.events.c.id == event_id, t.events.c.judgement_id.is_not(None))
+        .values(judgement_id=None, tier=None, importance=None)
+    )
 
 
 def _root(conn: Connection, event_id: int) -> int:
@@ -248,6 +266,7 @@ def split_item(conn: Connection, event_id: int, item_id: int, now: datetime) -> 
             .where(m.item_id == _root(conn, event_id))
             .values(relation="lead")
         )
+    _forget_judgement(conn, event_id)
     refresh_event(conn, event_id, now)
     refresh_event(conn, new_id, now)
     return new_id

@@ -234,7 +234,48 @@ events = Table(
     Column("last_seen_at", TS, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    # a multi-source event's current verdict (event_judgements), copied like items' verdict;
+    # NULL until judged, and cleared by an editor's merge or split so the next pass re-judges
+    Column("judgement_id", Integer),
+    Column("tier", String(12)),
+    Column("importance", Integer),
+    Column("judge_error", Text),
     Index("ix_events_heat", "heat"),
+    Index("ix_events_lead", "lead_item_id"),
+)
+
+event_judgements = Table(
+    "event_judgements",
+    metadata,
+    # append-only, like judgements: one row each time a multi-source event is judged as a whole
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("policy_version", String(40), nullable=False),
+    Column("editor", String(120), nullable=False),
+    Column("importance", Integer, nullable=False),
+    Column("tier", String(12), nullable=False),
+    Column("hook", Boolean, nullable=False),
+    Column("knowledge", Boolean, nullable=False),
+    Column("resonance", Boolean, nullable=False),
+    Column("hook_reason", Text, nullable=False, default=""),
+    Column("knowledge_reason", Text, nullable=False, default=""),
+    Column("resonance_reason", Text, nullable=False, default=""),
+    Column("tags", JSON, nullable=False),
+    Column("title_en", Text, nullable=False, default=""),
+    Column("title_zh", Text, nullable=False, default=""),
+    Column("summary_en", Text, nullable=False, default=""),
+    Column("summary_zh", Text, nullable=False, default=""),
+    Column("why", Text, nullable=False, default=""),
+    Column("excluded_reason", Text, nullable=False, default=""),
+    Column("receipt_id", Integer, ForeignKey("receipts.id")),
+    # what the judgement was made over: a new judgement is due only when one of these changes
+    # in a way that can change the outcome (editor/event.py: rejudge_due)
+    Column("lead_item_id", Integer, ForeignKey("items.id", ondelete="SET NULL")),
+    Column("lead_revision", Integer, nullable=False),
+    Column("sources_count", Integer, nullable=False),
+    Column("coverage_bonus", Integer, nullable=False),
+    Index("ix_event_judgements_event", "event_id", "id"),
 )
 
 event_heat = Table(

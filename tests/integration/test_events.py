@@ -187,3 +187,43 @@ async def test_model_mode_groups_through_embeddings_and_stores_vectors(db) -> No
         stored = conn.execute(select(t.item_embeddings.c.item_id)).scalars().all()
     assert len(stored) == 3
     assert model.calls and set(model.calls) == {"group"}
+
+
+async def test_grouping_keeps_lead_span_and_coverage_current(db) -> None:
+    """Each join refreshes the event: the first-party report leads, the span and the coverage
+    (discoveries included) follow every new member."""
+    now = datetime(2026, 4, 2, 12, tzinfo=UTC)
+    reports = [("w1", "T2", 5, "Nova-7 launches " + "long body " * 40),
+               ("lab", "T1", 3, "Nova-7 launches"),
+               ("w2", "T2", 1, "Nova-7 launches, more")]  # fmt: skip
+
+    def seed(c):
+        for sid, tier in [(s, tier) for s, tier, _, _ in reports] + [("agg", "T3")]:
+            c.execute(t.sources.insert().values(
+                id=sid, name=sid, url="https://x.example", kind="rss", group_name="media",
+                language="en", tier=tier, cadence_min=15, cadence_max=60, tags=[],
+                enabled=True, notes="", created_at=now))  # fmt: skip
+        ids = {}
+        for sid, _, hours, body in reports:
+            ids[sid] = c.execute(t.items.insert().values(
+                identity_key=f"url:https://{sid}.example/nova", source_id=sid,
+                url=f"https://{sid}.example/nova", title="Nova-7 launches", body_text=body,
+                language="en", filed_at=now - timedelta(hours=hours), first_seen_at=now,
+                updated_at=now, content_hash=sid, backfill=False).returning(t.items.c.id)
+            ).scalar_one()  # fmt: skip
+        c.execute(
+            t.discoveries.insert().values(
+                item_id=ids["w1"], source_id="agg", url="https://agg.example/1", seen_at=now
+            )
+        )
+        return ids
+
+    ids = await db.write(seed)
+    assert await group_pending(db, now) == (3, 1)
+    with db.read() as conn:
+        event = conn.execute(select(t.events)).one()
+    assert event.lead_item_id == ids["lab"]  # first-party beats the fuller body
+    assert event.sources_count == 4  # three reporters and the aggregator that found one
+    first, last = (x.replace(tzinfo=UTC) if x.tzinfo is None else x
+                   for x in (event.first_seen_at, event.last_seen_at))  # fmt: skip
+    assert (first, last) == (now - timedelta(hours=5), now - timedelta(hours=1))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
 from datasketch import MinHash
 
 NUM_PERM = 64  # MinHash permutations: enough for a 0.3-0.5 Jaccard bar, cheap to compute
@@ -56,6 +58,7 @@ _COMMON_CAPS = {
     "researchers", "research", "company's", "but", "also", "not", "can", "will", "has", "have",
 }  # fmt: skip
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
+_DIGIT = re.compile(r"\d")
 _UNIT = re.compile(r"^\d+(\.\d+)?[a-z]{0,2}$")  # 128k, 70b, 3x: sizes, not names
 _GENERIC = {"h100", "h200", "b200", "gb200", "a100", "mp4", "covid19", "q1", "q2", "q3", "q4",
             "ep", "sb", "g7", "g20", "p1", "t1", "t2", "t3"}  # fmt: skip
@@ -111,7 +114,13 @@ ORGS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _compile(table: dict[str, tuple[str, ...]]) -> list[tuple[str, re.Pattern[str]]]:
+# An entity: its canonical name, its aliases as plain substrings, and the pattern that checks
+# word boundaries. The substring test runs first because most entities are absent from most
+# stories and `in` is far cheaper than a regex search (it was half of feature extraction).
+Entity = tuple[str, tuple[str, ...], re.Pattern[str]]
+
+
+def _compile(table: dict[str, tuple[str, ...]]) -> list[Entity]:
     compiled = []
     for name, aliases in table.items():
         parts = []
@@ -120,7 +129,7 @@ def _compile(table: dict[str, tuple[str, ...]]) -> list[tuple[str, re.Pattern[st
                 parts.append(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])")
             else:
                 parts.append(re.escape(alias))
-        compiled.append((name, re.compile("|".join(parts))))
+        compiled.append((name, aliases, re.compile("|".join(parts))))
     return compiled
 
 
@@ -151,6 +160,9 @@ _NOISE = re.compile(r"[^\w\u3400-\u9fff]+")
 
 @dataclass(frozen=True, slots=True)
 class Features:
+    """Kept for every story of the window, so compact: the MinHash is only its 64 hash values
+    (256 bytes; the shingles themselves are not kept) and empty sets share one object."""
+
     title_models: frozenset[str]
     models: frozenset[str]
     strong: frozenset[str]
@@ -159,10 +171,13 @@ class Features:
     names: frozenset[str]
     title_names: frozenset[str]
     numbers: frozenset[str]
-    shingles: frozenset[str]
-    minhash: MinHash
+    hashes: npt.NDArray[np.uint32]  # MinHash signature of the word shingles
     roundup: bool
     title_key: str  # lowercased title words, for fuzzy title comparison
+
+    def jaccard(self, other: Features) -> float:
+        """Estimated Jaccard similarity of the two stories' shingles (as datasketch does)."""
+        return int(np.count_nonzero(self.hashes == other.hashes)) / NUM_PERM
 
     def index_keys(self) -> set[str]:
         """Keys a story is filed under: every model it names, title-level entities, and
@@ -197,7 +212,10 @@ def model_tokens(text: str) -> set[str]:
         if match.group(1).lower() not in _NOT_PRODUCTS:
             found.add(f"{match.group(1).lower()}-{match.group(2)}")
     for match in _TOKEN.finditer(text):
-        token = match.group(0).lower().rstrip(".")
+        word = match.group(0)
+        if "-" not in word and not _DIGIT.search(word):
+            continue  # plain words: every rule below needs a hyphen or a digit
+        token = word.lower().rstrip(".")
         parts = token.split("-")
         has_digit = any(ch.isdigit() for ch in token)
         if len(parts) > 1 and parts[0] in _FAMILY_WORDS and parts[0] != "o":
@@ -250,9 +268,13 @@ def names(text: str) -> set[str]:
     return {n for n in found if n not in _COMMON_CAPS and not any(ch.isdigit() for ch in n)}
 
 
-def entities(text: str, table: list[tuple[str, re.Pattern[str]]]) -> set[str]:
+def entities(text: str, table: list[Entity]) -> set[str]:
     lowered = text.lower()
-    return {name for name, pattern in table if pattern.search(lowered)}
+    return {
+        name
+        for name, aliases, pattern in table
+        if any(alias in lowered for alias in aliases) and pattern.search(lowered)
+    }
 
 
 # Function words every English report shares; they would make unrelated stories look alike.
@@ -294,23 +316,28 @@ _TEMPLATE = MinHash(num_perm=NUM_PERM, seed=7)
 _PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
 
 
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _frozen(values: set[str]) -> frozenset[str]:
+    return frozenset(values) if values else _EMPTY
+
+
 def features(title: str, text: str) -> Features:
     body = text[:BODY_CHARS]
     whole = f"{title}\n{body}"
-    grams = shingles(whole)
     mh = MinHash(num_perm=NUM_PERM, seed=7, permutations=_PERMUTATIONS, scheme=_SCHEME)
-    mh.update_batch([g.encode() for g in grams] or [b""])
+    mh.update_batch([g.encode() for g in shingles(whole)] or [b""])
     return Features(
-        title_models=frozenset(model_tokens(title)),
-        models=frozenset(model_tokens(whole)),
-        strong=frozenset(entities(whole, _STRONG)),
-        title_strong=frozenset(entities(title, _STRONG)),
-        orgs=frozenset(entities(whole, _ORGS)),
-        names=frozenset(names(whole)),
-        title_names=frozenset(names(title)),
-        numbers=frozenset(numbers(whole)),
-        shingles=frozenset(grams),
-        minhash=mh,
+        title_models=_frozen(model_tokens(title)),
+        models=_frozen(model_tokens(whole)),
+        strong=_frozen(entities(whole, _STRONG)),
+        title_strong=_frozen(entities(title, _STRONG)),
+        orgs=_frozen(entities(whole, _ORGS)),
+        names=_frozen(names(whole)),
+        title_names=_frozen(names(title)),
+        numbers=_frozen(numbers(whole)),
+        hashes=mh.hashvalues,
         roundup=bool(_ROUNDUP.search(title.lower())),
         title_key=" ".join(_WORDS.findall(title.lower())) or title.lower(),
     )

@@ -15,9 +15,10 @@ new story in; a development cannot bring its own developments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import heapq
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import islice
 
 from datasketch import MinHashLSH
@@ -53,7 +54,7 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
     key_a, key_b = fa.title_key, fb.title_key
     short = min(len(key_a.split()), len(key_b.split()))
     title = fuzz.token_set_ratio(key_a, key_b) / 100 if short >= 3 else 0.0
-    jaccard = fa.minhash.jaccard(fb.minhash)
+    jaccard = fa.jaccard(fb)
     both_titles = fa.title_models & fb.title_models
     one_title = ((fa.title_models & fb.models) | (fb.title_models & fa.models)) - both_titles
     strong = fa.strong & fb.strong
@@ -123,6 +124,24 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
     return Relation("unrelated", score, why)
 
 
+def could_join(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> bool:
+    """False when `rules_relation` is sure to keep the pair apart, found without scoring it.
+
+    The same early exits as the rules, in the same order: more than 14 days apart, titles naming
+    different models, one side a roundup. On a busy desk most candidates end here.
+    """
+    if a.url and a.url == b.url:
+        return True
+    if abs(a.filed_at - b.filed_at) > WINDOW or fa.roundup != fb.roundup:
+        return False
+    return not (
+        fa.title_models
+        and fb.title_models
+        and not fa.title_models & fb.models
+        and not fb.title_models & fa.models
+    )
+
+
 def joinable(new: StoryRef, other: StoryRef) -> bool:
     if other.item_id == new.item_id or other.event_id is None:
         return False
@@ -179,18 +198,33 @@ class FeatureCache:
         return found
 
 
+# datasketch's choice of bands for this threshold (it weighs false positives and negatives);
+# we keep the bands ourselves so the index stores hash values, not MinHash objects.
+_BANDING = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
+BANDS = [(start, end) for start, end in _BANDING.hashranges]
+MAX_CANDIDATES = 60  # per new story, the best by shared keys and estimated Jaccard
+PER_KEY = 40  # stories kept per busy key: the latest
+
+
 class CandidateIndex:
     """Stories of the last 14 days, findable by shingle similarity (LSH) or shared keys.
 
     The runner loads the window once per pass and adds each story it groups, so each new story
-    costs one LSH query and a few dictionary look-ups instead of a scan of the window.
+    costs one LSH query and a few dictionary look-ups instead of a scan of the window. A story
+    can only join through an event's root or same-occurrence reports (`joinable`), so only those
+    are returned, and at most `MAX_CANDIDATES` of them: a big launch puts hundreds of reports in
+    reach, and judging them all made the slowest stories several times slower than the median
+    without changing where they went.
     """
 
     def __init__(self, cache: FeatureCache | None = None) -> None:
         self.cache = cache or FeatureCache()
-        self.lsh = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
         self.refs: dict[int, StoryRef] = {}
+        # One table per band: band hash values -> item ids (one int for a lone story, the
+        # common case, so the index stays small).
+        self.bands: list[dict[bytes, int | list[int]]] = [{} for _ in BANDS]
         self.by_key: dict[str, dict[int, None]] = {}  # insertion-ordered: oldest first
+        self._by_time: list[tuple[datetime, int]] = []  # heap, for forget_before
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -201,32 +235,100 @@ class CandidateIndex:
             return
         f = self.cache.get(ref)
         self.refs[ref.item_id] = ref
-        self.lsh.insert(ref.item_id, f.minhash)
+        for table, band in zip(self.bands, _band_keys(f), strict=True):
+            found = table.get(band)
+            if found is None:
+                table[band] = ref.item_id
+            elif isinstance(found, int):
+                table[band] = [found, ref.item_id]
+            else:
+                found.append(ref.item_id)
         for key in f.index_keys():
             self.by_key.setdefault(key, {})[ref.item_id] = None
+        heapq.heappush(self._by_time, (ref.filed_at, ref.item_id))
 
     def remove(self, item_id: int) -> None:
         ref = self.refs.pop(item_id, None)
         if ref is None:
             return
-        self.lsh.remove(item_id)
-        for key in self.cache.get(ref).index_keys():
-            self.by_key.get(key, {}).pop(item_id, None)
+        f = self.cache.by_id.pop(item_id, None) or self.cache.get(ref)
+        for table, band in zip(self.bands, _band_keys(f), strict=True):
+            found = table.get(band)
+            if found == item_id:
+                del table[band]
+            elif isinstance(found, list) and item_id in found:
+                found.remove(item_id)
+                if len(found) == 1:
+                    table[band] = found[0]
+        for key in f.index_keys():
+            bucket = self.by_key.get(key)
+            if bucket is not None:
+                bucket.pop(item_id, None)
+                if not bucket:
+                    del self.by_key[key]
 
-    def candidates(self, ref: StoryRef, per_key: int = 40) -> list[StoryRef]:
+    def forget_before(self, cutoff: datetime) -> int:
+        """Drop stories filed before `cutoff`, which no later story can meet, with their
+        features; returns how many. Cheap enough to call before every story."""
+        dropped = 0
+        while self._by_time and self._by_time[0][0] < cutoff:
+            _, item_id = heapq.heappop(self._by_time)
+            if item_id in self.refs:
+                self.remove(item_id)
+                dropped += 1
+        return dropped
+
+    def candidates(
+        self,
+        ref: StoryRef,
+        per_key: int = PER_KEY,
+        limit: int = MAX_CANDIDATES,
+        keep: Callable[[StoryRef, Features], bool] | None = None,
+    ) -> list[StoryRef]:
+        """Joinable stories of the window near `ref`, at most `limit` of them; `keep` filters
+        before the limit is applied."""
         f = self.cache.get(ref)
-        ids = set(self.lsh.query(f.minhash))
+        hits: dict[int, int] = {}  # item id -> keys shared (LSH counts as none)
+        for table, band in zip(self.bands, _band_keys(f), strict=True):
+            found = table.get(band)
+            if isinstance(found, int):
+                hits.setdefault(found, 0)
+            elif found is not None:
+                for i in found:
+                    hits.setdefault(i, 0)
         for key in f.query_keys():
             bucket = self.by_key.get(key)
             if bucket:
                 # A busy key (a launch everyone covers) keeps its latest stories: the event
                 # is already among them, and scanning hundreds would cost without changing it.
-                ids.update(islice(reversed(bucket), per_key))
-        found = (self.refs[i] for i in ids if i != ref.item_id)
-        near = [r for r in found if abs(r.filed_at - ref.filed_at) <= WINDOW]
+                for i in islice(reversed(bucket), per_key):
+                    hits[i] = hits.get(i, 0) + 1
+        hits.pop(ref.item_id, None)
+        by_id = self.cache.by_id
+        near = [
+            r
+            for r in (self.refs[i] for i in hits)
+            if abs(r.filed_at - ref.filed_at) <= WINDOW and joinable(ref, r)
+        ]
+        if keep is not None:
+            near = [r for r in near if keep(r, by_id[r.item_id])]
+        if len(near) > limit:
+            # The best by keys shared, then by estimated Jaccard, then the latest.
+            near.sort(
+                key=lambda r: (hits[r.item_id], f.jaccard(by_id[r.item_id]), r.filed_at),
+                reverse=True,
+            )
+            del near[limit:]
         # A fixed order, so ties go the same way whichever fetch landed first (item ids
         # follow arrival order, and a desk must group the same feeds the same way).
         return sorted(near, key=lambda r: (r.filed_at, r.source_id, r.url))
 
-    async def choose(self, ref: StoryRef) -> GroupDecision:
-        return await choose_event(ref, self.candidates(ref), self.cache)
+    async def choose(self, ref: StoryRef, limit: int = MAX_CANDIDATES) -> GroupDecision:
+        """Rules mode: the limit applies after the pairs the rules would reject anyway."""
+        f = self.cache.get(ref)
+        found = self.candidates(ref, limit=limit, keep=lambda r, g: could_join(ref, f, r, g))
+        return await choose_event(ref, found, self.cache)
+
+
+def _band_keys(f: Features) -> list[bytes]:
+    return [f.hashes[start:end].tobytes() for start, end in BANDS]

@@ -58,6 +58,9 @@ async def group_pending(
     ahead = _ask_ahead(index, pending, model) if model is not None and ask_ahead else {}
     created = 0
     for ref in pending:
+        # Pending stories come in filing order: what is older than this one's window can
+        # meet no later story either, so its memory goes back.
+        index.forget_before(ref.filed_at - WINDOW)
         if model is None:
             decision = await index.choose(ref)
         else:

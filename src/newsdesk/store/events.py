@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
 from newsdesk.domain import GroupDecision, StoryRef
 from newsdesk.store import schema as t
@@ -77,33 +77,80 @@ def attach(conn: Connection, ref: StoryRef, decision: GroupDecision, now: dateti
     if event_id is None:
         event_id = _new_event(conn, ref.item_id, ref.title, ref.filed_at, now)
     conn.execute(
-        insert(t.event_members).values(
-            item_id=ref.item_id,
-            event_id=event_id,
-            relation="lead" if decision.event_id is None else decision.relation,
-            similarity=decision.similarity,
-            added_at=now,
-        )
+        _ADD_MEMBER,
+        {
+            "item_id": ref.item_id,
+            "event_id": event_id,
+            "relation": "lead" if decision.event_id is None else decision.relation,
+            "similarity": decision.similarity,
+            "added_at": now,
+        },
     )
     refresh_event(conn, event_id, now)
     return int(event_id)
 
 
 def _new_event(conn: Connection, item_id: int, title: str, at: datetime, now: datetime) -> int:
-    return int(
-        conn.execute(
-            insert(t.events)
-            .values(
-                title_en=title,
-                lead_item_id=item_id,
-                first_seen_at=at,
-                last_seen_at=at,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(t.events.c.id)
-        ).scalar_one()
+    values = {"title_en": title, "lead_item_id": item_id, "first_seen_at": at,
+              "last_seen_at": at, "created_at": now, "updated_at": now}  # fmt: skip
+    return int(conn.execute(_NEW_EVENT, values).scalar_one())
+
+
+def _refresh_statements() -> tuple[Any, Any, Any, Any]:
+    """The statements of `refresh_event`, built once: grouping refreshes an event per story, and
+    building SQLAlchemy statements cost more than running them."""
+    c, j, m, s = t.items.c, t.judgements.c, t.event_members.c, t.sources.c
+    in_event = m.event_id == bindparam("event_id")
+    lead = (
+        select(c.id, c.title, c.language, j.title_en, j.title_zh)
+        .join(t.event_members, m.item_id == c.id)
+        .join(t.sources, s.id == c.source_id)
+        .outerjoin(t.judgements, j.id == c.judgement_id)
+        .where(in_event)
+        .order_by((s.tier != "T1"), func.length(c.body_text).desc(), c.filed_at, c.id)
+        .limit(1)
     )
+    span = (
+        select(func.min(c.filed_at), func.max(c.filed_at))
+        .join(t.event_members, m.item_id == c.id)
+        .where(in_event)
+    )
+    member_sources = (
+        select(c.source_id.label("sid")).join(t.event_members, m.item_id == c.id).where(in_event)
+    )
+    found_sources = (
+        select(t.discoveries.c.source_id.label("sid"))
+        .join(t.event_members, m.item_id == t.discoveries.c.item_id)
+        .where(in_event)
+    )
+    both = member_sources.union(found_sources).subquery()
+    count = select(func.count()).select_from(both)
+    save = (
+        update(t.events)
+        .where(t.events.c.id == bindparam("event_id"))
+        .values(
+            sources_count=bindparam("sources_count"),
+            lead_item_id=bindparam("lead_item_id"),
+            title_en=bindparam("title_en"),
+            title_zh=bindparam("title_zh"),
+            first_seen_at=bindparam("first_seen_at", type_=t.events.c.first_seen_at.type),
+            last_seen_at=bindparam("last_seen_at", type_=t.events.c.last_seen_at.type),
+            updated_at=bindparam("updated_at", type_=t.events.c.updated_at.type),
+        )
+    )
+    return lead, span, count, save
+
+
+_LEAD, _SPAN, _COUNT, _SAVE = _refresh_statements()
+# Independent sources among the members' own reports (discoveries aside): an event judged as a
+# whole needs at least two.
+_REPORTING = (
+    select(func.count(t.items.c.source_id.distinct()))
+    .join(t.event_members, t.event_members.c.item_id == t.items.c.id)
+    .where(t.event_members.c.event_id == bindparam("event_id"))
+)
+_ADD_MEMBER = insert(t.event_members)
+_NEW_EVENT = insert(t.events).returning(t.events.c.id)
 
 
 def refresh_event(conn: Connection, event_id: int, now: datetime) -> None:
@@ -114,56 +161,29 @@ def refresh_event(conn: Connection, event_id: int, now: datetime) -> None:
     """
     # Aggregates run in the database, so a hot event with hundreds of reports costs the same
     # few statements as a small one.
-    c, j, m, s = t.items.c, t.judgements.c, t.event_members.c, t.sources.c
-    in_event = m.event_id == event_id
-    lead = conn.execute(
-        select(c.id, c.title, c.language, j.title_en, j.title_zh)
-        .join(t.event_members, m.item_id == c.id)
-        .join(t.sources, s.id == c.source_id)
-        .outerjoin(t.judgements, j.id == c.judgement_id)
-        .where(in_event)
-        .order_by((s.tier != "T1"), func.length(c.body_text).desc(), c.filed_at, c.id)
-        .limit(1)
-    ).first()
+    params = {"event_id": event_id}
+    lead = conn.execute(_LEAD, params).first()
     if lead is None:
         conn.execute(delete(t.events).where(t.events.c.id == event_id))
         return
-    span = conn.execute(
-        select(func.min(c.filed_at), func.max(c.filed_at))
-        .join(t.event_members, m.item_id == c.id)
-        .where(in_event)
-    ).one()
-    member_sources = (
-        select(c.source_id.label("sid")).join(t.event_members, m.item_id == c.id).where(in_event)
-    )
-    found_sources = (
-        select(t.discoveries.c.source_id.label("sid"))
-        .join(t.event_members, m.item_id == t.discoveries.c.item_id)
-        .where(in_event)
-    )
-    both = member_sources.union(found_sources).subquery()
-    sources_count = conn.execute(select(func.count()).select_from(both)).scalar_one()
-    reporting = conn.execute(
-        select(func.count(c.source_id.distinct()))
-        .join(t.event_members, m.item_id == c.id)
-        .where(in_event)
-    ).scalar_one()
-    if reporting < 2:  # one source's reports: its stories speak for themselves
-        _forget_judgement(conn, event_id)
+    span = conn.execute(_SPAN, params).one()
+    sources_count = conn.execute(_COUNT, params).scalar_one()
+    if conn.execute(_REPORTING, params).scalar_one() < 2:
+        _forget_judgement(conn, event_id)  # one source's reports: its stories speak for themselves
     title_en = lead.title_en or (lead.title if lead.language != "zh" else "") or lead.title
     title_zh = lead.title_zh or (lead.title if lead.language == "zh" else "")
     conn.execute(
-        update(t.events)
-        .where(t.events.c.id == event_id)
-        .values(
-            sources_count=sources_count,
-            lead_item_id=lead.id,
-            title_en=title_en,
-            title_zh=title_zh,
-            first_seen_at=span[0],
-            last_seen_at=span[1],
-            updated_at=now,
-        )
+        _SAVE,
+        {
+            "event_id": event_id,
+            "sources_count": sources_count,
+            "lead_item_id": lead.id,
+            "title_en": title_en,
+            "title_zh": title_zh,
+            "first_seen_at": span[0],
+            "last_seen_at": span[1],
+            "updated_at": now,
+        },
     )
 
 

@@ -6,7 +6,9 @@ while their answer waited for the CPU (bench/collect.py). In a process pool size
 the loop only fetches and writes, and parsing uses every core.
 
 Inputs and outputs are plain domain dataclasses, so they pickle; a worker never touches the
-network or the database.
+network or the database. Even the smallest bodies go to a worker: on the corpus a feed under
+2 KB costs the loop 3.9 ms of CPU parsed in-process and 0.27 ms shipped (docs/performance.md,
+"Collect"), so an in-process shortcut for tiny bodies would not be faster.
 """
 
 from __future__ import annotations
@@ -23,17 +25,13 @@ from typing import Any, TypeVar
 
 from newsdesk.domain import Entry, Item, Source
 from newsdesk.normalize.stage import FreshnessRules, normalize_batch
+from newsdesk.normalize.text import detect_language
 from newsdesk.sources import presets
 from newsdesk.sources.kinds import parse_bytes
-from newsdesk.sources.rss import NotAFeed
+from newsdesk.sources.rss import NotAFeed, cache_base_uris
 from newsdesk.sources.web_list import complete_entries
 
 T = TypeVar("T")
-
-# Below this a body parses and normalises in-process faster than the round trip to a worker
-# costs the loop (measured on the corpus: a 2 KB feed takes ~0.6 ms inline, the hand-off
-# ~0.4 ms of the loop's CPU plus the wait for a free worker).
-INLINE_BELOW_BYTES = 4 * 1024
 
 
 @dataclass
@@ -90,10 +88,9 @@ def parse_and_normalize(
     return normalize_only(entries, source, now, rules, first_import, digest)
 
 
-def _warm_up() -> None:
+def _start_worker() -> None:
+    cache_base_uris()
     # the language model loads lazily (~0.2 s); load it while the first bodies download
-    from newsdesk.normalize.text import detect_language
-
     detect_language("warming up the language model")
 
 
@@ -114,7 +111,7 @@ class CpuPool:
     def _start(self) -> Executor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["newsdesk.runner.cpu"])
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_warm_up)
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker)
 
     async def __aenter__(self) -> CpuPool:
         self._executor = self._start()
@@ -133,10 +130,10 @@ class CpuPool:
         processes = getattr(self._executor, "_processes", None) or {}
         return [p.pid for p in processes.values() if p.pid is not None]
 
-    async def run(self, fn: Callable[..., T], *args: Any, inline: bool = False) -> T:
-        """`fn(*args)` in a worker; in-process when `inline` (a job too small to ship) or
-        when the pool is not started (tests, one-off probes)."""
-        if inline or self._executor is None:
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` in a worker; in-process when the pool is not started (one-off
+        probes, tests comparing both)."""
+        if self._executor is None:
             return fn(*args)
         executor = self._executor
         loop = asyncio.get_running_loop()
@@ -162,11 +159,8 @@ async def digest_body(
     fetch_page: Callable[[str], Awaitable[bytes | None]] | None = None,
 ) -> Digest:
     """Parse and normalise one fetched body off the event loop."""
-    small = len(body) < INLINE_BELOW_BYTES
     try:
-        return await _digest(
-            pool, source, body, base_url, now, rules, first_import, fetch_page, small
-        )
+        return await _digest(pool, source, body, base_url, now, rules, first_import, fetch_page)
     except BrokenProcessPool:
         # the body killed a worker twice: record it on this source, let the others go on
         return Digest(
@@ -183,17 +177,12 @@ async def _digest(
     rules: FreshnessRules,
     first_import: bool,
     fetch_page: Callable[[str], Awaitable[bytes | None]] | None,
-    small: bool,
 ) -> Digest:
     if source.kind == "web_list" and source.options.get("detail") and fetch_page is not None:
         # detail pages are fetched by the loop between the two CPU halves
-        entries, digest = await pool.run(parse_only, source, body, base_url, inline=small)
+        entries, digest = await pool.run(parse_only, source, body, base_url)
         if digest.error_code:
             return digest
         entries = await complete_entries(entries, fetch_page)
-        return await pool.run(
-            normalize_only, entries, source, now, rules, first_import, digest, inline=small
-        )
-    return await pool.run(
-        parse_and_normalize, source, body, base_url, now, rules, first_import, inline=small
-    )
+        return await pool.run(normalize_only, entries, source, now, rules, first_import, digest)
+    return await pool.run(parse_and_normalize, source, body, base_url, now, rules, first_import)

@@ -214,8 +214,7 @@ async def _collect_source(
         payloads = await db.write(lambda c: source_store.take_pushed(c, source.id, started))
         entries = [pushed_entry(source.id, p) for p in payloads]
         entries_count = len(entries)
-        # at most 50 per call: cheaper here than shipped to a worker
-        items = normalize_batch(entries, source, started, rules)
+        items = await pool.run(normalize_batch, entries, source, started, rules)
     else:
         result = await fetcher.fetch(
             poll_url(source, started), etag=row.etag, last_modified=row.last_modified

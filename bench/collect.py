@@ -173,7 +173,6 @@ async def newsdesk_poll(
     from newsdesk.normalize import FreshnessRules
     from newsdesk.runner.cpu import CpuPool, digest_body
 
-    limit = asyncio.Semaphore(concurrency)
     ok = items = 0
     rules = FreshnessRules()
     async with (
@@ -181,11 +180,18 @@ async def newsdesk_poll(
                 read_timeout=CLIENT_TIMEOUT) as fetcher,
         CpuPool() as pool,
     ):  # fmt: skip
+        # as runner/local.py: fetch slots, and a few more sources per worker waiting for CPU
+        fetch_slots = asyncio.Semaphore(concurrency)
+        in_flight = asyncio.Semaphore(concurrency + 2 * pool.workers)
 
         async def one(n: int, url: str) -> None:
+            async with in_flight:
+                await collect(n, url)
+
+        async def collect(n: int, url: str) -> None:
             nonlocal ok, items
             etag, last_modified = validators.get(url, (None, None))
-            async with limit:
+            async with fetch_slots:
                 result = await fetcher.fetch(url, etag=etag, last_modified=last_modified)
             if not result.ok:
                 return
@@ -270,6 +276,8 @@ def table(rows: list[Poll], notes: list[tuple[str, str]]) -> str:
 
 
 def main() -> None:
+    from newsdesk.runner.cpu import pool_size
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--baseline-feeds", type=int, default=100)
@@ -277,6 +285,7 @@ def main() -> None:
     args = parser.parse_args()
     if not corpus_files():
         sys.exit("../shared/corpus is absent: the farm is built from it")
+    load_before = f"{os.getloadavg()[0]:.2f}"
     ready: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     farm = multiprocessing.Process(target=farm_main, args=(args.feeds, ready), daemon=True)
     farm.start()
@@ -310,7 +319,10 @@ def main() -> None:
         ]  # fmt: skip
         print(f"collect benchmark: {args.feeds} feeds from {len(corpus_files())} corpus files on "
               f"{len(HOSTS)} hosts, 50-500 ms latency, 5% failures, client timeout "
-              f"{CLIENT_TIMEOUT:.0f} s, newsdesk concurrency {args.concurrency}")  # fmt: skip
+              f"{CLIENT_TIMEOUT:.0f} s, newsdesk concurrency {args.concurrency}, "
+              f"{pool_size()} parse workers; load average {load_before} at the start, "
+              f"{os.getloadavg()[0]:.2f} at the end (other engineers share these "
+              f"{os.cpu_count()} cores: wall times are distorted)")  # fmt: skip
         print(table(rows, notes))
     finally:
         farm.terminate()

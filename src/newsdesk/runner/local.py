@@ -134,7 +134,6 @@ async def run_once(
     if settings.collect_enabled and rows:
         rules = freshness_rules(policy, demo)
         progress.start("collect", len(rows))
-        limit = asyncio.Semaphore(settings.concurrency)
         # the loop fetches and writes; parsing and normalising run in worker processes
         async with (
             Fetcher(
@@ -143,10 +142,15 @@ async def run_once(
             ) as fetcher,
             CpuPool() as pool,
         ):
+            # NEWSDESK_CONCURRENCY fetches at once; a fetched source gives its slot to the next
+            # fetch while it waits for a worker, and a few sources per worker may wait, so the
+            # network and the CPU overlap and the bodies held stay bounded
+            fetch_slots = asyncio.Semaphore(settings.concurrency)
+            in_flight = asyncio.Semaphore(settings.concurrency + 2 * pool.workers)
 
             async def collect_one(row: Any) -> None:
-                async with limit:
-                    await _collect_source(db, fetcher, pool, row, rules, summary)
+                async with in_flight:
+                    await _collect_source(db, fetcher, fetch_slots, pool, row, rules, summary)
                 progress.advance("collect")
 
             await asyncio.gather(*(collect_one(r) for r in rows))
@@ -194,6 +198,7 @@ async def run_once(
 async def _collect_source(
     db: Database,
     fetcher: Fetcher,
+    fetch_slots: asyncio.Semaphore,
     pool: CpuPool,
     row: Any,
     rules: FreshnessRules,
@@ -216,9 +221,10 @@ async def _collect_source(
         entries_count = len(entries)
         items = await pool.run(normalize_batch, entries, source, started, rules)
     else:
-        result = await fetcher.fetch(
-            poll_url(source, started), etag=row.etag, last_modified=row.last_modified
-        )
+        async with fetch_slots:
+            result = await fetcher.fetch(
+                poll_url(source, started), etag=row.etag, last_modified=row.last_modified
+            )
         error_code, error_message = result.error_code, result.error_message
         status, nbytes, headers = result.status, len(result.body), result.headers
         etag, last_modified, not_modified = result.etag, result.last_modified, result.not_modified

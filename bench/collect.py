@@ -171,7 +171,7 @@ async def newsdesk_poll(
     from newsdesk.collect.http import Fetcher
     from newsdesk.domain import Source
     from newsdesk.normalize import FreshnessRules
-    from newsdesk.runner.cpu import CpuPool, digest_body
+    from newsdesk.runner.cpu import WAITING_PER_WORKER, CpuPool, digest_body
 
     ok = items = 0
     rules = FreshnessRules()
@@ -182,7 +182,7 @@ async def newsdesk_poll(
     ):  # fmt: skip
         # as runner/local.py: fetch slots, and a few more sources per worker waiting for CPU
         fetch_slots = asyncio.Semaphore(concurrency)
-        in_flight = asyncio.Semaphore(concurrency + 2 * pool.workers)
+        in_flight = asyncio.Semaphore(concurrency + WAITING_PER_WORKER * pool.workers)
 
         async def one(n: int, url: str) -> None:
             async with in_flight:

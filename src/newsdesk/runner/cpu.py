@@ -94,6 +94,11 @@ def _start_worker() -> None:
     detect_language("warming up the language model")
 
 
+# Fetched sources that may wait for a worker, per worker: enough that a burst of answers
+# keeps every core busy, few enough that the bodies held stay bounded.
+WAITING_PER_WORKER = 4
+
+
 def pool_size() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 

@@ -22,7 +22,7 @@ from newsdesk.domain import Item, Source
 from newsdesk.normalize import FreshnessRules
 from newsdesk.normalize.stage import normalize_batch
 from newsdesk.policy import Policy
-from newsdesk.runner.cpu import CpuPool, digest_body
+from newsdesk.runner.cpu import WAITING_PER_WORKER, CpuPool, digest_body
 from newsdesk.runner.editor import comment_step, judge_step, model_editor
 from newsdesk.runner.events import after_judging, group_pending
 from newsdesk.runner.fulltext import run_full_text
@@ -146,7 +146,7 @@ async def run_once(
             # fetch while it waits for a worker, and a few sources per worker may wait, so the
             # network and the CPU overlap and the bodies held stay bounded
             fetch_slots = asyncio.Semaphore(settings.concurrency)
-            in_flight = asyncio.Semaphore(settings.concurrency + 2 * pool.workers)
+            in_flight = asyncio.Semaphore(settings.concurrency + WAITING_PER_WORKER * pool.workers)
 
             async def collect_one(row: Any) -> None:
                 async with in_flight:

@@ -1,3 +1,4 @@
+import asyncio
 import time
 from http.server import BaseHTTPRequestHandler
 
@@ -58,6 +59,24 @@ async def test_trickling_body_times_out(server) -> None:
         result = await fetcher.fetch(url)
     assert result.error_code == "timeout"
     assert time.monotonic() - started < 5
+
+
+async def test_answer_waiting_on_a_busy_client_is_not_a_timeout(server) -> None:
+    """The total deadline counts the network, not time our own CPU kept the loop busy."""
+
+    def prompt(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.3)  # answered well within the deadline, while the client is busy
+        handler.send_response(200)
+        handler.send_header("Content-Length", "6")
+        handler.end_headers()
+        handler.wfile.write(b"<rss/>")
+
+    url = server.add("/prompt", Route(handler=prompt))
+    async with Fetcher(allow_private=True, total_timeout=1.0) as fetcher:
+        # a parse holding the loop for twice the deadline, as threads under the GIL did
+        asyncio.get_running_loop().call_later(0.1, time.sleep, 2.0)
+        result = await fetcher.fetch(url)
+    assert result.ok and result.body == b"<rss/>"
 
 
 async def test_private_addresses_are_refused_unless_allowed(server) -> None:

@@ -1,5 +1,6 @@
 """The whole pass over real HTTP, on both engines: collect → normalize → group → judge → read."""
 
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -69,6 +70,31 @@ async def test_full_pass_then_idempotent_second_pass(db, server) -> None:
         assert conn.execute(select(func.count()).select_from(t.judgements)).scalar_one() == 4
         health = {r.id: r for r in list_source_rows(conn)}
     assert health["gone"].consecutive_failures == 2
+
+
+async def test_last_modified_alone_is_sent_back_on_every_later_pass(db, server) -> None:
+    """A feed with no ETag, only Last-Modified, costs headers only once we have seen it,
+    including after a 304 (which carries no validator of its own)."""
+    body, stamp = (FIXTURES / "media.atom").read_bytes(), "Wed, 01 Oct 2025 08:00:00 GMT"
+    sent: list[str | None] = []
+
+    def feed(handler: BaseHTTPRequestHandler) -> None:
+        sent.append(handler.headers.get("If-Modified-Since"))
+        if sent[-1] == stamp:
+            handler.send_response(304)
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        handler.send_header("Last-Modified", stamp)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    sources = [Source(id="wire", name="Wire", url=server.add("/lm.atom", Route(handler=feed)))]
+    settings, policy = load_settings(allow_private_urls=True), load_policy()
+    runs = [await run_once(db, settings, policy, catalog=sources, demo=True) for _ in range(3)]
+    assert sent == [None, stamp, stamp]
+    assert [r.not_modified for r in runs] == [0, 1, 1] and runs[0].outcomes["new"] == 2
 
 
 async def test_read_layer_hides_excluded_and_searches(db, server) -> None:

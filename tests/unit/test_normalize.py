@@ -5,7 +5,13 @@ import pytest
 
 from newsdesk.domain import Entry, Source, SourceTier
 from newsdesk.normalize import FreshnessRules, canonical_url, identity_key, normalize_entries
-from newsdesk.normalize.text import detect_language, html_to_text, sanitize_html
+from newsdesk.normalize.text import (
+    clean_title,
+    detect_language,
+    html_to_text,
+    sanitize_html,
+    sanitized_to_text,
+)
 from newsdesk.sources.rss import NotAFeed, parse_feed
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
@@ -111,3 +117,23 @@ async def test_first_import_keeps_newest_30_within_window_as_backfill() -> None:
     assert len(items) == 30
     assert all(i.backfill for i in items)
     assert {i.title for i in items} == {f"Post {n}" for n in range(1, 31)}
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '<p title="a > b">One &amp; two&nbsp;three</p><p>Four<br>five</p>',
+        "<pre>\n<br>&lt;errors&gt;\n  &lt;key/&gt;</pre><p>after</p>",
+        '<ul><li>a</li><li><a href="https://x.example/?q=1&amp;r=2">link</a></li></ul>',
+        "<p>\u00a0spaced\u2003out\r\n text</p><script>gone()</script><table><tr><td>c</td></tr>",
+        "plain text, no markup at all",
+    ],
+)
+def test_fast_text_of_sanitised_html_matches_a_second_parse(raw: str) -> None:
+    clean = sanitize_html(raw)
+    assert sanitized_to_text(clean) == html_to_text(clean)
+
+
+def test_titles_without_markup_skip_nh3_with_the_same_result() -> None:
+    assert clean_title("  GPT-5 \u00a0is  out > all ") == "GPT-5 is out > all"
+    assert clean_title("<b>Bold</b> &amp; plain") == "Bold & plain"

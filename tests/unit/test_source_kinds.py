@@ -13,7 +13,7 @@ from newsdesk.sources.discover import feed_links, looks_like_html
 from newsdesk.sources.json_api import dig, expand_url, parse_json_api
 from newsdesk.sources.kinds import parse_source
 from newsdesk.sources.presets import PresetError, expand_preset, refine
-from newsdesk.sources.rss import NotAFeed, parse_feed_with_ttl
+from newsdesk.sources.rss import NotAFeed, absolutize, parse_feed_with_ttl
 from newsdesk.sources.web_list import fill_from_page, parse_web_list
 
 LIST_PAGE = b"""<!doctype html><html><body>
@@ -213,3 +213,18 @@ def test_relative_urls_in_content_become_absolute() -> None:
     assert "src='https://blog.example.com/img/x.png'" in entry.summary_html
     assert 'href="https://o.example/"' in entry.summary_html and 'href="#top"' in entry.summary_html
     assert 'src="https://cdn.example.com/y.png"' in entry.summary_html
+
+
+def test_relative_links_resolve_only_in_href_and_src() -> None:
+    base = "https://lab.example.com/blog/post"
+    html = (
+        '<a HREF="/a">a</a> <img src = \'//cdn.example.com/i.png\'> <img data-src="d.png">'
+        '<a xhref="/no">x</a> <a href="#top">t</a> <a title="x=\'/keep\'" href="more">m</a>'
+    )
+    assert absolutize(html, base) == (
+        '<a HREF="https://lab.example.com/a">a</a> '
+        "<img src = 'https://cdn.example.com/i.png'> "
+        '<img data-src="https://lab.example.com/blog/d.png">'  # a word boundary, as before
+        '<a xhref="/no">x</a> <a href="#top">t</a> '
+        '<a title="x=\'/keep\'" href="https://lab.example.com/blog/more">m</a>'
+    )

@@ -7,10 +7,12 @@ exception, so one bad source cannot stop the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -122,6 +124,80 @@ def is_public_address(address: str) -> bool:
     )
 
 
+class LoopLag:
+    """How late the event loop runs its timers: time an answer waited for our own CPU.
+
+    A ticker sleeps a short interval and adds up how much later than asked it woke. Under a
+    busy loop (or a process that gets no core) a deadline would otherwise expire for a feed
+    whose answer had long arrived and was only waiting to be read."""
+
+    TICK = 0.05
+
+    def __init__(self) -> None:
+        self._total = 0.0
+        self._due: float | None = None  # when the ticker's current sleep should end
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def total(self) -> float:
+        """Lag so far, including a tick that is overdue right now (the loop is catching up
+        and has not run the ticker yet)."""
+        if self._due is None:
+            return self._total
+        return self._total + max(0.0, asyncio.get_running_loop().time() - self._due)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            self._due = loop.time() + self.TICK
+            await asyncio.sleep(self.TICK)
+            self._total += max(0.0, loop.time() - self._due)
+            self._due = None
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+
+class NetworkDeadline:
+    """A total deadline that counts network time only: it moves later by the loop's lag
+    since it started, so a feed is never timed out for our own slowness."""
+
+    def __init__(self, seconds: float, lag: LoopLag) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._lag, self._lag_at_start = lag, lag.total()
+        self._end = self._loop.time() + seconds
+
+    def due(self) -> float:
+        return self._end + (self._lag.total() - self._lag_at_start)
+
+    @contextlib.asynccontextmanager
+    async def guard(self) -> AsyncIterator[None]:
+        """Raise TimeoutError in the block once the deadline has passed."""
+        async with asyncio.timeout(None) as timeout:
+            handle: asyncio.TimerHandle | None = None
+
+            def check() -> None:
+                nonlocal handle
+                due = self.due()
+                if self._loop.time() >= due:
+                    timeout.reschedule(self._loop.time())
+                else:  # lag accrued meanwhile: look again at the moved deadline
+                    handle = self._loop.call_at(due, check)
+
+            handle = self._loop.call_at(self.due(), check)
+            try:
+                yield
+            finally:
+                handle.cancel()
+
+
 class Fetcher:
     """Shared by all sources in a run: one connection pool, per-host limits."""
 
@@ -139,6 +215,7 @@ class Fetcher:
         self.max_bytes = max_bytes
         self.total_timeout = total_timeout
         self.max_redirects = max_redirects
+        self._lag = LoopLag()
         self._host_limits: dict[str, asyncio.Semaphore] = defaultdict(
             lambda: asyncio.Semaphore(per_host)
         )
@@ -163,12 +240,14 @@ class Fetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
+        await self._lag.stop()
         await self._client.aclose()
 
     async def fetch(
         self, url: str, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         started = time.monotonic()
+        self._lag.start()
         result = FetchResult(url=url)
         try:
             await self._fetch_into(result, etag, last_modified)
@@ -203,14 +282,15 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         # The total timeout starts once a host slot is ours: waiting behind the per-host
-        # limit (other feeds of the same site) is not this feed being slow.
-        deadline: float | None = None
+        # limit (other feeds of the same site) is not this feed being slow, and neither is
+        # time the loop was busy elsewhere (NetworkDeadline).
+        deadline: NetworkDeadline | None = None
         for _hop in range(self.max_redirects + 1):
             host = await self._check_target(url)
             async with self._host_limits[host]:
                 if deadline is None:
-                    deadline = asyncio.get_running_loop().time() + self.total_timeout
-                async with asyncio.timeout_at(deadline):
+                    deadline = NetworkDeadline(self.total_timeout, self._lag)
+                async with deadline.guard():
                     following = await self._one_hop(result, url, headers)
             if following is None:
                 return

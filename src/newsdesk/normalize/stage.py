@@ -8,7 +8,13 @@ from datetime import datetime, timedelta
 
 from newsdesk.domain import Entry, Item, Source
 from newsdesk.normalize.identity import content_hash, identity_key
-from newsdesk.normalize.text import clean_title, detect_language, html_to_text, sanitize_html
+from newsdesk.normalize.text import (
+    clean_title,
+    detect_language,
+    language_sample,
+    sanitize_html,
+    sanitized_to_text,
+)
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,7 @@ def trusted_date(published: datetime | None, now: datetime, rules: FreshnessRule
 
 def normalize_entry(entry: Entry, source: Source, now: datetime, rules: FreshnessRules) -> Item:
     body_html = sanitize_html(entry.content_html or entry.summary_html)
-    body_text = html_to_text(body_html)
+    body_text = sanitized_to_text(body_html)
     title = clean_title(entry.title) or body_text[:120]
     published = entry.published if trusted_date(entry.published, now, rules) else None
     late = published is not None and now - published > timedelta(hours=rules.backfill_after_hours)
@@ -40,7 +46,7 @@ def normalize_entry(entry: Entry, source: Source, now: datetime, rules: Freshnes
         title=title,
         body_text=body_text,
         body_html=body_html,
-        language=detect_language(f"{title}\n{body_text}", fallback=source.language),
+        language=detect_language(language_sample(title, body_text), fallback=source.language),
         published_at=published,
         filed_at=published or now,
         first_seen_at=now,

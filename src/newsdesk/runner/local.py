@@ -18,17 +18,18 @@ from newsdesk.collect.cadence import next_poll_at
 from newsdesk.collect.http import Fetcher
 from newsdesk.collect.politeness import poll_floor
 from newsdesk.config import Settings
-from newsdesk.domain import Entry, Source
-from newsdesk.normalize import FreshnessRules, normalize_entries
+from newsdesk.domain import Item, Source
+from newsdesk.normalize import FreshnessRules
+from newsdesk.normalize.stage import normalize_batch
 from newsdesk.policy import Policy
+from newsdesk.runner.cpu import WAITING_PER_WORKER, CpuPool, digest_body
 from newsdesk.runner.editor import comment_step, judge_step, model_editor
 from newsdesk.runner.events import after_judging, group_pending
 from newsdesk.runner.fulltext import run_full_text
 from newsdesk.runner.outputs import after_pass
 from newsdesk.runner.relations import grouping_model
 from newsdesk.runner.source_tests import run_source_tests
-from newsdesk.sources.kinds import parse_source, poll_url, pushed_entry
-from newsdesk.sources.rss import NotAFeed
+from newsdesk.sources.kinds import poll_url, pushed_entry
 from newsdesk.store import repo
 from newsdesk.store import sources as source_store
 from newsdesk.store.db import Database
@@ -139,14 +140,23 @@ async def run_once(
     if settings.collect_enabled and rows:
         rules = freshness_rules(policy, demo)
         progress.start("collect", len(rows))
-        limit = asyncio.Semaphore(settings.concurrency)
-        async with Fetcher(
-            allow_private=settings.allow_private_urls, total_timeout=settings.fetch_timeout_seconds
-        ) as fetcher:
+        # the loop fetches and writes; parsing and normalising run in worker processes
+        async with (
+            Fetcher(
+                allow_private=settings.allow_private_urls,
+                total_timeout=settings.fetch_timeout_seconds,
+            ) as fetcher,
+            CpuPool() as pool,
+        ):
+            # NEWSDESK_CONCURRENCY fetches at once; a fetched source gives its slot to the next
+            # fetch while it waits for a worker, and a few sources per worker may wait, so the
+            # network and the CPU overlap and the bodies held stay bounded
+            fetch_slots = asyncio.Semaphore(settings.concurrency)
+            in_flight = asyncio.Semaphore(settings.concurrency + WAITING_PER_WORKER * pool.workers)
 
             async def collect_one(row: Any) -> None:
-                async with limit:
-                    await _collect_source(db, fetcher, row, rules, summary)
+                async with in_flight:
+                    await _collect_source(db, fetcher, fetch_slots, pool, row, rules, summary)
                 progress.advance("collect")
 
             await asyncio.gather(*(collect_one(r) for r in rows))
@@ -192,7 +202,13 @@ async def run_once(
 
 
 async def _collect_source(
-    db: Database, fetcher: Fetcher, row: Any, rules: FreshnessRules, summary: RunSummary
+    db: Database,
+    fetcher: Fetcher,
+    fetch_slots: asyncio.Semaphore,
+    pool: CpuPool,
+    row: Any,
+    rules: FreshnessRules,
+    summary: RunSummary,
 ) -> None:
     source = repo.source_from_row(row)
     started = datetime.now(UTC)
@@ -201,15 +217,20 @@ async def _collect_source(
     nbytes = entries_count = new_items = 0
     etag, last_modified, ttl, headers = None, None, None, None
     not_modified = False
-    entries: list[Entry] = []
+    # a pushed batch is live news, not a feed's history: no first-import cap
+    first_import = not row.first_import_done and source.kind != "push"
+    items: list[Item] = []
     if source.kind == "push":
         # pushed entries wait in the database (POST /api/ingest); polling takes them
         payloads = await db.write(lambda c: source_store.take_pushed(c, source.id, started))
         entries = [pushed_entry(source.id, p) for p in payloads]
+        entries_count = len(entries)
+        items = await pool.run(normalize_batch, entries, source, started, rules)
     else:
-        result = await fetcher.fetch(
-            poll_url(source, started), etag=row.etag, last_modified=row.last_modified
-        )
+        async with fetch_slots:
+            result = await fetcher.fetch(
+                poll_url(source, started), etag=row.etag, last_modified=row.last_modified
+            )
         error_code, error_message = result.error_code, result.error_message
         status, nbytes, headers = result.status, len(result.body), result.headers
         etag, last_modified, not_modified = result.etag, result.last_modified, result.not_modified
@@ -219,19 +240,20 @@ async def _collect_source(
             return page.body if page.ok else None
 
         if result.ok and not result.not_modified:
-            try:
-                parsed = await parse_source(
-                    source, result.body, result.final_url or source.url, fetch_page
-                )
-            except NotAFeed as exc:
-                error_code, error_message = exc.code, str(exc)
-            else:
-                entries, ttl = parsed.entries, parsed.ttl_minutes
-    if entries:
-        entries_count = len(entries)
-        # a pushed batch is live news, not a feed's history: no first-import cap
-        first_import = not row.first_import_done and source.kind != "push"
-        items = await normalize_entries(entries, source, started, rules, first_import=first_import)
+            digest = await digest_body(
+                pool,
+                source,
+                result.body,
+                result.final_url or source.url,
+                started,
+                rules,
+                first_import,
+                fetch_page,
+            )
+            error_code = digest.error_code or error_code
+            error_message = digest.error_message or error_message
+            items, ttl, entries_count = digest.items, digest.ttl_minutes, digest.entries
+    if items:
 
         def store(conn: Any) -> int:
             outcomes = [repo.save_item(conn, item)[1] for item in items]

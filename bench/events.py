@@ -9,7 +9,9 @@ relation, the membership write and event refresh through the single writer).
 Ours: `CandidateIndex` (MinHash LSH + exact keys), per story, including the database write.
 Baseline, measured in the same run: naive all-pairs, the rules relation against every grouped
 story of the 14-day window, on a sample of the same stories (all-pairs for all 50,000 would
-take hours). Memory: resident set size growth while grouping (index and caches included).
+take hours), with the features ours computed, so both sides compare search and judging.
+Memory: resident set size growth while grouping, read while the index and its features are
+still alive. The header prints the date and load average: the machine is shared.
 
 Usage: .venv/bin/python bench/events.py [--items 50000] [--baseline-sample 60]
 """

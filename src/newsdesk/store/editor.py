@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from newsdesk.domain import Commentary, Item, Source
 from newsdesk.store import schema as t
 from newsdesk.store.event_judgements import in_multi_source_event
-from newsdesk.store.repo import item_from_row, source_from_row
+from newsdesk.store.repo import insert_commentary, item_from_row, source_from_row
 from newsdesk.store.search import search_item_ids
 
 # --- receipts ------------------------------------------------------------------------------
@@ -148,23 +148,9 @@ def save_commentary(
     receipt_id: int | None,
     now: datetime,
 ) -> int:
-    return int(
-        conn.execute(
-            insert(t.commentary)
-            .values(
-                item_id=item_id,
-                created_at=now,
-                policy_version=policy_version,
-                editor=commentary.editor,
-                take_en=commentary.take_en,
-                take_zh=commentary.take_zh,
-                sharp_en=commentary.sharp_en,
-                sharp_zh=commentary.sharp_zh,
-                receipt_id=receipt_id,
-            )
-            .returning(t.commentary.c.id)
-        ).scalar_one()
-    )
+    """A story's take and sharp (append-only)."""
+    return insert_commentary(conn, {"item_id": item_id}, commentary, policy_version,
+                             receipt_id, now)  # fmt: skip
 
 
 def set_judgement_receipt(conn: Connection, judgement_id: int, receipt_id: int | None) -> None:

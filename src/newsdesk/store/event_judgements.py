@@ -16,7 +16,12 @@ from sqlalchemy import Connection, and_, exists, insert, or_, select, update
 
 from newsdesk.domain import Commentary, Item, Judgement, Source
 from newsdesk.store import schema as t
-from newsdesk.store.repo import item_from_row, source_from_row
+from newsdesk.store.repo import (
+    insert_commentary,
+    item_from_row,
+    judgement_values,
+    source_from_row,
+)
 
 MEMBER_TEXT = 600  # the excerpt of each other report the commentary reads
 
@@ -167,21 +172,11 @@ def save_event_judgement(
     """Append an event judgement and make it the event's current verdict.
 
     `basis` is (lead item, lead revision, sources count, coverage bonus) at judging time."""
-    hkr, tags = judgement.hkr, judgement.tags
     lead_id, revision, sources_count, bonus = basis
     judgement_id = conn.execute(
         insert(t.event_judgements)
         .values(
-            event_id=event_id, created_at=now, policy_version=judgement.policy_version,
-            editor=judgement.editor, importance=judgement.importance, tier=judgement.tier.value,
-            hook=hkr.hook, knowledge=hkr.knowledge, resonance=hkr.resonance,
-            hook_reason=hkr.hook_reason, knowledge_reason=hkr.knowledge_reason,
-            resonance_reason=hkr.resonance_reason,
-            tags={"capabilities": list(tags.capabilities), "entities": list(tags.entities),
-                  "topics": list(tags.topics)},
-            title_en=judgement.title_en, title_zh=judgement.title_zh,
-            summary_en=judgement.summary_en, summary_zh=judgement.summary_zh,
-            why=judgement.why, excluded_reason=judgement.excluded_reason,
+            event_id=event_id, created_at=now, **judgement_values(judgement),
             receipt_id=receipt_id, lead_item_id=lead_id, lead_revision=revision,
             sources_count=sources_count, coverage_bonus=bonus,
         )
@@ -212,15 +207,6 @@ def save_event_commentary(
     receipt_id: int | None,
     now: datetime,
 ) -> int:
-    return int(
-        conn.execute(
-            insert(t.commentary)
-            .values(
-                event_id=event_id, created_at=now, policy_version=policy_version,
-                editor=commentary.editor, take_en=commentary.take_en,
-                take_zh=commentary.take_zh, sharp_en=commentary.sharp_en,
-                sharp_zh=commentary.sharp_zh, receipt_id=receipt_id,
-            )
-            .returning(t.commentary.c.id)
-        ).scalar_one()
-    )  # fmt: skip
+    """An event's take and sharp, written once for the event rather than per report."""
+    return insert_commentary(conn, {"event_id": event_id}, commentary, policy_version,
+                             receipt_id, now)  # fmt: skip

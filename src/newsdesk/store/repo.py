@@ -14,6 +14,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from newsdesk.domain import (
+    Commentary,
     GroupDecision,
     Item,
     Judgement,
@@ -344,36 +345,39 @@ def items_to_judge(conn: Connection, limit: int = 500) -> list[tuple[int, Item, 
     return [(r.id, item_from_row(r), sources[r.source_id]) for r in rows]
 
 
+def judgement_values(judgement: Judgement) -> dict[str, Any]:
+    """The columns a judgement fills, shared by story and event judgements."""
+    hkr, tags = judgement.hkr, judgement.tags
+    return {
+        "policy_version": judgement.policy_version,
+        "editor": judgement.editor,
+        "importance": judgement.importance,
+        "tier": judgement.tier.value,
+        "hook": hkr.hook,
+        "knowledge": hkr.knowledge,
+        "resonance": hkr.resonance,
+        "hook_reason": hkr.hook_reason,
+        "knowledge_reason": hkr.knowledge_reason,
+        "resonance_reason": hkr.resonance_reason,
+        "tags": {
+            "capabilities": list(tags.capabilities),
+            "entities": list(tags.entities),
+            "topics": list(tags.topics),
+        },
+        "title_en": judgement.title_en,
+        "title_zh": judgement.title_zh,
+        "summary_en": judgement.summary_en,
+        "summary_zh": judgement.summary_zh,
+        "why": judgement.why,
+        "excluded_reason": judgement.excluded_reason,
+    }
+
+
 def save_judgement(conn: Connection, item_id: int, judgement: Judgement, now: datetime) -> int:
     """Append a judgement and make it the item's current one."""
-    hkr = judgement.hkr
     judgement_id = conn.execute(
         insert(t.judgements)
-        .values(
-            item_id=item_id,
-            created_at=now,
-            policy_version=judgement.policy_version,
-            editor=judgement.editor,
-            importance=judgement.importance,
-            tier=judgement.tier.value,
-            hook=hkr.hook,
-            knowledge=hkr.knowledge,
-            resonance=hkr.resonance,
-            hook_reason=hkr.hook_reason,
-            knowledge_reason=hkr.knowledge_reason,
-            resonance_reason=hkr.resonance_reason,
-            tags={
-                "capabilities": list(judgement.tags.capabilities),
-                "entities": list(judgement.tags.entities),
-                "topics": list(judgement.tags.topics),
-            },
-            title_en=judgement.title_en,
-            title_zh=judgement.title_zh,
-            summary_en=judgement.summary_en,
-            summary_zh=judgement.summary_zh,
-            why=judgement.why,
-            excluded_reason=judgement.excluded_reason,
-        )
+        .values(item_id=item_id, created_at=now, **judgement_values(judgement))
         .returning(t.judgements.c.id)
     ).scalar_one()
     conn.execute(
@@ -540,3 +544,27 @@ def count_rows(conn: Connection) -> dict[str, int]:
     }
     return {name: conn.execute(select(func.count()).select_from(tb)).scalar_one()
             for name, tb in tables.items()}  # fmt: skip
+
+
+def insert_commentary(
+    conn: Connection,
+    owner: dict[str, int],
+    commentary: Commentary,
+    policy_version: str,
+    receipt_id: int | None,
+    now: datetime,
+) -> int:
+    """One commentary row; `owner` is {"item_id": …} for a story or {"event_id": …} for an
+    event judged as a whole."""
+    return int(
+        conn.execute(
+            insert(t.commentary)
+            .values(
+                **owner, created_at=now, policy_version=policy_version,
+                editor=commentary.editor, take_en=commentary.take_en,
+                take_zh=commentary.take_zh, sharp_en=commentary.sharp_en,
+                sharp_zh=commentary.sharp_zh, receipt_id=receipt_id,
+            )
+            .returning(t.commentary.c.id)
+        ).scalar_one()
+    )  # fmt: skip

@@ -7,7 +7,7 @@ import json
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -22,6 +22,9 @@ from newsdesk.sources.opml import OpmlError, parse_opml, slug, to_opml
 from newsdesk.store import repo
 from newsdesk.store import sources as source_store
 from newsdesk.store.db import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 app = typer.Typer(help="Manage the sources the desk follows.", no_args_is_help=True)
 
@@ -212,10 +215,15 @@ def import_file(
                 sources = parse_opml(data)
             except OpmlError as exc:
                 raise UserError(f"{path}: {exc}") from None
+        by_url = path.suffix.lower() != ".toml"  # a catalog's ids are its own; OPML's are made up
+
+        def store(conn: Connection) -> tuple[int, int]:
+            keyed = source_store.keyed_by_url(conn, sources) if by_url else sources
+            return source_store.import_sources(conn, keyed, datetime.now(UTC))
+
         db = _db()
         try:
-            now = datetime.now(UTC)
-            added, updated = db.write_sync(lambda c: source_store.import_sources(c, sources, now))
+            added, updated = db.write_sync(store)
         finally:
             db.close()
         out.print(f"imported {path}: {added} added, {updated} updated", highlight=False)

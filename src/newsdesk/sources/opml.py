@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
-from xml.sax.saxutils import quoteattr
+from dataclasses import dataclass, field
+from xml.sax.saxutils import escape, quoteattr
 
 from newsdesk.domain import SOURCE_GROUPS, Source, SourceTier
 
@@ -67,27 +68,57 @@ def parse_opml(data: bytes) -> list[Source]:
     return sources
 
 
+@dataclass
+class _Folder:
+    feeds: list[Source] = field(default_factory=list)
+    folders: dict[str, _Folder] = field(default_factory=dict)
+
+
+def _feed_outline(s: Source, indent: str) -> str:
+    attrs = {
+        "type": "rss",
+        "text": s.name,
+        "title": s.name,
+        "xmlUrl": s.url,
+        "category": s.group,
+        "language": s.language,
+    }
+    if s.notes.startswith(("http://", "https://")):
+        attrs["htmlUrl"] = s.notes
+    rendered = " ".join(f"{key}={quoteattr(value)}" for key, value in attrs.items())
+    return f"{indent}<outline {rendered}/>"
+
+
+def _render(folder: _Folder, depth: int) -> list[str]:
+    indent = "  " * depth
+    lines = [_feed_outline(s, indent) for s in folder.feeds]
+    for name, inner in folder.folders.items():
+        quoted = quoteattr(name)
+        lines += [f"{indent}<outline text={quoted} title={quoted}>"]
+        lines += _render(inner, depth + 1)
+        lines += [f"{indent}</outline>"]
+    return lines
+
+
 def to_opml(sources: list[Source], title: str = "newsdesk sources") -> str:
-    lines = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<opml version="2.0">',
-        f"  <head><title>{title}</title></head>",
-        "  <body>",
-    ]
+    """Tags become nested folders, as they came in, so another reader (or an import here)
+    sees the same folders."""
+    root = _Folder()
     for s in sources:
         if s.kind == "push":
             continue  # nothing to subscribe to
-        attrs = {
-            "type": "rss",
-            "text": s.name,
-            "title": s.name,
-            "xmlUrl": s.url,
-            "category": s.group,
-            "language": s.language,
-        }
-        if s.notes.startswith(("http://", "https://")):
-            attrs["htmlUrl"] = s.notes
-        rendered = " ".join(f"{key}={quoteattr(value)}" for key, value in attrs.items())
-        lines.append(f"    <outline {rendered}/>")
-    lines += ["  </body>", "</opml>", ""]
+        folder = root
+        for tag in s.tags:
+            folder = folder.folders.setdefault(tag, _Folder())
+        folder.feeds.append(s)
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<opml version="2.0">',
+        f"  <head><title>{escape(title)}</title></head>",
+        "  <body>",
+        *_render(root, 2),
+        "  </body>",
+        "</opml>",
+        "",
+    ]
     return "\n".join(lines)

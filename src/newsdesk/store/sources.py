@@ -6,6 +6,7 @@ Kept apart from repo.py so the collect work does not crowd the shared repository
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,6 +65,25 @@ def remove_source(conn: Connection, source_id: str) -> bool:
 
 def known_urls(conn: Connection) -> dict[str, str]:
     return dict(conn.execute(select(t.sources.c.url, t.sources.c.id)).all())
+
+
+def keyed_by_url(conn: Connection, sources: list[Source]) -> list[Source]:
+    """Sources from an OPML file, whose ids were only made from their names, matched to the
+    desk by feed URL: a feed already followed keeps its id (importing refreshes it), and a new
+    feed whose made-up id is taken by another feed gets a free one, so importing a second list
+    with another "Wire" never overwrites the first."""
+    by_url = known_urls(conn)
+    taken = set(by_url.values())
+    keyed = []
+    for source in sources:
+        source_id = by_url.get(source.url)
+        if source_id is None:
+            source_id, n = source.id, 2
+            while source_id in taken:
+                source_id, n = f"{source.id}-{n}", n + 1
+        taken.add(source_id)
+        keyed.append(replace(source, id=source_id))
+    return keyed
 
 
 def items_since(conn: Connection, source_id: str, since: datetime) -> int:

@@ -5,6 +5,7 @@ import pytest
 
 from newsdesk.domain import Entry, Source, SourceTier
 from newsdesk.normalize import FreshnessRules, canonical_url, identity_key, normalize_entries
+from newsdesk.normalize.stage import normalize_batch, normalize_entry
 from newsdesk.normalize.text import (
     clean_title,
     detect_language,
@@ -117,6 +118,29 @@ async def test_first_import_keeps_newest_30_within_window_as_backfill() -> None:
     assert len(items) == 30
     assert all(i.backfill for i in items)
     assert {i.title for i in items} == {f"Post {n}" for n in range(1, 31)}
+
+
+@pytest.mark.parametrize("window_days", [365, None])
+def test_first_import_picks_the_same_items_as_normalising_everything_first(window_days) -> None:
+    """The newest few are chosen before normalising; the result is what choosing among the
+    normalised items gives: same items, same order, same dates."""
+    rules = FreshnessRules(first_import_max_items=7, first_import_window_days=window_days)
+    # days before NOW; negative: in the future (untrusted); None: undated
+    offsets = [3, -30, None, 400, 1, 1, 26, None, -90, 2, 800, 5, 0, 48, 10, 9]
+    entries = [
+        Entry("lab", f"Post {n}", f"https://lab.example.com/{n}",
+              published=None if days is None else NOW - timedelta(days=days))
+        for n, days in enumerate(offsets)
+    ]  # fmt: skip
+    every = [normalize_entry(e, LAB, NOW, rules) for e in entries]
+    if window_days is not None:
+        oldest = NOW - timedelta(days=window_days)
+        every = [i for i in every if i.published_at is not None and i.published_at >= oldest]
+    every.sort(key=lambda i: i.filed_at, reverse=True)
+    expected = [(i.title, i.published_at, i.filed_at) for i in every[:7]]
+    chosen = normalize_batch(entries, LAB, NOW, rules, first_import=True)
+    assert [(i.title, i.published_at, i.filed_at) for i in chosen] == expected
+    assert all(i.backfill for i in chosen)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -110,6 +111,18 @@ def _loop(h: BaseHTTPRequestHandler) -> None:
     h.end_headers()
 
 
+JSON_FEED = json.dumps({
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "JSON lab",
+    "items": [{"id": "j1", "url": "https://json.example.com/1", "title": "JSON one",
+               "content_html": "<p>Hi<script>alert(1)</script></p>",
+               "date_published": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}],
+}).encode()  # fmt: skip
+
+# a whole article (here 2 MB) in <title>
+HUGE_TITLE = GOOD.replace(b"Good two", b"Long " * 400_000).replace(b"good.", b"long.")
+
+
 def hostile_catalog(server) -> list[Source]:
     bomb = gzip.compress(b"\0" * (20 * 1024 * 1024), 1)
     routes = {
@@ -130,6 +143,10 @@ def hostile_catalog(server) -> list[Source]:
         "latin1": Route(LATIN1),
         "xxe": Route(XXE),
         "laughs": Route(LAUGHS),
+        "json-feed": Route(JSON_FEED, headers={"Content-Type": "application/feed+json"}),
+        "json-deep": Route(b'{"items":' + b"[" * 200_000),
+        "no-location": Route(handler=_raw(302, b"", Content_Length="0")),
+        "huge-title": Route(HUGE_TITLE),
         "brotli": Route(
             handler=_raw(
                 200, brotli.compress(GOOD.replace(b"good.", b"br.")), Content_Encoding="br"
@@ -163,6 +180,8 @@ async def test_hostile_feeds_end_as_codes_or_clean_content(db, server) -> None:
         "missing": "http_4xx",
         "broken": "http_5xx",
         "throttled": "rate_limited",
+        "json-deep": "parse_error",
+        "no-location": "bad_redirect",
     }  # malformed XML: feedparser's loose parser recovers what it can, sanitised as usual
     now = datetime.now(UTC)
     with db.read() as conn:
@@ -184,6 +203,10 @@ async def test_hostile_feeds_end_as_codes_or_clean_content(db, server) -> None:
     assert 'href="https://good.example.com/ok"' in one.body_html
     assert "alert" not in one.body_text
     assert "<script>" not in one.title  # the escaped tag in the title is text, not markup
+    # a JSON Feed lands like any feed, sanitised
+    assert "<script" not in items["https://json.example.com/1"].body_html
+    # a 2 MB title is cut to a title
+    assert len(items["https://long.example.com/two"].title) <= 300
     # brotli-encoded feed decoded
     assert "https://br.example.com/one" in items
     # undeclared Latin-1 decoded, not mojibake

@@ -303,8 +303,13 @@ class Fetcher:
     async def _one_hop(self, result: FetchResult, url: str, headers: dict[str, str]) -> str | None:
         """One request into `result`; the next URL when the answer is a redirect."""
         async with self._client.stream("GET", url, headers=headers) as response:
-            if response.status_code in REDIRECT_STATUSES and "location" in response.headers:
-                return urljoin(url, response.headers["location"])
+            if response.status_code in REDIRECT_STATUSES:
+                if not response.headers.get("location", "").strip():
+                    raise FetchError(
+                        "bad_redirect",
+                        f"HTTP {response.status_code} from {url} without a Location header",
+                    )
+                return urljoin(url, response.headers["location"].strip())
             result.final_url = url
             result.status = response.status_code
             result.headers = {k.lower(): v for k, v in response.headers.items()}

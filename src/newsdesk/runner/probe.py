@@ -10,6 +10,7 @@ import feedparser
 from newsdesk.collect.http import Fetcher
 from newsdesk.domain import Entry, Source
 from newsdesk.sources.discover import feed_links, looks_like_html
+from newsdesk.sources.jsonfeed import json_feed_title, looks_like_json
 from newsdesk.sources.kinds import parse_source, poll_url
 from newsdesk.sources.rss import NotAFeed
 
@@ -32,6 +33,8 @@ class Probe:
 
 
 def _feed_title(body: bytes) -> str:
+    if looks_like_json(body):
+        return json_feed_title(body)
     try:
         return str(feedparser.parse(body).feed.get("title") or "").strip()
     except Exception:  # a title is a nicety; the entries already parsed

@@ -10,6 +10,7 @@ from newsdesk.domain import Entry, Source
 from newsdesk.sources import presets
 from newsdesk.sources.dates import parse_date
 from newsdesk.sources.json_api import expand_url, parse_json_api
+from newsdesk.sources.jsonfeed import looks_like_json, parse_json_feed
 from newsdesk.sources.rss import parse_feed_with_ttl
 from newsdesk.sources.web_list import PageFetch, complete_entries, parse_web_list
 
@@ -34,6 +35,8 @@ def parse_bytes(source: Source, body: bytes, base_url: str) -> Parsed:
         entries = parse_web_list(source, body, base_url)
     elif source.kind == "json_api":
         entries = parse_json_api(source, body, base_url)
+    elif looks_like_json(body):
+        entries = parse_json_feed(source.id, body, base_url)
     else:
         entries, ttl = parse_feed_with_ttl(source.id, body, base_url)
     return Parsed(entries, ttl)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from newsdesk.runner.app import catalog_path
 from newsdesk.sources.catalog import CatalogError, load_catalog
 from newsdesk.sources.opml import OpmlError, parse_opml, to_opml
 
@@ -74,3 +75,12 @@ def test_opml_round_trip_of_our_fixture() -> None:
 def test_bad_opml_is_refused(payload: bytes) -> None:
     with pytest.raises(OpmlError):
         parse_opml(payload)
+
+
+def test_the_shipped_catalog_is_found_from_any_working_directory(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    found = catalog_path(Path("catalogs/ai.toml"))
+    assert found.is_absolute() and len(load_catalog(found)) >= 40
+    (tmp_path / "catalogs").mkdir()
+    (tmp_path / "catalogs" / "ai.toml").write_text("")  # one in the working directory wins
+    assert catalog_path(Path("catalogs/ai.toml")) == Path("catalogs/ai.toml")

@@ -25,7 +25,20 @@ def policy_for(settings: Settings) -> Policy:
     return load_policy(settings.policy_path)
 
 
+# The checkout newsdesk runs from (src layout): where the shipped catalogs/ lives.
+CHECKOUT = Path(__file__).resolve().parents[3]
+
+
+def catalog_path(configured: Path) -> Path:
+    """A relative catalog path is read from the working directory when it is there, else from
+    the checkout, so `newsdesk run` works from any directory with the shipped catalog."""
+    if configured.is_absolute() or configured.exists():
+        return configured
+    shipped = CHECKOUT / configured
+    return shipped if shipped.exists() else configured
+
+
 def catalog_for(settings: Settings, demo_base: str | None) -> list[Source]:
     if demo_base is not None:
         return load_catalog(DEMO_CATALOG, demo_base=demo_base)
-    return load_catalog(Path(settings.catalog), rsshub_base=settings.rsshub_base)
+    return load_catalog(catalog_path(Path(settings.catalog)), rsshub_base=settings.rsshub_base)

@@ -54,7 +54,9 @@ def test_opml_round_trip_of_our_fixture() -> None:
         "https://notes.example.org/feed/?format=rss",
     ]
     assert len({s.id for s in first}) == len(first) == 12  # same titles get distinct ids
+    # the feed filed twice is one source, with its first name and folder
     assert first[0].tags == ("Labs",) and first[0].notes == "https://lab.example.com/"
+    assert [s.name for s in first if s.url == first[0].url] == ["Lab One"]
     assert first[2].tags == ("Labs", "Archive")
     assert first[5].name == "Notes & Code"
     second = parse_opml(to_opml(first).encode())

@@ -22,7 +22,8 @@ def slug(text: str, fallback: str = "source") -> str:
 
 
 def parse_opml(data: bytes) -> list[Source]:
-    """Every outline with an xmlUrl becomes an rss source; folder names become tags."""
+    """Every outline with an xmlUrl becomes an rss source, once per URL; folder names become
+    tags."""
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in data.lower():
         # no DTDs: entity expansion (billion laughs, external entities) is never needed here
@@ -36,6 +37,7 @@ def parse_opml(data: bytes) -> list[Source]:
         raise OpmlError("not an OPML document (no <opml><body>)")
     sources: list[Source] = []
     used: set[str] = set()
+    urls: set[str] = set()
 
     def walk(node: ET.Element, folders: tuple[str, ...]) -> None:
         for outline in node.findall("outline"):
@@ -44,6 +46,9 @@ def parse_opml(data: bytes) -> list[Source]:
             if not url:
                 walk(outline, (*folders, name) if name else folders)
                 continue
+            if url in urls:
+                continue  # the same feed filed in two folders is one subscription: the first
+            urls.add(url)
             base = slug(name or url)
             source_id, n = base, 2
             while source_id in used:

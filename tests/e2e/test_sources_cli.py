@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from conftest import Route
@@ -62,3 +63,33 @@ def test_sources_commands(tmp_path: Path, server) -> None:
     assert imported.returncode == 0 and "0 added, 1 updated" in imported.stdout
     for command in (["sources", "--help"], ["sources", "list", "--help"]):
         assert newsdesk(command, env, tmp_path).returncode == 0
+
+
+def test_sources_list_after_a_run_with_a_failing_source(tmp_path: Path, server) -> None:
+    recent = datetime.now(UTC) - timedelta(hours=3)
+    server.add("/feed.json", Route(json.dumps({
+        "version": "https://jsonfeed.org/version/1.1", "title": "JSON Lab",
+        "items": [{"id": "1", "url": "https://json-lab.example.com/1", "title": "Nova-3 ships",
+                   "content_text": "Nova-3 ships today.", "date_published": recent.isoformat()}],
+    }).encode(), headers={"Content-Type": "application/feed+json"}))  # fmt: skip
+    server.add("/down.xml", Route(b"upstream is down", status=503))
+    catalog = tmp_path / "catalog.toml"
+    catalog.write_text("".join(
+        f'[[source]]\nid = "{id_}"\nname = "{id_}"\nurl = "{server.base}{path}"\n'
+        'kind = "rss"\ngroup = "media"\nlanguage = "en"\ntier = "T2"\n\n'
+        for id_, path in (("json-lab", "/feed.json"), ("down-lab", "/down.xml"))
+    ))  # fmt: skip
+    env = clean_env(tmp_path, NEWSDESK_ALLOW_PRIVATE_URLS="true", NEWSDESK_CATALOG=str(catalog),
+                    NEWSDESK_FULLTEXT_ENABLED="false", COLUMNS="140")  # fmt: skip
+    ran = newsdesk(["run", "--once"], env, tmp_path)
+    assert ran.returncode == 0, ran.stderr
+
+    table = newsdesk(["sources", "list"], env, tmp_path).stdout
+    down = next(line for line in table.splitlines() if line.strip().startswith("down-lab "))
+    assert "error" in down and "http_5xx" in down
+    assert f"down-lab: http_5xx: HTTP 503 from {server.base}/down.xml" in table
+    good = next(line for line in table.splitlines() if line.strip().startswith("json-lab "))
+    assert " ok " in good and "never" not in good
+    rows = {r["id"]: r for r in map(json.loads, newsdesk(
+        ["sources", "list", "--json"], env, tmp_path).stdout.splitlines())}  # fmt: skip
+    assert rows["json-lab"]["items_total"] == 1 and rows["down-lab"]["consecutive_failures"] == 1

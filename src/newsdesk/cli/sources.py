@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.table import Table
 
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
@@ -71,21 +72,34 @@ def list_sources(
                 print(json.dumps(row, ensure_ascii=False))
             return
         now = datetime.now(UTC)
-        table = Table(show_header=True, header_style="bold", title=f"{len(rows)} sources")
-        for column in ("id", "kind", "tier", "status", "last ok", "fails", "last error",
-                       "7d", "next poll"):  # fmt: skip
-            table.add_column(column, overflow="fold")
+        table = Table(header_style="bold", title=f"{len(rows)} sources", box=box.SIMPLE_HEAD)
+        # a narrow terminal (or a pipe: 80 columns) drops the columns `--json` still has,
+        # rather than breaking ids and ages across lines
+        wide = out.width >= 110
+        columns = ["id", "kind", "tier", "status", "last fetch", "last ok", "fails", "error",
+                   "7d", "next poll"]  # fmt: skip
+        shown = [c for c in columns if wide or c not in ("kind", "tier", "last fetch")]
+        for column in shown:
+            table.add_column(column, no_wrap=column != "error", overflow="fold")
         for r in rows:
             status = r["status"] if r["enabled"] else f"{r['status']} (off)"
             colour = {"failing": "red", "error": "yellow", "ok": "green"}.get(r["status"], "")
-            table.add_row(
-                r["id"], r["kind"], r["tier"],
-                f"[{colour}]{status}[/]" if colour else status,
-                _age(r["last_success_at"], now), str(r["consecutive_failures"]),
-                r["last_error_code"] or "", str(r["items_7d"]),
-                _age(r["next_poll_at"], now) if r["enabled"] else "-",
-            )  # fmt: skip
+            cells = {
+                "id": r["id"], "kind": r["kind"], "tier": r["tier"],
+                "status": f"[{colour}]{status}[/]" if colour else status,
+                "last fetch": _age(r["last_fetch_at"], now),
+                "last ok": _age(r["last_success_at"], now),
+                "fails": str(r["consecutive_failures"]), "error": r["last_error_code"] or "",
+                "7d": str(r["items_7d"]),
+                "next poll": _age(r["next_poll_at"], now) if r["enabled"] else "-",
+            }  # fmt: skip
+            table.add_row(*(cells[c] for c in shown))
         out.print(table)
+        # the table has room for codes only; what went wrong, in full, for each failing source
+        for r in rows:
+            if r["last_error_code"] and r["consecutive_failures"]:
+                out.print(f"[bold]{r['id']}[/]: {r['last_error_code']}: "
+                          f"{r['last_error_message'] or ''}", highlight=False)  # fmt: skip
 
 
 def _print_probe(found: Probe) -> None:

@@ -84,6 +84,14 @@ def test_json_feed_items_are_sanitised_and_normalised_like_any_feed() -> None:
     assert digest.items[1].title.startswith("Untitled note.")  # titled from its text
 
 
+def test_a_json_feed_with_rfc_822_dates_keeps_them() -> None:
+    feed = {"version": "https://jsonfeed.org/version/1", "items": [
+        {"id": "a", "url": "https://lab.example.com/a", "title": "A",
+         "date_published": "Fri, 27 Nov 2026 10:00:00 GMT"}]}  # fmt: skip
+    (entry,) = parse(json.dumps(feed).encode())
+    assert entry.published == datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("body", "code"),
     [

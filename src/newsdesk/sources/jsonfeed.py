@@ -9,12 +9,13 @@ every feed.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from html import escape
 from typing import Any
 from urllib.parse import urljoin
 
 from newsdesk.domain import Entry
+from newsdesk.sources.dates import parse_date
 from newsdesk.sources.rss import NotAFeed, absolutize
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -30,12 +31,9 @@ def _text(value: Any) -> str:
 
 
 def _when(value: Any) -> datetime | None:
-    """RFC 3339, as the spec asks; anything else is no date (normalize then distrusts it)."""
-    try:
-        when = datetime.fromisoformat(_text(value))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    """RFC 3339, as the spec asks; feeds that write RFC 822 or the like get the lenient
+    reader the other kinds use. Anything else is no date (normalize then distrusts it)."""
+    return parse_date(value) if isinstance(value, str) else None
 
 
 def _names(value: Any) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 
 class Tier(enum.StrEnum):
@@ -39,6 +40,14 @@ SOURCE_GROUPS = (
     "podcast",
     "policy",
 )
+
+
+def feed_url_key(url: str) -> str:
+    """One key for the spellings of one feed URL: scheme and host in any case, with or
+    without a trailing slash (OPML files list `http://x.example` and `http://x.example/`)."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, ""))
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,7 @@ def test_sources_commands(tmp_path: Path, server) -> None:
     opml = tmp_path / "subs.opml"
     opml.write_text(exported.stdout)
     imported = newsdesk(["sources", "import", str(opml)], env, tmp_path)
-    assert imported.returncode == 0 and "0 added, 1 updated" in imported.stdout
+    assert imported.returncode == 0 and "0 added, 1 already followed" in imported.stdout
     for command in (["sources", "--help"], ["sources", "list", "--help"]):
         assert newsdesk(command, env, tmp_path).returncode == 0
 

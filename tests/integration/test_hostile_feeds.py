@@ -116,7 +116,11 @@ JSON_FEED = json.dumps({
     "title": "JSON lab",
     "items": [{"id": "j1", "url": "https://json.example.com/1", "title": "JSON one",
                "content_html": "<p>Hi<script>alert(1)</script></p>",
-               "date_published": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}],
+               "date_published": (datetime.now(UTC) - timedelta(hours=1)).isoformat()},
+              # once enough to stop the whole pass: an unreadable URL, a "²" date
+              {"id": "j2", "url": "http://[x/", "title": "odd URL"},
+              {"id": 3, "url": "https://json.example.com/3", "title": "odd date",
+               "date_published": "\u00b2"}],
 }).encode()  # fmt: skip
 
 # a whole article (here 2 MB) in <title>
@@ -146,6 +150,7 @@ def hostile_catalog(server) -> list[Source]:
         "json-feed": Route(JSON_FEED, headers={"Content-Type": "application/feed+json"}),
         "json-deep": Route(b'{"items":' + b"[" * 200_000),
         "no-location": Route(handler=_raw(302, b"", Content_Length="0")),
+        "bad-location": Route(handler=_raw(302, b"", Location="http://[x/", Content_Length="0")),
         "huge-title": Route(HUGE_TITLE),
         "brotli": Route(
             handler=_raw(
@@ -182,6 +187,7 @@ async def test_hostile_feeds_end_as_codes_or_clean_content(db, server) -> None:
         "throttled": "rate_limited",
         "json-deep": "parse_error",
         "no-location": "bad_redirect",
+        "bad-location": "bad_redirect",
     }  # malformed XML: feedparser's loose parser recovers what it can, sanitised as usual
     now = datetime.now(UTC)
     with db.read() as conn:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from newsdesk.domain import Source, SourceTier
 from newsdesk.sources.opml import parse_opml, to_opml
 from newsdesk.store import repo
 from newsdesk.store import sources as source_store
@@ -20,9 +21,7 @@ def import_opml(db, data: bytes) -> tuple[int, int]:
     """What `newsdesk sources import FILE.opml` does."""
     sources = parse_opml(data)
     now = datetime.now(UTC)
-    return db.write_sync(
-        lambda c: source_store.import_sources(c, source_store.keyed_by_url(c, sources), now)
-    )
+    return db.write_sync(lambda c: source_store.import_opml(c, sources, now))
 
 
 def followed(db) -> list[tuple[str, str, tuple[str, ...]]]:
@@ -47,7 +46,7 @@ def round_trip(db, data: bytes) -> None:
 
 def test_round_trip_of_our_subscriptions(db) -> None:
     round_trip(db, OURS.read_bytes())
-    assert len(followed(db)) == 12
+    assert len(followed(db)) == 11  # twelve outlines; two are one feed with and without "/"
     assert ("http://old.example.com//feed", "Old Lab", ("Labs", "Archive")) in followed(db)
 
 
@@ -61,7 +60,22 @@ def test_a_second_list_with_the_same_names_adds_and_never_overwrites(db) -> None
     urls = [url for url, _, _ in followed(db)]
     assert "https://another-wire.example/feed" in urls
     assert "https://wire.example.net/rss?section=ai&lang=en" in urls
-    assert len(urls) == 13
+    assert len(urls) == 12
+
+
+def test_an_opml_import_leaves_a_followed_feeds_settings_alone(db) -> None:
+    """OPML knows nothing of kinds, tiers or options: a feed we already follow keeps ours."""
+    curated = Source(id="lab-news", name="Lab News", url="https://lab.example.com/feed.xml",
+                     kind="web_list", tier=SourceTier.T1, group="vendor-official",
+                     name_zh="实验室新闻", options={"item": "article"})  # fmt: skip
+    db.write_sync(lambda c: source_store.import_sources(c, [curated], datetime.now(UTC)))
+    listed = b"""<?xml version="1.0"?><opml version="2.0"><head/><body><outline text="Labs">
+      <outline type="rss" text="Some other name" xmlUrl="HTTPS://LAB.example.com/feed.xml/"/>
+    </outline></body></opml>"""
+    assert import_opml(db, listed) == (0, 1)
+    with db.read() as conn:
+        (kept,) = [repo.source_from_row(r) for r in repo.list_source_rows(conn)]
+    assert kept == curated and kept.options == {"item": "article"}
 
 
 @pytest.mark.corpus

@@ -1,5 +1,7 @@
 import pytest
+import typer
 
+from newsdesk.cli.common import UserError, friendly_errors
 from newsdesk.config import ConfigError, load_settings
 
 
@@ -59,3 +61,9 @@ def test_secret_never_echoed_in_error(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings()
     assert "sk-very-secret" not in str(info.value)
+
+
+def test_error_messages_are_printed_as_text_not_markup(capsys) -> None:
+    with pytest.raises(typer.Exit), friendly_errors():
+        raise UserError("HTTP 302 from http://x.example/[/]a[bold] to nowhere")
+    assert "http://x.example/[/]a[bold] to nowhere" in capsys.readouterr().err

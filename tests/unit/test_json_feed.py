@@ -96,7 +96,7 @@ def test_a_json_feed_with_rfc_822_dates_keeps_them() -> None:
     ("body", "code"),
     [
         (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', "parse_error"),
-        (b"{" + b'"a":[' * 100_000, "parse_error"),  # nested too deep for the decoder
+        (b'{"a":' + b"[" * 100_000, "parse_error"),  # nested too deep for the decoder
         (b'{"hello": "world"}', "not_a_feed"),
         (b'{"version": "https://jsonfeed.org/version/1", "items": {"id": 1}}', "not_a_feed"),
     ],
@@ -106,6 +106,19 @@ def test_broken_json_is_an_error_code(body: bytes, code: str) -> None:
     with pytest.raises(NotAFeed) as caught:
         parse(body)
     assert caught.value.code == code
+
+
+def test_one_unreadable_item_costs_that_item_only() -> None:
+    feed = {"version": "https://jsonfeed.org/version/1.1", "home_page_url": "http://[x/",
+            "items": [
+                {"id": 1, "url": "http://[x/", "title": "unreadable URL"},
+                {"id": 2, "url": "https://lab.example.com/2", "title": "odd dates",
+                 "date_published": "\u00b2", "date_modified": "9" * 5000,
+                 "content_html": '<a href="http://[y/">odd link</a>'},
+            ]}  # fmt: skip
+    for encoding in ("utf-8", "utf-16", "utf-32"):
+        (entry,) = parse(json.dumps(feed).encode(encoding))
+        assert (entry.guid, entry.published) == ("2", None)  # a numeric id is its string
 
 
 def test_xml_is_never_taken_for_json() -> None:

@@ -11,7 +11,7 @@ from newsdesk.domain import Entry, Source
 from newsdesk.sources.dates import parse_date
 from newsdesk.sources.discover import feed_links, looks_like_html
 from newsdesk.sources.json_api import dig, expand_url, parse_json_api
-from newsdesk.sources.kinds import parse_source
+from newsdesk.sources.kinds import parse_bytes, parse_source
 from newsdesk.sources.presets import PresetError, expand_preset, refine
 from newsdesk.sources.rss import NotAFeed, absolutize, parse_feed_with_ttl
 from newsdesk.sources.web_list import fill_from_page, parse_web_list
@@ -228,3 +228,12 @@ def test_relative_links_resolve_only_in_href_and_src() -> None:
         '<a xhref="/no">x</a> <a href="#top">t</a> '
         '<a title="x=\'/keep\'" href="https://lab.example.com/blog/more">m</a>'
     )
+
+
+def test_whatever_a_parser_raises_becomes_parse_error_on_that_source() -> None:
+    api = Source(id="api", name="API", url="https://api.example.com/x", kind="json_api",
+                 options={"items": "data", "title": "t", "link": "u"})  # fmt: skip
+    nested = b'{"data":' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # valid, too deep to decode
+    with pytest.raises(NotAFeed) as caught:
+        parse_bytes(api, nested, api.url)
+    assert caught.value.code == "parse_error" and "RecursionError" in str(caught.value)

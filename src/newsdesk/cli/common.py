@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from newsdesk.config import ConfigError, Settings, load_settings
 from newsdesk.policy.loader import PolicyError
@@ -33,7 +34,8 @@ def friendly_errors() -> Iterator[None]:
     try:
         yield
     except (*USER_ERRORS, UserError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # the message may quote a server or a file ("[/]" in a URL): text, never markup
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 

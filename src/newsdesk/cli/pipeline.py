@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -42,7 +43,7 @@ def _print_summary(summary: RunSummary) -> None:
     table.add_row("sources", f"{summary.sources} polled, {summary.fetched} fetched, "
                   f"{summary.not_modified} not modified, {len(summary.failed)} failed")  # fmt: skip
     for source_id, code in sorted(summary.failed.items()):
-        table.add_row("", f"[red]{source_id}: {code}[/]")
+        table.add_row("", f"[red]{escape(source_id)}: {code}[/]")
     outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())) or "none"
     table.add_row("entries", f"{summary.entries} read → {outcomes}")
     table.add_row("group", f"{summary.grouped} stories placed, {summary.events_created} new events")

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
-from newsdesk.domain import SOURCE_GROUPS, SOURCE_KINDS, Source, SourceTier
+from newsdesk.domain import SOURCE_GROUPS, SOURCE_KINDS, Source, SourceTier, feed_url_key
 from newsdesk.publish.sources import source_health
 from newsdesk.runner.app import open_database
 from newsdesk.runner.probe import Probe, probe
@@ -98,23 +99,27 @@ def list_sources(
         # the table has room for codes only; what went wrong, in full, for each failing source
         for r in rows:
             if r["last_error_code"] and r["consecutive_failures"]:
-                out.print(f"[bold]{r['id']}[/]: {r['last_error_code']}: "
-                          f"{r['last_error_message'] or ''}", highlight=False)  # fmt: skip
+                # messages carry server-chosen text (URLs, headers): never read as markup
+                out.print(f"[bold]{escape(r['id'])}[/]: {r['last_error_code']}: "
+                          f"{escape(r['last_error_message'] or '')}", highlight=False)  # fmt: skip
 
 
 def _print_probe(found: Probe) -> None:
     if found.discovered_from:
-        out.print(f"found feed {found.url} on {found.discovered_from}", highlight=False)
+        out.print(f"found feed {escape(found.url)} on {escape(found.discovered_from)}",
+                  highlight=False)  # fmt: skip
     if not found.ok:
         return
-    title = f" · {found.title}" if found.title else ""
+    title = f" · {escape(found.title)}" if found.title else ""  # a feed's words, not markup
     out.print(f"[green]ok[/] {found.kind}{title}: {len(found.entries)} entries "
               f"in {found.elapsed_ms} ms", highlight=False)  # fmt: skip
     for entry in found.entries[:5]:
         when = entry.published.strftime("%Y-%m-%d %H:%M") if entry.published else "undated"
-        out.print(f"  {when}  {entry.title or '(untitled)'}", highlight=False, soft_wrap=True)
+        out.print(f"  {when}  {escape(entry.title) or '(untitled)'}", highlight=False,
+                  soft_wrap=True)  # fmt: skip
         if entry.link:
-            out.print(f"                    {entry.link}", highlight=False, soft_wrap=True)
+            out.print(f"                    {escape(entry.link)}", highlight=False,
+                      soft_wrap=True)  # fmt: skip
 
 
 def _probe_source(url_or_id: str, kind: str | None) -> Source:
@@ -191,8 +196,9 @@ def add(
         try:
             with db.read() as conn:
                 existing = source_store.known_urls(conn)
-            if feed_url in existing and existing[feed_url] != new_id:
-                raise UserError(f"{feed_url} is already followed as {existing[feed_url]!r}")
+            followed_as = existing.get(feed_url_key(feed_url))
+            if followed_as is not None and followed_as != new_id:
+                raise UserError(f"{feed_url} is already followed as {followed_as!r}")
             now = datetime.now(UTC)
             db.write_sync(lambda c: source_store.import_sources(c, [source], now))
             token = ""
@@ -201,7 +207,7 @@ def add(
                 db.write_sync(lambda c: source_store.set_token(c, new_id, token))
         finally:
             db.close()
-        out.print(f"[green]added[/] {new_id} ({kind}, {tier}, {group}): {feed_url}",
+        out.print(f"[green]added[/] {escape(new_id)} ({kind}, {tier}, {group}): {escape(feed_url)}",
                   highlight=False)  # fmt: skip
         if token:
             out.print("push token (shown once, stored hashed): ", end="")
@@ -229,18 +235,22 @@ def import_file(
                 sources = parse_opml(data)
             except OpmlError as exc:
                 raise UserError(f"{path}: {exc}") from None
-        by_url = path.suffix.lower() != ".toml"  # a catalog's ids are its own; OPML's are made up
+        is_catalog = path.suffix.lower() == ".toml"
 
         def store(conn: Connection) -> tuple[int, int]:
-            keyed = source_store.keyed_by_url(conn, sources) if by_url else sources
-            return source_store.import_sources(conn, keyed, datetime.now(UTC))
+            # a catalog's ids are its own; an OPML file's are made up, so it goes by URL
+            if is_catalog:
+                return source_store.import_sources(conn, sources, datetime.now(UTC))
+            return source_store.import_opml(conn, sources, datetime.now(UTC))
 
         db = _db()
         try:
-            added, updated = db.write_sync(store)
+            added, known = db.write_sync(store)
         finally:
             db.close()
-        out.print(f"imported {path}: {added} added, {updated} updated", highlight=False)
+        known_as = "updated" if is_catalog else "already followed (left as they are)"
+        out.print(f"imported {escape(str(path))}: {added} added, {known} {known_as}",
+                  highlight=False)  # fmt: skip
 
 
 @app.command("export")

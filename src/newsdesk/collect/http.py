@@ -304,12 +304,19 @@ class Fetcher:
         """One request into `result`; the next URL when the answer is a redirect."""
         async with self._client.stream("GET", url, headers=headers) as response:
             if response.status_code in REDIRECT_STATUSES:
+                result.status = response.status_code  # health shows the 3xx if it goes wrong
                 if not response.headers.get("location", "").strip():
                     raise FetchError(
                         "bad_redirect",
                         f"HTTP {response.status_code} from {url} without a Location header",
                     )
-                return urljoin(url, response.headers["location"].strip())
+                try:
+                    return urljoin(url, response.headers["location"].strip())
+                except ValueError:  # "http://[x/" is no address
+                    raise FetchError(
+                        "bad_redirect",
+                        f"HTTP {response.status_code} from {url} to an unreadable Location",
+                    ) from None
             result.final_url = url
             result.status = response.status_code
             result.headers = {k.lower(): v for k, v in response.headers.items()}

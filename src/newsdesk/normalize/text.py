@@ -64,9 +64,10 @@ TITLE_MAX = 300
 
 
 def clean_title(raw: str) -> str:
+    raw = raw[: TITLE_MAX * 20]  # room for markup and spaces; no need to clean 2 MB of it
     if "<" not in raw and "&" not in raw and "\0" not in raw:
         # plain text already: nh3 would hand back the same characters
-        return _shorten(_SPACES.sub(" ", raw[: TITLE_MAX * 20]).strip())
+        return _shorten(_SPACES.sub(" ", raw).strip())
     return _shorten(_SPACES.sub(" ", html.unescape(nh3.clean(raw, tags=set()))).strip())
 
 

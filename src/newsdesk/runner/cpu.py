@@ -67,8 +67,12 @@ def normalize_only(
     digest: Digest,
 ) -> Digest:
     """Worker job: refine and normalise entries that are already parsed."""
-    entries = presets.refine(entries, source.options)
-    digest.items = normalize_batch(entries, source, now, rules, first_import)
+    try:
+        entries = presets.refine(entries, source.options)
+        digest.items = normalize_batch(entries, source, now, rules, first_import)
+    except Exception as exc:  # as in parse_bytes: this source loses its poll, not the pass
+        problem = f"{type(exc).__name__}: {exc}"[:300]
+        return Digest(error_code="parse_error", error_message=f"normalising failed: {problem}")
     digest.entries = len(entries)
     return digest
 

@@ -25,7 +25,7 @@ def parse_date(value: object) -> datetime | None:
     text = str(value).strip()
     if not text:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and len(text) <= 20:  # "²" is a digit to isdigit()
         return parse_date(int(text))
     try:
         return _aware(datetime.fromisoformat(text.replace("Z", "+00:00")))

@@ -22,12 +22,25 @@ VERSION_PREFIX = "https://jsonfeed.org/version/"
 
 
 def looks_like_json(body: bytes) -> bool:
-    """JSON objects start with "{" (after a BOM or white space); XML never does."""
-    return body[:512].lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+    """JSON objects start with "{" (after a BOM or white space, in UTF-8, -16 or -32, which
+    json.loads tells apart itself); XML never does."""
+    head = body[:512]
+    try:
+        text = head.decode(json.detect_encoding(head), errors="ignore")
+    except LookupError:
+        return False
+    return text.lstrip("\ufeff \t\r\n").startswith("{")
 
 
 def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ""
+
+
+def _id(value: Any) -> str:
+    """The spec asks readers to take a number as its string."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return _text(value)
 
 
 def _when(value: Any) -> datetime | None:
@@ -47,7 +60,7 @@ def _entry(source_id: str, raw: dict[str, Any], feed: dict[str, Any], base: str)
     html = _text(raw.get("content_html"))
     if not html and (plain := _text(raw.get("content_text"))):
         html = "".join(f"<p>{escape(part)}</p>" for part in plain.split("\n\n"))
-    title, guid, summary = _text(raw.get("title")), _text(raw.get("id")), _text(raw.get("summary"))
+    title, guid, summary = _text(raw.get("title")), _id(raw.get("id")), _text(raw.get("summary"))
     if not (title or link or guid or html or summary):
         return None
     # 1.1 has "authors"; 1.0 had "author"; an item without either takes the feed's
@@ -79,10 +92,20 @@ def parse_json_feed(source_id: str, body: bytes, base_url: str = "") -> list[Ent
     items = feed.get("items")
     if not isinstance(items, list):
         raise NotAFeed("not_a_feed", "JSON Feed without an items list")
-    base = urljoin(base_url, _text(feed.get("home_page_url"))) if base_url else ""
+    try:
+        base = urljoin(base_url, _text(feed.get("home_page_url"))) if base_url else ""
+    except ValueError:  # a home page that is no URL: links stay as the items give them
+        base = base_url
     base = base or _text(feed.get("home_page_url"))
-    entries = [_entry(source_id, raw, feed, base) for raw in items if isinstance(raw, dict)]
-    return [e for e in entries if e is not None]
+    entries = []
+    for raw in items:
+        try:
+            entry = _entry(source_id, raw, feed, base) if isinstance(raw, dict) else None
+        except ValueError:  # one item's unreadable URL ("http://[x/") costs that item only
+            continue
+        if entry is not None:
+            entries.append(entry)
+    return entries
 
 
 def json_feed_title(body: bytes) -> str:

@@ -11,7 +11,7 @@ from newsdesk.sources import presets
 from newsdesk.sources.dates import parse_date
 from newsdesk.sources.json_api import expand_url, parse_json_api
 from newsdesk.sources.jsonfeed import looks_like_json, parse_json_feed
-from newsdesk.sources.rss import parse_feed_with_ttl
+from newsdesk.sources.rss import NotAFeed, parse_feed_with_ttl
 from newsdesk.sources.web_list import PageFetch, complete_entries, parse_web_list
 
 FETCHED_KINDS = ("rss", "web_list", "json_api")
@@ -29,7 +29,18 @@ def poll_url(source: Source, now: datetime) -> str:
 
 
 def parse_bytes(source: Source, body: bytes, base_url: str) -> Parsed:
-    """The CPU-bound part: bytes to entries, no I/O."""
+    """The CPU-bound part: bytes to entries, no I/O. Whatever a parser raises on a hostile
+    body becomes `parse_error` on that source: it costs the source its poll, never the pass."""
+    try:
+        return _parse_bytes(source, body, base_url)
+    except NotAFeed:
+        raise
+    except Exception as exc:
+        problem = f"{type(exc).__name__}: {exc}"[:300]
+        raise NotAFeed("parse_error", f"the parser failed on this body: {problem}") from exc
+
+
+def _parse_bytes(source: Source, body: bytes, base_url: str) -> Parsed:
     ttl = None
     if source.kind == "web_list":
         entries = parse_web_list(source, body, base_url)

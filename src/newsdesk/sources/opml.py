@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape, quoteattr
 
-from newsdesk.domain import SOURCE_GROUPS, Source, SourceTier
+from newsdesk.domain import SOURCE_GROUPS, Source, SourceTier, feed_url_key
 
 
 class OpmlError(ValueError):
@@ -46,9 +46,9 @@ def parse_opml(data: bytes) -> list[Source]:
             if not url:
                 walk(outline, (*folders, name) if name else folders)
                 continue
-            if url in urls:
-                continue  # the same feed filed in two folders is one subscription: the first
-            urls.add(url)
+            if feed_url_key(url) in urls:
+                continue  # the same feed filed twice is one subscription: the first
+            urls.add(feed_url_key(url))
             base = slug(name or url)
             source_id, n = base, 2
             while source_id in used:

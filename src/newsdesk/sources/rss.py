@@ -75,7 +75,11 @@ def absolutize(html: str, base: str) -> str:
     def relative(m: re.Match[str]) -> str:
         if not _names_url_at(html, m.start()):
             return m.group(0)
-        return f"={m.group(1)}{m.group(2)}{urljoin(base, m.group(3))}{m.group(2)}"
+        try:
+            absolute = urljoin(base, m.group(3))
+        except ValueError:  # "http://[x/": not a URL; nh3 decides what to keep of it
+            return m.group(0)
+        return f"={m.group(1)}{m.group(2)}{absolute}{m.group(2)}"
 
     html = _PROTOCOL_RELATIVE.sub(protocol, html)
     return _RELATIVE.sub(relative, html)

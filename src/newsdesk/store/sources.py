@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, select, update
 
-from newsdesk.domain import Source
+from newsdesk.domain import Source, feed_url_key
 from newsdesk.store import schema as t
 from newsdesk.store.repo import upsert_sources
 
@@ -27,14 +27,19 @@ def import_sources(conn: Connection, sources: list[Source], now: datetime) -> tu
     ones revived. Returns (added, updated)."""
     ids = [s.id for s in sources]
     known = set(conn.execute(select(t.sources.c.id).where(t.sources.c.id.in_(ids))).scalars())
-    if known:
-        conn.execute(
-            update(t.sources)
-            .where(t.sources.c.id.in_(known), t.sources.c.status == "removed")
-            .values(status="new", enabled=True)
-        )
+    _revive(conn, known)
     upsert_sources(conn, sources, now)
     return len(set(ids) - known), len(known)
+
+
+def _revive(conn: Connection, ids: set[str]) -> None:
+    """Removed sources named again by an explicit import come back."""
+    if ids:
+        conn.execute(
+            update(t.sources)
+            .where(t.sources.c.id.in_(ids), t.sources.c.status == "removed")
+            .values(status="new", enabled=True)
+        )
 
 
 def set_token(conn: Connection, source_id: str, token: str) -> None:
@@ -64,26 +69,33 @@ def remove_source(conn: Connection, source_id: str) -> bool:
 
 
 def known_urls(conn: Connection) -> dict[str, str]:
-    return dict(conn.execute(select(t.sources.c.url, t.sources.c.id)).all())
+    """Source id by `feed_url_key` of its URL."""
+    rows = conn.execute(select(t.sources.c.url, t.sources.c.id)).all()
+    return {feed_url_key(url): source_id for url, source_id in rows}
 
 
-def keyed_by_url(conn: Connection, sources: list[Source]) -> list[Source]:
-    """Sources from an OPML file, whose ids were only made from their names, matched to the
-    desk by feed URL: a feed already followed keeps its id (importing refreshes it), and a new
-    feed whose made-up id is taken by another feed gets a free one, so importing a second list
-    with another "Wire" never overwrites the first."""
+def import_opml(conn: Connection, sources: list[Source], now: datetime) -> tuple[int, int]:
+    """Sources from an OPML file, matched to the desk by feed URL: their ids were only made
+    from names, and the file knows nothing of our kinds, tiers or options. A feed already
+    followed is left as it is (revived if it was removed); a new one whose made-up id is
+    taken gets a free one, so a second list with another "Wire" never overwrites the first.
+    Returns (added, already followed)."""
     by_url = known_urls(conn)
     taken = set(by_url.values())
-    keyed = []
+    new: list[Source] = []
+    followed: set[str] = set()
     for source in sources:
-        source_id = by_url.get(source.url)
-        if source_id is None:
-            source_id, n = source.id, 2
-            while source_id in taken:
-                source_id, n = f"{source.id}-{n}", n + 1
+        if (known := by_url.get(feed_url_key(source.url))) is not None:
+            followed.add(known)
+            continue
+        source_id, n = source.id, 2
+        while source_id in taken:
+            source_id, n = f"{source.id}-{n}", n + 1
         taken.add(source_id)
-        keyed.append(replace(source, id=source_id))
-    return keyed
+        new.append(replace(source, id=source_id))
+    _revive(conn, followed)
+    upsert_sources(conn, new, now)
+    return len(new), len(followed)
 
 
 def items_since(conn: Connection, source_id: str, since: datetime) -> int:

@@ -111,3 +111,31 @@ async def test_user_agent_is_descriptive(server) -> None:
     async with Fetcher(allow_private=True) as fetcher:
         await fetcher.fetch(url)
     assert seen["ua"] == USER_AGENT and "newsdesk/" in USER_AGENT
+
+
+async def test_what_a_server_or_a_url_makes_the_client_raise_is_an_error_code(server) -> None:
+    def redirect_to(location: str):
+        def handler(h: BaseHTTPRequestHandler) -> None:
+            h.send_response(302)
+            h.send_header("Location", location)
+            h.send_header("Content-Length", "0")
+            h.end_headers()
+
+        return handler
+
+    bad_port = server.add("/to-port", Route(handler=redirect_to("http://127.0.0.1:99999/")))
+    bad_host = server.add("/to-v6", Route(handler=redirect_to("http://[x/")))
+    # the test server writes header values as Latin-1: the ETag arrives as a raw 0xE9 byte
+    etagged = server.add("/etag", Route(b"<rss/>", headers={"ETag": '"caf\u00e9"'}))
+    async with Fetcher(allow_private=True, total_timeout=5) as fetcher:
+        port, host = await fetcher.fetch(bad_port), await fetcher.fetch(bad_host)
+        nul = await fetcher.fetch(server.base + "/feed\x00")
+        first = await fetcher.fetch(etagged)
+        again = await fetcher.fetch(etagged, etag=first.etag, last_modified="l\u00e4st")
+    assert (port.error_code, host.error_code, nul.error_code) == (
+        "fetch_error", "bad_redirect", "invalid_url",
+    )  # fmt: skip
+    assert "port" in port.error_message
+    # a validator that cannot be sent back is dropped: the poll downloads in full, no error
+    assert first.etag is not None and not first.etag.isascii()
+    assert again.ok and again.body == b"<rss/>"

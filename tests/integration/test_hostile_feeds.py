@@ -123,6 +123,13 @@ JSON_FEED = json.dumps({
                "date_published": "\u00b2"}],
 }).encode()  # fmt: skip
 
+# links and guids far longer than any index wants (5,000 characters)
+LONG_LINK = (
+    GOOD.replace(b"good.example.com/one", b"long-link.example.com/" + b"a" * 5000)
+    .replace(b"<guid>g2</guid>", b"<guid>" + b"g" * 5000 + b"</guid>")
+    .replace(b"https://good.example.com/two", b"")
+)
+
 # a whole article (here 2 MB) in <title>
 HUGE_TITLE = GOOD.replace(b"Good two", b"Long " * 400_000).replace(b"good.", b"long.")
 
@@ -152,6 +159,7 @@ def hostile_catalog(server) -> list[Source]:
         "no-location": Route(handler=_raw(302, b"", Content_Length="0")),
         "bad-location": Route(handler=_raw(302, b"", Location="http://[x/", Content_Length="0")),
         "huge-title": Route(HUGE_TITLE),
+        "long-link": Route(LONG_LINK),
         "brotli": Route(
             handler=_raw(
                 200, brotli.compress(GOOD.replace(b"good.", b"br.")), Content_Encoding="br"
@@ -193,6 +201,7 @@ async def test_hostile_feeds_end_as_codes_or_clean_content(db, server) -> None:
     with db.read() as conn:
         health = {r.id: r for r in list_source_rows(conn)}
         items = {r.url: r for r in conn.execute(select(t.items))}
+        guids = set(conn.execute(select(t.items.c.guid)).scalars())
     # every failure is recorded with a code and a human message
     for source_id, code in summary.failed.items():
         assert health[source_id].last_error_code == code
@@ -211,6 +220,9 @@ async def test_hostile_feeds_end_as_codes_or_clean_content(db, server) -> None:
     assert "<script>" not in one.title  # the escaped tag in the title is text, not markup
     # a JSON Feed lands like any feed, sanitised
     assert "<script" not in items["https://json.example.com/1"].body_html
+    # 5,000-character links and guids land (PostgreSQL's index would refuse them whole)
+    assert "https://long-link.example.com/" + "a" * 5000 in items
+    assert any(guid.endswith("g" * 5000) for guid in guids)
     # a 2 MB title is cut to a title
     assert len(items["https://long.example.com/two"].title) <= 300
     # brotli-encoded feed decoded

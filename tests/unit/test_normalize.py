@@ -161,3 +161,15 @@ def test_fast_text_of_sanitised_html_matches_a_second_parse(raw: str) -> None:
 def test_titles_without_markup_skip_nh3_with_the_same_result() -> None:
     assert clean_title("  GPT-5 \u00a0is  out > all ") == "GPT-5 is out > all"
     assert clean_title("<b>Bold</b> &amp; plain") == "Bold & plain"
+
+
+def test_long_urls_and_guids_make_bounded_keys_that_still_tell_stories_apart() -> None:
+    a = "https://lab.example.com/" + "x" * 5000 + "/a"
+    b = "https://lab.example.com/" + "x" * 5000 + "/b"
+    keys = {identity_key("lab", url, "", "t", "") for url in (a, b)}
+    assert len(keys) == 2 and all(len(k) <= 600 for k in keys)
+    assert identity_key("lab", a, "", "t", "") == identity_key("lab", a, "", "other", "")
+    guid_key = identity_key("lab", "", "g" * 5000, "t", "")
+    assert guid_key.startswith("guid:lab:ggg") and len(guid_key) <= 600
+    short = "https://lab.example.com/short"
+    assert identity_key("lab", short, "", "t", "") == "url:" + short  # short keys unchanged

@@ -268,6 +268,14 @@ class Fetcher:
             result.error_code, result.error_message = "decoding", f"bad content encoding: {exc}"
         except httpx.HTTPError as exc:
             result.error_code, result.error_message = "http_error", f"{type(exc).__name__}: {exc}"
+        except (httpx.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError too
+            result.error_code, result.error_message = "invalid_url", f"unusable URL: {exc}"[:500]
+        except Exception as exc:
+            # The network boundary: whatever a URL or a server makes the client raise (an
+            # ExceptionGroup for port 99999, say) is this source's error, never the pass's.
+            detail = exc.exceptions[0] if isinstance(exc, ExceptionGroup) else exc
+            result.error_code = "fetch_error"
+            result.error_message = f"{type(detail).__name__}: {detail}"[:500]
         result.elapsed_ms = int((time.monotonic() - started) * 1000)
         return result
 
@@ -277,9 +285,11 @@ class Fetcher:
         url = result.url
         headers = {}
         visited: set[str] = set()
-        if etag:
+        # validators go back as the server sent them; one that is not ASCII cannot be sent
+        # (a hostile ETag must not break every later poll): the poll then downloads in full
+        if etag and etag.isascii():
             headers["If-None-Match"] = etag
-        if last_modified:
+        if last_modified and last_modified.isascii():
             headers["If-Modified-Since"] = last_modified
         # The total timeout starts once a host slot is ours: waiting behind the per-host
         # limit (other feeds of the same site) is not this feed being slow, and neither is

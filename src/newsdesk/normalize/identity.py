@@ -28,11 +28,22 @@ def content_hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
+# The key is indexed (items.identity_key, 600 characters): a longer URL or guid keeps its
+# first 400 characters, readable, and a hash of the whole, still one key per story.
+KEY_MAX = 500
+
+
+def _bounded(key: str) -> str:
+    if len(key) <= KEY_MAX:
+        return key
+    return f"{key[:400]}#{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
+
+
 def identity_key(source_id: str, url: str, guid: str, title: str, body: str) -> str:
     """Canonical URL, else source + guid, else source + a hash of the content."""
     canonical = canonical_url(url)
     if canonical:
-        return "url:" + canonical
+        return _bounded("url:" + canonical)
     if guid.strip():
-        return f"guid:{source_id}:{guid.strip()}"
+        return _bounded(f"guid:{source_id}:{guid.strip()}")
     return f"hash:{source_id}:{content_hash(title, body)[:32]}"

@@ -120,7 +120,11 @@ JSON_FEED = json.dumps({
               # once enough to stop the whole pass: an unreadable URL, a "²" date
               {"id": "j2", "url": "http://[x/", "title": "odd URL"},
               {"id": 3, "url": "https://json.example.com/3", "title": "odd date",
-               "date_published": "\u00b2"}],
+               "date_published": "\u00b2"},
+              # NUL characters, which PostgreSQL text refuses, in every field
+              {"id": "j\u00004", "url": "https://json.example.com/4\u0000x", "title": "N\u0000UL",
+               "content_html": "<p>a\u0000b</p>", "authors": [{"name": "A\u0000da"}],
+               "tags": ["t\u0000ag"], "date_published": (datetime.now(UTC)).isoformat()}],
 }).encode()  # fmt: skip
 
 # links and guids far longer than any index wants (5,000 characters)
@@ -220,6 +224,8 @@ async def test_hostile_feeds_end_as_codes_or_clean_content(db, server) -> None:
     assert "<script>" not in one.title  # the escaped tag in the title is text, not markup
     # a JSON Feed lands like any feed, sanitised
     assert "<script" not in items["https://json.example.com/1"].body_html
+    nul = next(r for r in items.values() if r.title == "NUL")
+    assert "\x00" not in nul.url + nul.guid + str(nul.authors) + str(nul.signals)
     # 5,000-character links and guids land (PostgreSQL's index would refuse them whole)
     assert "https://long-link.example.com/" + "a" * 5000 in items
     assert any(guid.endswith("g" * 5000) for guid in guids)

@@ -173,3 +173,13 @@ def test_long_urls_and_guids_make_bounded_keys_that_still_tell_stories_apart() -
     assert guid_key.startswith("guid:lab:ggg") and len(guid_key) <= 600
     short = "https://lab.example.com/short"
     assert identity_key("lab", short, "", "t", "") == "url:" + short  # short keys unchanged
+
+
+def test_nul_characters_never_reach_the_store() -> None:
+    entry = Entry("lab", "N\x00UL", "https://lab.example.com/4\x00x", guid="g\x004",
+                  authors=("A\x00da",),
+                  signals={"categories": ["t\x00ag"], "points": 3})  # fmt: skip
+    item = normalize_entry(entry, LAB, NOW, FreshnessRules())
+    stored = f"{item.title}{item.url}{item.guid}{item.authors!r}{item.signals!r}{item.identity_key}"
+    assert "\x00" not in stored and "\\x00" not in stored
+    assert item.signals == {"categories": ["tag"], "points": 3} and item.authors == ("Ada",)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from newsdesk.domain import Entry, Item, Source
 from newsdesk.normalize.identity import content_hash, identity_key
@@ -33,7 +34,26 @@ def trusted_date(published: datetime | None, now: datetime, rules: FreshnessRule
     return published <= now + timedelta(minutes=rules.future_tolerance_minutes)
 
 
+def _without_nul(value: Any) -> Any:
+    """NUL characters out of every string: PostgreSQL text refuses them (nh3 already drops
+    them from titles and bodies; links, guids, authors and signals come as the feed wrote)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list | tuple):
+        return type(value)(_without_nul(v) for v in value)
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
+
+
 def normalize_entry(entry: Entry, source: Source, now: datetime, rules: FreshnessRules) -> Item:
+    entry = replace(
+        entry,
+        link=_without_nul(entry.link),
+        guid=_without_nul(entry.guid),
+        authors=_without_nul(entry.authors),
+        signals=_without_nul(entry.signals),
+    )
     body_html = sanitize_html(entry.content_html or entry.summary_html)
     body_text = sanitized_to_text(body_html)
     title = clean_title(entry.title) or body_text[:120]

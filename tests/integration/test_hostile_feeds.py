@@ -240,3 +240,28 @@ async def test_hostile_feeds_end_as_codes_or_clean_content(db, server) -> None:
     assert health["xxe"].last_error_code in (None, "not_a_feed")
     # billion laughs: no expansion reaches the store (nor memory: the run finished in time)
     assert all(len(r.title) < 1000 and "lollol" not in r.title for r in items.values())
+
+
+async def test_an_unforeseen_bug_costs_only_its_source(db, server, monkeypatch) -> None:
+    """Every known failure has a code; one nobody foresaw still costs only its source."""
+    import newsdesk.runner.local as local
+
+    real_digest = local.digest_body
+
+    async def digest_or_crash(pool, source, *args, **kwargs):
+        if source.id == "cursed":
+            raise RuntimeError("a bug this body found")
+        return await real_digest(pool, source, *args, **kwargs)
+
+    monkeypatch.setattr(local, "digest_body", digest_or_crash)
+    good = Source(id="good", name="good", url=server.add("/good", Route(GOOD)))
+    cursed = Source(id="cursed", name="cursed", url=server.add("/cursed", Route(GOOD)))
+    settings = load_settings(allow_private_urls=True, fulltext_enabled=False)
+    summary = await run_once(db, settings, load_policy(), catalog=[good, cursed])
+    assert summary.failed == {"cursed": "internal_error"}
+    with db.read() as conn:
+        health = {r.id: r for r in list_source_rows(conn)}
+        urls = set(conn.execute(select(t.items.c.url)).scalars())
+    assert "https://good.example.com/one" in urls
+    assert health["cursed"].last_error_message == "unexpected RuntimeError: a bug this body found"
+    assert health["cursed"].consecutive_failures == 1 and health["cursed"].next_poll_at

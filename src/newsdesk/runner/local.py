@@ -9,6 +9,7 @@ is judged once per change, and grouping only looks at stories not yet in an even
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,8 @@ from newsdesk.sources.kinds import poll_url, pushed_entry
 from newsdesk.store import repo
 from newsdesk.store import sources as source_store
 from newsdesk.store.db import Database
+
+log = logging.getLogger(__name__)
 
 
 class Progress(Protocol):
@@ -156,7 +159,10 @@ async def run_once(
 
             async def collect_one(row: Any) -> None:
                 async with in_flight:
-                    await _collect_source(db, fetcher, fetch_slots, pool, row, rules, summary)
+                    try:
+                        await _collect_source(db, fetcher, fetch_slots, pool, row, rules, summary)
+                    except Exception as exc:  # a bug one source's bytes found: that source's
+                        await _record_crash(db, row, exc, summary)  # error, not the pass's
                 progress.advance("collect")
 
             await asyncio.gather(*(collect_one(r) for r in rows))
@@ -199,6 +205,24 @@ async def run_once(
     stats = summary.as_dict()
     await db.write(lambda c: repo.finish_pipeline_run(c, run_id, finished, "ok", stats))
     return summary
+
+
+async def _record_crash(db: Database, row: Any, exc: Exception, summary: RunSummary) -> None:
+    """Every known failure has its code; this is for the ones nobody foresaw. The traceback
+    goes to the log for whoever fixes it, the source backs off like any failing source."""
+    log.exception("collecting %s failed unexpectedly", row.id)
+    now = datetime.now(UTC)
+    failures = row.consecutive_failures + 1
+    message = f"unexpected {type(exc).__name__}: {exc}"[:500]
+    next_at = next_poll_at(now, cadence_min=row.cadence_min, cadence_max=row.cadence_max,
+                           items_7d=0, failures=failures, floor=None)  # fmt: skip
+    await db.write(
+        lambda c: repo.record_fetch(c, row.id, now, now, http_status=None,
+                                    error_code="internal_error", error_message=message, nbytes=0,
+                                    entries=0, new_items=0, etag=row.etag,
+                                    last_modified=row.last_modified, next_poll_at=next_at)
+    )  # fmt: skip
+    summary.failed[row.id] = "internal_error"
 
 
 async def _collect_source(

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, exists, insert, or_, select, update
 from newsdesk.domain import Commentary, Item, Judgement, Source
 from newsdesk.store import schema as t
 from newsdesk.store.repo import (
+    current_verdict,
     insert_commentary,
     item_from_row,
     judgement_values,
@@ -185,12 +186,7 @@ def save_event_judgement(
     conn.execute(
         update(t.events)
         .where(t.events.c.id == event_id)
-        .values(
-            judgement_id=judgement_id,
-            tier=judgement.tier.value,
-            importance=judgement.importance,
-            judge_error=None,
-        )
+        .values(**current_verdict(judgement_id, judgement))
     )
     return int(judgement_id)
 

@@ -345,6 +345,16 @@ def items_to_judge(conn: Connection, limit: int = 500) -> list[tuple[int, Item, 
     return [(r.id, item_from_row(r), sources[r.source_id]) for r in rows]
 
 
+def current_verdict(judgement_id: int, judgement: Judgement) -> dict[str, Any]:
+    """The newest verdict copied onto the judged row (items or events), for fast filtering."""
+    return {
+        "judgement_id": judgement_id,
+        "tier": judgement.tier.value,
+        "importance": judgement.importance,
+        "judge_error": None,
+    }
+
+
 def judgement_values(judgement: Judgement) -> dict[str, Any]:
     """The columns a judgement fills, shared by story and event judgements."""
     hkr, tags = judgement.hkr, judgement.tags
@@ -383,12 +393,7 @@ def save_judgement(conn: Connection, item_id: int, judgement: Judgement, now: da
     conn.execute(
         update(t.items)
         .where(t.items.c.id == item_id)
-        .values(
-            judgement_id=judgement_id,
-            tier=judgement.tier.value,
-            importance=judgement.importance,
-            judge_error=None,
-        )
+        .values(**current_verdict(judgement_id, judgement))
     )
     conn.execute(t.item_tags.delete().where(t.item_tags.c.item_id == item_id))
     tags = list(dict.fromkeys(judgement.tags.all()))

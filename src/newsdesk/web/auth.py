@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -19,34 +18,18 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from newsdesk.store import reader
-from newsdesk.web.deps import database, render, settings
+from newsdesk.web.deps import (  # the session lookup lives in deps: render needs it
+    SESSION_COOKIE,
+    EditorSession,
+    current_editor,
+    database,
+    render,
+    settings,
+)
 
 router = APIRouter()
-SESSION_COOKIE = "nd_session"
 LOGIN_COOKIE = "nd_login_csrf"
 SESSION_DAYS = 14
-EDITOR_NAME = "editor"  # one shared password, so one editor identity
-
-
-@dataclass(frozen=True)
-class EditorSession:
-    csrf: str
-    name: str = EDITOR_NAME
-
-
-def current_editor(request: Request) -> EditorSession | None:
-    """The signed-in editor of this request, looked up once and remembered on the request."""
-    if hasattr(request.state, "editor"):
-        return request.state.editor  # type: ignore[no-any-return]
-    found = None
-    token = request.cookies.get(SESSION_COOKIE)
-    if token and settings(request).admin_password.get_secret_value():
-        with database(request).read() as conn:
-            row = reader.find_session(conn, token, datetime.now(UTC))
-        if row is not None:
-            found = EditorSession(csrf=row.csrf_token)
-    request.state.editor = found
-    return found
 
 
 class NotSignedIn(Exception):

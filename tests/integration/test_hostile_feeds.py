@@ -244,7 +244,7 @@ async def test_hostile_feeds_end_as_codes_or_clean_content(db, server) -> None:
 
 async def test_an_unforeseen_bug_costs_only_its_source(db, server, monkeypatch) -> None:
     """Every known failure has a code; one nobody foresaw still costs only its source."""
-    import newsdesk.runner.local as local
+    import newsdesk.runner.collect as local
 
     real_digest = local.digest_body
 

@@ -1,43 +1,44 @@
-"""Wiring of the model editor: receipts on the store, the judge and comment steps.
+"""Wiring of the editor: receipts on the store, and one judge and one comment path for the two
+things the editor works on, a story and a multi-source event judged as a whole.
 
-`run_once` calls `judge_step` and `comment_step`. With a model configured (and model calls
-enabled) the model editor judges and comments; otherwise the rules editor judges and there is
-no commentary. A story whose model call fails keeps no judgement and records the reason; the
-next pass tries it again. A spent budget pauses the step with its reason; collecting goes on.
+The two differ only in what the stage is called with and where the result is stored, so each
+is a `Subject` with those few calls; `judge_one` and `comment_one` are written once. Both
+return counts (never mutate a summary); a spent budget is raised as `BudgetExceeded` for the
+step to turn into its pause reason. A failed call keeps no judgement and records its reason:
+the story or event stays pending and the next pass (or the sweep) tries again.
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import asdict
+from collections import Counter
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
+
+from sqlalchemy import Connection
 
 from newsdesk.config import Settings
 from newsdesk.domain import HKR, Item, Judgement, Source, Tags, Tier
 from newsdesk.editor import rules_judgement
 from newsdesk.editor.comment import RelatedStory, history_query, model_commentary
-from newsdesk.editor.judge import model_judgement
-from newsdesk.editor.providers import (
-    BudgetExceeded,
-    CallUsage,
-    Limits,
-    LLMProvider,
-    Receipt,
-    Spend,
+from newsdesk.editor.event import (
+    EventBasis,
+    EventMember,
+    event_commentary,
+    event_judgement,
+    rejudge_due,
+    rules_event_judgement,
 )
+from newsdesk.editor.judge import coverage_bonus, model_judgement
+from newsdesk.editor.providers import BudgetExceeded, CallUsage, Limits, LLMProvider, Receipt, Spend
 from newsdesk.policy import Policy
-from newsdesk.runner.event_editor import (
-    comment_event,
-    events_due,
-    judge_event_model,
-    judge_event_rules,
-)
 from newsdesk.store import editor as store
 from newsdesk.store import event_judgements as event_store
 from newsdesk.store import repo
 from newsdesk.store.db import Database
-from newsdesk.store.event_judgements import EventTodo, multi_source_item_ids
+from newsdesk.store.event_judgements import EventTodo
+
+__all__ = ["BudgetExceeded", "EventSubject", "StorySubject", "comment_one", "judge_one"]
 
 
 class StoreReceipts:
@@ -67,13 +68,11 @@ class StoreReceipts:
         await self.db.write(lambda c: store.fail_receipt(c, receipt_id, status, error, now))
 
     async def spent(self, service: str, since: datetime) -> Spend:
-        with self.db.read() as conn:
-            calls, tokens, cost = store.spent(conn, service, since)
+        calls, tokens, cost = await self.db.read_async(lambda c: store.spent(c, service, since))
         return Spend(calls, tokens, cost)
 
     async def limits(self, service: str) -> dict[str, Limits]:
-        with self.db.read() as conn:
-            rows = store.budget_limits(conn, service)
+        rows = await self.db.read_async(lambda c: store.budget_limits(c, service))
         return {window: Limits(*values) for window, values in rows.items()}
 
 
@@ -83,178 +82,215 @@ def model_editor(db: Database, settings: Settings) -> LLMProvider | None:
     return LLMProvider(settings, StoreReceipts(db))
 
 
-async def judge_step(
-    db: Database,
-    settings: Settings,
-    policy: Policy,
-    todo: list[tuple[int, Item, Source]],
-    coverage: dict[int, int],
-    summary: Any,
-    progress: Any,
-    started: datetime,
-) -> None:
-    """Judge every story in `todo`: the model editor when configured, else the rules editor."""
-    await db.write(
-        lambda c: store.record_policy_version(c, policy.version, _policy_text(policy), started)
-    )
-    client = model_editor(db, settings)
-    # Multi-source events are judged once as a whole, beside their stories' own judgements.
-    events = events_due(db, policy)
-    with db.read() as conn:
-        in_events = multi_source_item_ids(conn, [item_id for item_id, _, _ in todo])
-    progress.start("judge", len(todo) + len(events))
-    if client is None:
-        for item_id, item, source in todo:
-            try:
-                judgement = rules_judgement(item, source, policy, coverage.get(item_id, 1))
-            except Exception as exc:  # one bad story must not stop the desk
-                await _failed(db, item_id, exc, summary)
-            else:
-                await _save(db, item_id, judgement, None, [], started, summary)
-            progress.advance("judge")
-        for event in events:
-            await judge_event_rules(db, policy, event, summary)
-            progress.advance("judge")
-        return
+class Subject(Protocol):
+    """What the editor judges or comments: the calls that differ between a story and an event."""
 
-    # Twice the provider's limit in stories, so the wire stays full while some stories wait on
-    # the database; the provider itself never has more than `llm_concurrency` calls out.
-    limit = asyncio.Semaphore(2 * settings.llm_concurrency)
+    id: int
+    lead_id: int
+    item: Item  # the story, or the event's lead
+    source: Source
+    counted: str  # the count a stored judgement adds to ("judged" or "events_judged")
+    failed: str  # the count a failed judgement adds to
 
-    async def one(item_id: int, item: Item, source: Source) -> None:
-        async with limit:
-            if summary.paused:
-                return  # a budget is spent: the rest wait for the next pass
-            try:
-                result = await model_judgement(
-                    client, item, source, policy, coverage.get(item_id, 1)
-                )
-            except BudgetExceeded as exc:
-                summary.paused = str(exc)
-            except Exception as exc:
-                await _failed(db, item_id, exc, summary)
-            else:
-                await _save(db, item_id, result.judgement, result.receipt_id, result.flags,
-                            started, summary)  # fmt: skip
-                summary.second_opinions += result.second_opinion
-                # Comment right away rather than after every story is judged: no barrier
-                # between the steps, so the slowest judgement does not hold the comments up.
-                # A report of a multi-source event gets the event's commentary instead.
-                if result.judgement.tier in (Tier.P1, Tier.FEATURED) and item_id not in in_events:
-                    await _comment_one(db, client, policy, summary, item_id, item, source,
-                                       result.judgement)  # fmt: skip
-        progress.advance("judge")
+    def rules(self, policy: Policy) -> Judgement: ...
+    async def model(self, client: LLMProvider, policy: Policy) -> Any: ...
+    def save_judgement(
+        self, c: Connection, j: Judgement, receipt: int | None, now: Any
+    ) -> None: ...
+    def mark_error(self, c: Connection, message: str) -> None: ...
+    def related(self, c: Connection, judgement: Judgement) -> list[Any]: ...
+    async def commentary(self, client: LLMProvider, j: Judgement, policy: Policy,
+                         related: list[RelatedStory]) -> Any: ...  # fmt: skip
+    def save_commentary(
+        self, c: Connection, result: Any, policy: Policy, now: datetime
+    ) -> None: ...
 
-    async def one_event(event: EventTodo) -> None:
-        async with limit:
-            if not summary.paused:
-                await judge_event_model(db, client, policy, event, summary)
-        progress.advance("judge")
 
+@dataclass
+class StorySubject:
+    id: int
+    item: Item
+    source: Source
+    coverage: int = 1
+    counted = "judged"
+    failed = "judge_failed"
+    guard_step = ""
+
+    @property
+    def lead_id(self) -> int:
+        return self.id
+
+    def rules(self, policy: Policy) -> Judgement:
+        return rules_judgement(self.item, self.source, policy, self.coverage)
+
+    async def model(self, client: LLMProvider, policy: Policy) -> Any:
+        return await model_judgement(client, self.item, self.source, policy, self.coverage)
+
+    def save_judgement(self, c: Connection, j: Judgement, receipt: int | None, now: Any) -> None:
+        judgement_id = repo.save_judgement(c, self.id, j, now)
+        store.set_judgement_receipt(c, judgement_id, receipt)
+
+    def mark_error(self, c: Connection, message: str) -> None:
+        repo.mark_judge_error(c, self.id, message)
+
+    def related(self, c: Connection, judgement: Judgement) -> list[Any]:
+        query = history_query(judgement, self.item)
+        return store.related_stories(c, self.id, query, self.item.filed_at)
+
+    async def commentary(
+        self, client: LLMProvider, j: Judgement, policy: Policy, related: list[RelatedStory]
+    ) -> Any:
+        return await model_commentary(client, self.item, self.source, j, policy, related)
+
+    def save_commentary(self, c: Connection, result: Any, policy: Policy, now: datetime) -> None:
+        store.save_commentary(c, self.id, result.commentary, policy.version, result.receipt_id,
+                              now)  # fmt: skip
+
+
+@dataclass
+class EventSubject:
+    todo: EventTodo
+    policy: Policy  # the coverage bonus recorded with the judgement's basis comes from it
+    counted = "events_judged"
+    failed = "events_failed"
+    guard_step = "event_"
+
+    @property
+    def id(self) -> int:
+        return self.todo.event_id
+
+    @property
+    def lead_id(self) -> int:
+        return self.todo.lead_id
+
+    @property
+    def item(self) -> Item:
+        return self.todo.lead
+
+    @property
+    def source(self) -> Source:
+        return self.todo.source
+
+    def members(self) -> list[EventMember]:
+        return [EventMember(**m) for m in self.todo.members]
+
+    def rules(self, policy: Policy) -> Judgement:
+        return rules_event_judgement(self.item, self.source, policy, self.todo.sources_count)
+
+    async def model(self, client: LLMProvider, policy: Policy) -> Any:
+        return await event_judgement(client, self.item, self.source, self.members(), policy,
+                                     self.todo.sources_count)  # fmt: skip
+
+    def save_judgement(self, c: Connection, j: Judgement, receipt: int | None, now: Any) -> None:
+        todo = self.todo
+        basis = (todo.lead_id, todo.lead_revision, todo.sources_count,
+                 coverage_bonus(self.policy, todo.sources_count))  # fmt: skip
+        event_store.save_event_judgement(c, todo.event_id, j, basis, receipt, datetime.now(UTC))
+
+    def mark_error(self, c: Connection, message: str) -> None:
+        event_store.mark_event_error(c, self.id, message)
+
+    def related(self, c: Connection, judgement: Judgement) -> list[Any]:
+        query = history_query(judgement, self.item)
+        return store.related_stories(c, self.lead_id, query, self.item.filed_at,
+                                     exclude=self.todo.member_ids)  # fmt: skip
+
+    async def commentary(
+        self, client: LLMProvider, j: Judgement, policy: Policy, related: list[RelatedStory]
+    ) -> Any:
+        return await event_commentary(client, self.item, self.source, j, self.members(), policy,
+                                      related)  # fmt: skip
+
+    def save_commentary(self, c: Connection, result: Any, policy: Policy, now: datetime) -> None:
+        event_store.save_event_commentary(c, self.id, result.commentary, policy.version,
+                                          result.receipt_id, now)  # fmt: skip
+
+
+def events_due(todos: list[EventTodo], policy: Policy) -> list[EventTodo]:
+    """The multi-source events whose judgement is missing or could now come out differently."""
+    return [e for e in todos if rejudge_due(policy, _basis(e), _judged_basis(e))]
+
+
+def _basis(todo: EventTodo) -> EventBasis:
+    return EventBasis(todo.lead_id, todo.lead_revision, todo.sources_count)
+
+
+def _judged_basis(todo: EventTodo) -> EventBasis | None:
+    row = todo.judged
+    if row is None or row.lead_item_id is None:
+        return None
+    return EventBasis(row.lead_item_id, row.lead_revision, row.sources_count)
+
+
+async def judge_one(
+    db: Database, client: LLMProvider | None, policy: Policy, subject: Subject, started: datetime
+) -> tuple[Counter[str], Judgement | None]:
+    """Judge one story or event: the model editor when there is a client, else the rules.
+    Returns the counts and the stored judgement (None when it failed)."""
+    counts: Counter[str] = Counter()
+    receipt, flags = None, []
     try:
-        await asyncio.gather(*(one(*row) for row in todo), *(one_event(e) for e in events))
-    finally:
-        await client.close()
+        if client is None:
+            judgement = subject.rules(policy)
+        else:
+            result = await subject.model(client, policy)
+            judgement, receipt, flags = result.judgement, result.receipt_id, result.flags
+            counts["second_opinions"] += result.second_opinion
+    except BudgetExceeded:
+        raise
+    except Exception as exc:  # one bad story must not stop the desk; retried next pass
+        counts[subject.failed] += 1
+        message = f"{type(exc).__name__}: {exc}"[:500]
+        await db.write(lambda c: subject.mark_error(c, message))
+        return counts, None
+
+    def save(c: Connection) -> None:
+        subject.save_judgement(c, judgement, receipt, started)
+        store.save_guard_flags(c, subject.lead_id, f"{subject.guard_step}judge", flags,
+                               datetime.now(UTC))  # fmt: skip
+
+    await db.write(save)
+    counts[subject.counted] += 1
+    if subject.counted == "judged":
+        counts[f"tiers.{judgement.tier.value}"] += 1
+    return counts, judgement
 
 
-async def comment_step(
-    db: Database, settings: Settings, policy: Policy, summary: Any, progress: Any
-) -> None:
-    """Take and sharp for model-judged p1 and featured stories and multi-source events that
-    have none yet (a failed or paused commentary of an earlier pass)."""
-    client = model_editor(db, settings)
-    if client is None or summary.paused:
-        return
-    with db.read() as conn:
-        todo = store.items_to_comment(conn)
-        events = event_store.events_to_comment(conn)
-    progress.start("comment", len(todo) + len(events))
-    limit = asyncio.Semaphore(2 * settings.llm_concurrency)
+def wants_commentary(judgement: Judgement | None) -> bool:
+    return judgement is not None and judgement.tier in (Tier.P1, Tier.FEATURED)
 
-    async def one(item_id: int, item: Item, source: Source, jrow: Any) -> None:
-        async with limit:
-            if not summary.paused:
-                judgement = _judgement_from_row(jrow)
-                await _comment_one(db, client, policy, summary, item_id, item, source, judgement)
-        progress.advance("comment")
 
-    async def one_event(event: EventTodo, jrow: Any) -> None:
-        async with limit:
-            if not summary.paused:
-                await comment_event(db, client, policy, summary, event, _judgement_from_row(jrow))
-        progress.advance("comment")
-
+async def comment_one(
+    db: Database, client: LLMProvider, policy: Policy, subject: Subject, judgement: Judgement
+) -> Counter[str]:
+    """Take and sharp for one story or event, grounded in related earlier stories."""
+    counts: Counter[str] = Counter()
+    rows = await db.read_async(lambda c: subject.related(c, judgement))
+    related = [RelatedStory(r["title"], r["filed_at"], r["summary"], r["source"]) for r in rows]
     try:
-        await asyncio.gather(*(one(*row) for row in todo), *(one_event(*e) for e in events))
-    finally:
-        await client.close()
-
-
-async def _comment_one(
-    db: Database,
-    client: LLMProvider,
-    policy: Policy,
-    summary: Any,
-    item_id: int,
-    item: Item,
-    source: Source,
-    judgement: Judgement,
-) -> None:
-    """Take and sharp for one story, grounded in related earlier stories from the desk."""
-    with db.read() as conn:
-        related = [
-            RelatedStory(r["title"], r["filed_at"], r["summary"], r["source"])
-            for r in store.related_stories(
-                conn, item_id, history_query(judgement, item), item.filed_at
-            )
-        ]
-    try:
-        result = await model_commentary(client, item, source, judgement, policy, related)
-    except BudgetExceeded as exc:
-        summary.paused = str(exc)
-        return
+        result = await subject.commentary(client, judgement, policy, related)
+    except BudgetExceeded:
+        raise
     except Exception as exc:
-        summary.comment_failed += 1
+        counts["comment_failed"] += 1
         message = f"comment: {type(exc).__name__}: {exc}"[:500]
-        await db.write(lambda c: repo.mark_judge_error(c, item_id, message))
-        return
+        await db.write(lambda c: subject.mark_error(c, message))
+        return counts
     now = datetime.now(UTC)
 
-    def save(c: Any) -> None:
-        store.save_commentary(c, item_id, result.commentary, policy.version,
-                              result.receipt_id, now)  # fmt: skip
-        store.save_guard_flags(c, item_id, "comment", result.flags, now)
+    def save(c: Connection) -> None:
+        subject.save_commentary(c, result, policy, now)
+        store.save_guard_flags(c, subject.lead_id, f"{subject.guard_step}comment", result.flags,
+                               now)  # fmt: skip
 
     await db.write(save)
-    summary.commented += 1
+    counts["commented"] += 1
+    if isinstance(subject, EventSubject):
+        counts["events_commented"] += 1
+    return counts
 
 
-async def _failed(db: Database, item_id: int, exc: Exception, summary: Any) -> None:
-    summary.judge_failed += 1
-    message = f"{type(exc).__name__}: {exc}"[:500]
-    await db.write(lambda c: repo.mark_judge_error(c, item_id, message))
-
-
-async def _save(
-    db: Database,
-    item_id: int,
-    judgement: Judgement,
-    receipt_id: int | None,
-    flags: list[Any],
-    started: datetime,
-    summary: Any,
-) -> None:
-    def save(c: Any) -> None:
-        judgement_id = repo.save_judgement(c, item_id, judgement, started)
-        store.set_judgement_receipt(c, judgement_id, receipt_id)
-        store.save_guard_flags(c, item_id, "judge", flags, datetime.now(UTC))
-
-    await db.write(save)
-    summary.judged += 1
-    summary.tiers[judgement.tier.value] += 1
-
-
-def _judgement_from_row(row: Any) -> Judgement:
+def judgement_from_row(row: Any) -> Judgement:
     tags = row.tags or {}
     return Judgement(
         importance=row.importance,
@@ -275,7 +311,7 @@ def _judgement_from_row(row: Any) -> Judgement:
     )
 
 
-def _policy_text(policy: Policy) -> str:
+def policy_text(policy: Policy) -> str:
     try:
         with open(policy.path, encoding="utf-8") as fh:
             return fh.read()

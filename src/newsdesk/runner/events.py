@@ -7,9 +7,12 @@ and adds each story as it is placed, so later stories of the same pass can join 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import Connection
 
 from newsdesk.domain import GroupDecision, StoryRef
 from newsdesk.events import CandidateIndex, decide
@@ -40,10 +43,16 @@ async def group_pending(
     progress: Any = None,
     model: ModelMode | None = None,
     ask_ahead: bool = True,
+    ids: Collection[int] | None = None,
 ) -> tuple[int, int]:
-    """Group every story not yet in an event. Returns (stories grouped, events created)."""
-    with db.read() as conn:
+    """Group every story not yet in an event (those among `ids` when given).
+    Returns (stories grouped, events created)."""
+    wanted = None if ids is None else set(ids)
+
+    def load(conn: Connection) -> tuple[list[StoryRef], CandidateIndex]:
         pending = store_events.ungrouped_refs(conn)
+        if wanted is not None:
+            pending = [r for r in pending if r.item_id in wanted]
         index = CandidateIndex()
         if pending:
             start, end = pending[0].filed_at - WINDOW, pending[-1].filed_at + WINDOW
@@ -53,6 +62,9 @@ async def group_pending(
                 model.vectors.update(
                     store_events.window_embeddings(conn, model.embed_model, start, end)
                 )
+        return pending, index
+
+    pending, index = await db.read_async(load)
     if progress is not None:
         progress.start("group", len(pending))
     ahead = _ask_ahead(index, pending, model) if model is not None and ask_ahead else {}
@@ -153,8 +165,7 @@ async def _choose_with_model(
 
 async def refresh_heat(db: Database, now: datetime) -> int:
     """Recompute heat of every event reported in the last 48 h (and decay the others)."""
-    with db.read() as conn:
-        seen = store_events.sightings(conn, now - HEAT_WINDOW)
+    seen = await db.read_async(lambda c: store_events.sightings(c, now - HEAT_WINDOW))
     heats = {
         event_id: event_heat((Report(s.source_id, s.at, s.backfill) for s in rows), now)
         for event_id, rows in seen.items()
@@ -163,9 +174,3 @@ async def refresh_heat(db: Database, now: datetime) -> int:
         await db.write(lambda c: store_events.save_heat(c, heats, now))
     await db.write(lambda c: store_events.prune_heat(c, now))
     return len(heats)
-
-
-async def after_judging(db: Database, judged_ids: list[int], now: datetime) -> None:
-    if judged_ids:
-        await db.write(lambda c: store_events.refresh_titles(c, judged_ids, now))
-    await refresh_heat(db, now)

@@ -52,6 +52,13 @@ class ReportModel:
         await self.provider.close()
 
 
+class _Borrowed(ReportModel):
+    """A provider someone else opened (the step context's): not ours to close."""
+
+    async def close(self) -> None:
+        pass
+
+
 def report_model(db: Database, settings: Settings) -> ReportModel | None:
     """The overview writer, when a model is configured for reports and calls are enabled."""
     # The report route may be configured on its own (NEWSDESK_LLM_MODEL_REPORT + a base URL).
@@ -60,11 +67,21 @@ def report_model(db: Database, settings: Settings) -> ReportModel | None:
     return ReportModel(LLMProvider(settings, StoreReceipts(db)))
 
 
-async def after_pass(db: Database, settings: Settings, now: datetime | None = None) -> None:
+async def after_pass(
+    db: Database,
+    settings: Settings,
+    now: datetime | None = None,
+    provider: LLMProvider | None = None,
+) -> None:
+    """Due reports, then notifications. With `provider` (the step context's one provider) the
+    overviews use it; without, a provider is opened for this call."""
     now = now or datetime.now(UTC)
-    model = None
+    model: ReportModel | None = None
     try:
-        model = report_model(db, settings)
+        if provider is None:
+            model = report_model(db, settings)
+        elif settings.model_calls_enabled and "report" in provider.routes:
+            model = _Borrowed(provider)
         made = await scheduled_reports(db, settings, now, model)
         targets = targets_for(settings)
         briefs = [r["period"] for r in made if r["kind"] == "daily"]

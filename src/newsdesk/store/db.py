@@ -86,6 +86,16 @@ class Database:
         with self.engine.connect() as conn:
             yield conn
 
+    async def read_async(self, fn: Callable[[Connection], T]) -> T:
+        """Run fn(conn) on a pooled read connection in a thread: a slow query inside async code
+        must not stall the event loop (fetches, model calls and other steps share it)."""
+
+        def run() -> T:
+            with self.read() as conn:
+                return fn(conn)
+
+        return await asyncio.to_thread(run)
+
     def _run_write(self, fn: Callable[[Connection], T]) -> T:
         if not self.is_sqlite:
             with self.engine.begin() as pg_conn:

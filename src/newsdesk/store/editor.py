@@ -182,14 +182,18 @@ def guard_flags_for(conn: Connection, item_id: int) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def items_to_comment(conn: Connection, limit: int = 500) -> list[tuple[int, Item, Source, Any]]:
+def items_to_comment(
+    conn: Connection, limit: int = 500, ids: list[int] | None = None
+) -> list[tuple[int, Item, Source, Any]]:
     """p1 and featured stories judged by a model whose current judgement has no commentary,
     outside multi-source events (those are commented once, as an event)."""
     i, j, c = t.items.c, t.judgements.c, t.commentary.c
     has_commentary = exists().where(and_(c.item_id == i.id, c.created_at >= j.created_at))
+    query = select(t.items, j.id.label("j_id"))
+    if ids is not None:
+        query = query.where(i.id.in_(ids))
     rows = conn.execute(
-        select(t.items, j.id.label("j_id"))
-        .join(t.judgements, j.id == i.judgement_id)
+        query.join(t.judgements, j.id == i.judgement_id)
         .where(i.tier.in_(("p1", "featured")))
         .where(j.editor != "rules")
         .where(~has_commentary)

@@ -103,16 +103,20 @@ def _todos(conn: Connection, event_rows: list[Any]) -> list[EventTodo]:
     return out
 
 
-def events_to_judge(conn: Connection, limit: int = 5000) -> list[EventTodo]:
+def events_to_judge(
+    conn: Connection, limit: int = 5000, ids: list[int] | None = None
+) -> list[EventTodo]:
     """Multi-source events with no judgement, or changed since their last one.
 
     Whether a change matters (another lead, a coverage bonus step) is the editor's call
     (`editor/event.py: rejudge_due`); this only narrows the events to look at.
     """
     e, ej = t.events.c, t.event_judgements.c
+    query = select(e.id, e.lead_item_id, e.sources_count, e.judgement_id)
+    if ids is not None:
+        query = query.where(e.id.in_(ids))
     rows = conn.execute(
-        select(e.id, e.lead_item_id, e.sources_count, e.judgement_id)
-        .outerjoin(t.event_judgements, ej.id == e.judgement_id)
+        query.outerjoin(t.event_judgements, ej.id == e.judgement_id)
         .where(e.sources_count >= 2)
         .where(or_(e.judgement_id.is_(None), e.updated_at > ej.created_at))
         .order_by(e.last_seen_at.desc(), e.id.desc())
@@ -121,13 +125,17 @@ def events_to_judge(conn: Connection, limit: int = 5000) -> list[EventTodo]:
     return _todos(conn, list(rows))
 
 
-def events_to_comment(conn: Connection, limit: int = 500) -> list[tuple[EventTodo, Any]]:
+def events_to_comment(
+    conn: Connection, limit: int = 500, ids: list[int] | None = None
+) -> list[tuple[EventTodo, Any]]:
     """Model-judged p1 and featured events whose current judgement has no commentary yet."""
     e, ej, c = t.events.c, t.event_judgements.c, t.commentary.c
     has_commentary = exists().where(and_(c.event_id == e.id, c.created_at >= ej.created_at))
+    query = select(e.id, e.lead_item_id, e.sources_count, e.judgement_id)
+    if ids is not None:
+        query = query.where(e.id.in_(ids))
     rows = conn.execute(
-        select(e.id, e.lead_item_id, e.sources_count, e.judgement_id)
-        .join(t.event_judgements, ej.id == e.judgement_id)
+        query.join(t.event_judgements, ej.id == e.judgement_id)
         .where(e.tier.in_(("p1", "featured")), ej.editor != "rules", ~has_commentary)
         .order_by(e.importance.desc(), e.last_seen_at.desc())
         .limit(limit)

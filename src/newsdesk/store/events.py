@@ -71,6 +71,12 @@ def ungrouped_refs(conn: Connection, limit: int = 100_000) -> list[StoryRef]:
     return [_ref(r) for r in rows]
 
 
+def events_of(conn: Connection, item_ids: list[int]) -> list[int]:
+    """The events the given stories belong to."""
+    m = t.event_members.c
+    return sorted(set(conn.execute(select(m.event_id).where(m.item_id.in_(item_ids))).scalars()))
+
+
 def attach(conn: Connection, ref: StoryRef, decision: GroupDecision, now: datetime) -> int:
     """Put a story in its event (or start one) and refresh that event."""
     event_id = decision.event_id

@@ -6,8 +6,8 @@ Every function takes a Connection, so callers decide the transaction (the write 
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
@@ -15,12 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from newsdesk.domain import (
     Commentary,
-    GroupDecision,
     Item,
     Judgement,
     Source,
     SourceTier,
-    StoryRef,
 )
 from newsdesk.store import schema as t
 from newsdesk.store.reader import apply_source_overrides
@@ -89,6 +87,12 @@ def list_source_rows(conn: Connection, enabled_only: bool = False) -> list[Any]:
     return list(conn.execute(query))
 
 
+def enabled_source_rows(conn: Connection, ids: list[str]) -> list[Any]:
+    """The enabled sources among `ids` (a disabled or removed one is never collected)."""
+    c = t.sources.c
+    return list(conn.execute(select(t.sources).where(c.enabled.is_(True), c.id.in_(ids))))
+
+
 def due_source_rows(conn: Connection, now: datetime) -> list[Any]:
     query = (
         select(t.sources)
@@ -99,36 +103,39 @@ def due_source_rows(conn: Connection, now: datetime) -> list[Any]:
     return list(conn.execute(query))
 
 
-def record_fetch(
-    conn: Connection,
-    source_id: str,
-    started_at: datetime,
-    finished_at: datetime,
-    *,
-    http_status: int | None,
-    error_code: str | None,
-    error_message: str | None,
-    nbytes: int,
-    entries: int,
-    new_items: int,
-    etag: str | None,
-    last_modified: str | None,
-    next_poll_at: datetime,
-    failing_after: int = 5,
-) -> None:
+@dataclass(frozen=True)
+class FetchRecord:
+    """One poll of one source: what `fetch_runs` keeps and what the source's health takes."""
+
+    source_id: str
+    started_at: datetime
+    finished_at: datetime
+    http_status: int | None
+    error_code: str | None
+    error_message: str | None
+    nbytes: int
+    entries: int
+    new_items: int
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime
+
+
+def record_fetch(conn: Connection, rec: FetchRecord, failing_after: int = 5) -> None:
     conn.execute(
         insert(t.fetch_runs).values(
-            source_id=source_id,
-            started_at=started_at,
-            finished_at=finished_at,
-            http_status=http_status,
-            error_code=error_code,
-            error_message=error_message,
-            bytes=nbytes,
-            entries=entries,
-            new_items=new_items,
+            source_id=rec.source_id,
+            started_at=rec.started_at,
+            finished_at=rec.finished_at,
+            http_status=rec.http_status,
+            error_code=rec.error_code,
+            error_message=rec.error_message,
+            bytes=rec.nbytes,
+            entries=rec.entries,
+            new_items=rec.new_items,
         )
     )
+    source_id, error_code, finished_at = rec.source_id, rec.error_code, rec.finished_at
     src = t.sources.c
     if error_code is None:
         values: dict[str, Any] = {
@@ -137,10 +144,10 @@ def record_fetch(
             "consecutive_failures": 0,
             "status": "ok",
             "first_import_done": True,
-            "next_poll_at": next_poll_at,
+            "next_poll_at": rec.next_poll_at,
         }
-        if http_status != 304:  # a 304 keeps the validators we sent
-            values |= {"etag": etag, "last_modified": last_modified}
+        if rec.http_status != 304:  # a 304 keeps the validators we sent
+            values |= {"etag": rec.etag, "last_modified": rec.last_modified}
     else:
         failures = (
             conn.execute(select(src.consecutive_failures).where(src.id == source_id)).scalar_one()
@@ -150,9 +157,9 @@ def record_fetch(
             "last_fetch_at": finished_at,
             "consecutive_failures": failures,
             "last_error_code": error_code,
-            "last_error_message": error_message,
+            "last_error_message": rec.error_message,
             "status": "failing" if failures >= failing_after else "error",
-            "next_poll_at": next_poll_at,
+            "next_poll_at": rec.next_poll_at,
         }
     conn.execute(update(t.sources).where(src.id == source_id).values(**values))
 
@@ -326,15 +333,19 @@ def coverage_counts(conn: Connection, item_ids: list[int]) -> dict[int, int]:
     return counts
 
 
-def items_to_judge(conn: Connection, limit: int = 500) -> list[tuple[int, Item, Source]]:
-    """Stories without a current judgement; live news before backfill, newest first."""
+def items_to_judge(
+    conn: Connection, limit: int = 500, ids: list[int] | None = None
+) -> list[tuple[int, Item, Source]]:
+    """Stories without a current judgement (among `ids` when given); live news before
+    backfill, newest first."""
     c = t.items.c
+    query = select(t.items, t.sources.c.id.label("src_id")).join(
+        t.sources, t.sources.c.id == c.source_id
+    )
+    if ids is not None:
+        query = query.where(c.id.in_(ids))
     rows = conn.execute(
-        select(t.items, t.sources.c.id.label("src_id"))
-        .join(t.sources, t.sources.c.id == c.source_id)
-        .where(c.judgement_id.is_(None))
-        .order_by(c.backfill, c.filed_at.desc())
-        .limit(limit)
+        query.where(c.judgement_id.is_(None)).order_by(c.backfill, c.filed_at.desc()).limit(limit)
     ).all()
     sources = {
         r.id: source_from_row(r)
@@ -407,114 +418,6 @@ def save_judgement(conn: Connection, item_id: int, judgement: Judgement, now: da
 
 def mark_judge_error(conn: Connection, item_id: int, message: str) -> None:
     conn.execute(update(t.items).where(t.items.c.id == item_id).values(judge_error=message))
-
-
-# --- events --------------------------------------------------------------------------------
-
-
-def ungrouped_items(conn: Connection, limit: int = 2000) -> list[StoryRef]:
-    c = t.items.c
-    rows = conn.execute(
-        select(c.id, c.source_id, c.url, c.title, c.body_text, c.filed_at, c.identity_key)
-        .outerjoin(t.event_members, t.event_members.c.item_id == c.id)
-        .where(t.event_members.c.item_id.is_(None))
-        .order_by(c.filed_at)
-        .limit(limit)
-    )
-    return [_ref(r, None) for r in rows]
-
-
-def _ref(row: Any, event_id: int | None) -> StoryRef:
-    url = row.identity_key[4:] if row.identity_key.startswith("url:") else ""
-    return StoryRef(
-        item_id=row.id,
-        event_id=event_id,
-        source_id=row.source_id,
-        url=url,
-        title=row.title,
-        text=row.body_text[:600],
-        filed_at=row.filed_at,
-    )
-
-
-def event_candidates(conn: Connection, around: datetime, days: int = 14) -> list[StoryRef]:
-    """Grouped stories filed within `days` of a moment, with their events."""
-    c = t.items.c
-    rows = conn.execute(
-        select(
-            c.id, c.source_id, c.url, c.title, c.body_text, c.filed_at, c.identity_key,
-            t.event_members.c.event_id,
-        )
-        .join(t.event_members, t.event_members.c.item_id == c.id)
-        .where(c.filed_at >= around - timedelta(days=days))
-        .where(c.filed_at <= around + timedelta(days=days))
-    )  # fmt: skip
-    return [_ref(r, r.event_id) for r in rows]
-
-
-def apply_group_decision(
-    conn: Connection, ref: StoryRef, decision: GroupDecision, now: datetime
-) -> int:
-    """Attach a story to its event (or start one) and refresh the event's coverage and lead."""
-    event_id = decision.event_id
-    if event_id is None:
-        event_id = conn.execute(
-            insert(t.events)
-            .values(
-                title_en=ref.title,
-                lead_item_id=ref.item_id,
-                first_seen_at=ref.filed_at,
-                last_seen_at=ref.filed_at,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(t.events.c.id)
-        ).scalar_one()
-    conn.execute(
-        insert(t.event_members).values(
-            item_id=ref.item_id,
-            event_id=event_id,
-            relation=decision.relation,
-            similarity=decision.similarity,
-            added_at=now,
-        )
-    )
-    refresh_event(conn, event_id, now)
-    return int(event_id)
-
-
-def refresh_event(conn: Connection, event_id: int, now: datetime) -> None:
-    """Coverage = distinct sources over members and their discoveries; lead = T1, fullest, first."""
-    c = t.items.c
-    members = conn.execute(
-        select(c.id, c.source_id, c.title, c.filed_at, func.length(c.body_text).label("size"),
-               t.sources.c.tier)
-        .join(t.event_members, t.event_members.c.item_id == c.id)
-        .join(t.sources, t.sources.c.id == c.source_id)
-        .where(t.event_members.c.event_id == event_id)
-    ).all()  # fmt: skip
-    if not members:
-        return
-    ids = [m.id for m in members]
-    found = set(
-        conn.execute(
-            select(t.discoveries.c.source_id).where(t.discoveries.c.item_id.in_(ids))
-        ).scalars()
-    )
-    sources = {m.source_id for m in members} | found
-    lead = min(members, key=lambda m: (m.tier != "T1", -(m.size or 0), m.filed_at))
-    conn.execute(
-        update(t.events)
-        .where(t.events.c.id == event_id)
-        .values(
-            sources_count=len(sources),
-            lead_item_id=lead.id,
-            title_en=lead.title,
-            first_seen_at=min(m.filed_at for m in members),
-            last_seen_at=max(m.filed_at for m in members),
-            updated_at=now,
-        )
-    )
 
 
 # --- runs ----------------------------------------------------------------------------------

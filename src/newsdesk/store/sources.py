@@ -158,13 +158,15 @@ def take_pushed(conn: Connection, source_id: str, now: datetime) -> list[dict[st
 # --- full text -----------------------------------------------------------------------------
 
 
-def items_for_full_text(conn: Connection, limit: int) -> list[Any]:
+def items_for_full_text(conn: Connection, limit: int, ids: list[int] | None = None) -> list[Any]:
     """Stories whose body has not been checked yet; live news first, newest first."""
     c = t.items.c
+    query = select(c.id, c.url, c.body_text)
+    if ids is not None:
+        query = query.where(c.id.in_(ids))
     return list(
         conn.execute(
-            select(c.id, c.url, c.body_text)
-            .where(c.fulltext_status.is_(None))
+            query.where(c.fulltext_status.is_(None))
             .order_by(c.backfill, c.filed_at.desc())
             .limit(limit)
         )

@@ -1,0 +1,533 @@
+"""Every pipeline step in one shape: `async def step(ctx, ids) -> StepResult`.
+
+A step loads its inputs from the ids it is given (those no longer pending are skipped, so a
+step run twice on the same ids changes nothing the second time), calls the pure stage,
+persists, and returns a JSON-safe `StepResult`: counts, the ids each next step should take,
+and a pause reason. The same functions serve the local pass (`runner/local.py: run_once`, a
+loop over `STEPS` in order fed by the `PENDING` queries), the Procrastinate workers (one task
+runs one step and defers its `next`) and the commands that run one step by hand.
+
+`StepContext` holds what the steps share: the database, settings and policy, and, opened on
+first use, one fetcher, one CPU pool and one model provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+from sqlalchemy import Connection
+
+from newsdesk.collect.fulltext import fetch_full_text, full_text_fetcher, needs_full_text
+from newsdesk.collect.http import Fetcher
+from newsdesk.config import Settings
+from newsdesk.editor.providers import BudgetExceeded, LLMProvider, routes_from_settings
+from newsdesk.normalize import FreshnessRules
+from newsdesk.policy import Policy
+from newsdesk.runner.collect import Collected, collect_source, record_crash
+from newsdesk.runner.cpu import WAITING_PER_WORKER, CpuPool
+from newsdesk.runner.editor import (
+    EventSubject,
+    StoreReceipts,
+    StorySubject,
+    comment_one,
+    events_due,
+    judge_one,
+    judgement_from_row,
+    policy_text,
+    wants_commentary,
+)
+from newsdesk.runner.events import group_pending, refresh_heat
+from newsdesk.runner.outputs import after_pass
+from newsdesk.runner.relations import grouping_model
+from newsdesk.store import editor as editor_store
+from newsdesk.store import event_judgements as event_store
+from newsdesk.store import events as events_store
+from newsdesk.store import repo
+from newsdesk.store import sources as source_store
+from newsdesk.store.db import Database
+
+Id = int | str
+T = TypeVar("T")
+CHUNK = 500  # ids per IN (...) query: SQLite caps bound parameters
+FULL_TEXT_PER_PASS = 40  # stories the local pass tries; the rest wait for the next pass
+FULL_TEXT_CONCURRENCY = 4
+FULL_TEXT_SECONDS = 90.0  # the step's whole budget: it never holds the pipeline longer
+
+
+class Progress(Protocol):
+    """What the CLI shows while steps run; the steps work without one."""
+
+    def start(self, stage: str, total: int) -> None: ...
+    def advance(self, stage: str, n: int = 1) -> None: ...
+
+
+class _Quiet:
+    def start(self, stage: str, total: int) -> None:
+        pass
+
+    def advance(self, stage: str, n: int = 1) -> None:
+        pass
+
+
+@dataclass
+class StepResult:
+    """What one step did. Counts use the `RunSummary` names ("judged", "tiers.p1", …)."""
+
+    step: str
+    counts: Counter[str] = field(default_factory=Counter)
+    failed: dict[str, str] = field(default_factory=dict)  # source id -> error code
+    next: dict[str, list[Id]] = field(default_factory=dict)
+    paused: str = ""  # why a model step stopped early (a spent budget), "" when it did not
+
+    def send(self, step: str, ids: Iterable[Id]) -> None:
+        """Hand ids to a later step, each once, in order."""
+        queue = self.next.setdefault(step, [])
+        seen = set(queue)
+        queue.extend(i for i in ids if not (i in seen or seen.add(i)))  # type: ignore[func-returns-value]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "counts": dict(self.counts),
+            "failed": dict(self.failed),
+            "next": {k: list(v) for k, v in self.next.items() if v},
+            "paused": self.paused,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepResult:
+        return cls(
+            data["step"],
+            Counter(data.get("counts", {})),
+            dict(data.get("failed", {})),
+            {k: list(v) for k, v in data.get("next", {}).items()},
+            data.get("paused", ""),
+        )
+
+
+class StepContext:
+    """What every step shares. Open resources (fetcher, CPU pool, model provider) are made on
+    first use and closed by `close()` (or leaving `async with`)."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        policy: Policy,
+        *,
+        demo: bool = False,
+        progress: Progress | None = None,
+        started: datetime | None = None,
+    ) -> None:
+        self.db, self.settings, self.policy, self.demo = db, settings, policy, demo
+        self.progress: Progress = progress or _Quiet()
+        self.started = started or datetime.now(UTC)
+        self.paused = ""  # set by the first model step that meets a spent budget
+        self._stack = AsyncExitStack()
+        self._fetcher: Fetcher | None = None
+        self._pool: CpuPool | None = None
+        self._provider: LLMProvider | None = None
+        self._provider_made = False
+        # NEWSDESK_CONCURRENCY fetches at once; a fetched source gives its slot to the next
+        # fetch while it waits for a CPU worker, and a few sources per worker may wait, so the
+        # network and the CPU overlap and the bodies held stay bounded
+        self.fetch_slots = asyncio.Semaphore(settings.concurrency)
+        self._in_flight: asyncio.Semaphore | None = None
+        # twice the provider's limit in model tasks, so the wire stays full while some wait on
+        # the database; the provider itself never has more than `llm_concurrency` calls out
+        self.model_slots = asyncio.Semaphore(2 * settings.llm_concurrency)
+
+    async def __aenter__(self) -> StepContext:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._provider is not None:
+            await self._provider.close()
+            self._provider = None
+        await self.close_collect()
+
+    async def close_collect(self) -> None:
+        """Close the fetcher and the CPU pool (their processes); reopened on next use."""
+        await self._stack.aclose()
+        self._stack = AsyncExitStack()
+        self._fetcher, self._pool, self._in_flight = None, None, None
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """A read off the event loop (a thread with a pooled connection)."""
+        return await self.db.read_async(fn)
+
+    async def load(self, fn: Callable[[Connection, list[Any]], list[T]], ids: list[Any]) -> list[T]:
+        """fn(conn, chunk) over the ids in chunks, results concatenated."""
+        out: list[T] = []
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            out.extend(await self.read(lambda c, chunk=chunk: fn(c, chunk)))
+        return out
+
+    async def fetcher(self) -> Fetcher:
+        if self._fetcher is None:
+            self._fetcher = await self._stack.enter_async_context(
+                Fetcher(
+                    allow_private=self.settings.allow_private_urls,
+                    total_timeout=self.settings.fetch_timeout_seconds,
+                )
+            )
+        return self._fetcher
+
+    async def pool(self) -> CpuPool:
+        if self._pool is None:
+            self._pool = await self._stack.enter_async_context(CpuPool())
+        return self._pool
+
+    async def in_flight(self) -> asyncio.Semaphore:
+        if self._in_flight is None:
+            workers = (await self.pool()).workers
+            self._in_flight = asyncio.Semaphore(
+                self.settings.concurrency + WAITING_PER_WORKER * workers
+            )
+        return self._in_flight
+
+    def provider(self) -> LLMProvider | None:
+        """The one model provider of this context (receipts and budgets on the store), or None
+        when model calls are off or no route is configured."""
+        if not self._provider_made:
+            self._provider_made = True
+            if self.settings.model_calls_enabled and routes_from_settings(self.settings):
+                self._provider = LLMProvider(self.settings, StoreReceipts(self.db))
+        return self._provider
+
+    def editor(self) -> LLMProvider | None:
+        """The model editor when one is configured; None means the rules editor judges."""
+        if not self.settings.llm_configured:
+            return None
+        return self.provider()
+
+
+def freshness_rules(policy: Policy, demo: bool) -> FreshnessRules:
+    numbers = policy["freshness"]
+    return FreshnessRules(
+        backfill_after_hours=int(numbers["backfill_after_hours"]),
+        first_import_max_items=int(numbers["first_import_max_items"]),
+        # The demo is a snapshot of 2025; a 12-month window would hide all of it.
+        first_import_window_days=None if demo else int(numbers["first_import_window_days"]),
+        future_tolerance_minutes=int(numbers["future_tolerance_minutes"]),
+    )
+
+
+def _in_order(rows: list[T], ids: list[Any], key: Callable[[T], Any]) -> list[T]:
+    """Rows in the order of the ids given (the caller's priority: live news first)."""
+    rank = {i: n for n, i in enumerate(ids)}
+    return sorted(rows, key=lambda r: rank.get(key(r), len(rank)))
+
+
+# ---- the steps ------------------------------------------------------------------------------
+
+
+async def collect(ctx: StepContext, source_ids: list[Any]) -> StepResult:
+    """Fetch, parse, normalise and store the given sources (enabled ones only)."""
+    result = StepResult("collect")
+    ids = [str(i) for i in source_ids]
+    rows = _in_order(await ctx.load(repo.enabled_source_rows, ids), ids, lambda r: r.id)
+    result.counts["sources"] = len(rows)
+    if not ctx.settings.collect_enabled or not rows:
+        return result
+    rules = freshness_rules(ctx.policy, ctx.demo)
+    fetcher, pool, in_flight = await ctx.fetcher(), await ctx.pool(), await ctx.in_flight()
+    ctx.progress.start("collect", len(rows))
+
+    async def one(row: Any) -> Collected:
+        async with in_flight:
+            try:
+                return await collect_source(ctx.db, fetcher, ctx.fetch_slots, pool, row, rules)
+            except Exception as exc:  # a bug one source's bytes found: that source's
+                return await record_crash(ctx.db, row, exc)  # error, not the pass's
+            finally:
+                ctx.progress.advance("collect")
+
+    for row, done in zip(rows, await asyncio.gather(*(one(r) for r in rows)), strict=True):
+        result.counts.update(done.counts)
+        if done.error_code:
+            result.failed[row.id] = done.error_code
+        result.send("full_text", done.changed)
+    return result
+
+
+async def full_text(ctx: StepContext, item_ids: list[Any]) -> StepResult:
+    """Complete teaser bodies from the story's page, bounded in time; then group them all."""
+    result = StepResult("full_text")
+    ids = [int(i) for i in item_ids]
+    result.send("group", ids)
+    s = ctx.settings
+    if not (s.collect_enabled and s.fulltext_enabled and not ctx.demo) or not ids:
+        return result  # the demo is offline: its stories link to real sites
+    rows = await ctx.load(lambda c, chunk: source_store.items_for_full_text(c, len(chunk), chunk),
+                          ids)  # fmt: skip
+    short = []
+    for row in _in_order(rows, ids, lambda r: r.id):
+        if needs_full_text(row.body_text):
+            short.append(row)
+        else:
+            await ctx.db.write(lambda c, i=row.id: source_store.save_full_text(c, i, "feed"))
+            result.counts["full_text.feed"] += 1
+    if not short:
+        return result
+    limit = asyncio.Semaphore(FULL_TEXT_CONCURRENCY)
+    async with full_text_fetcher(s.allow_private_urls) as fetcher:
+
+        async def one(row: Any) -> None:
+            async with limit:
+                found = await fetch_full_text(fetcher, row.url)
+            item_id = row.id
+            await ctx.db.write(
+                lambda c: source_store.save_full_text(c, item_id, found.status, found.text,
+                                                      found.html)
+            )  # fmt: skip
+            result.counts[f"full_text.{found.status}"] += 1
+
+        tasks = [asyncio.create_task(one(r)) for r in short]
+        _finished, unfinished = await asyncio.wait(tasks, timeout=FULL_TEXT_SECONDS)
+        for task in unfinished:  # left with no status: tried again later
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+    return result
+
+
+async def group(ctx: StepContext, item_ids: list[Any]) -> StepResult:
+    """Place the given stories not yet in an event; then judge them and their events."""
+    result = StepResult("group")
+    ids = [int(i) for i in item_ids]
+    if not ids:
+        return result
+    # With a model configured it also judges how each story relates to its candidates.
+    grouped, created = await group_pending(
+        ctx.db, ctx.started, ctx.progress, grouping_model(ctx.editor(), ctx.settings), ids=ids
+    )
+    result.counts.update(grouped=grouped, events_created=created)
+    result.send("judge", ids)
+    result.send("judge_events", await ctx.load(events_store.events_of, ids))
+    return result
+
+
+async def judge(ctx: StepContext, item_ids: list[Any]) -> StepResult:
+    """Judge the given stories that have no current judgement, in the order given."""
+    result = StepResult("judge")
+    ids = [int(i) for i in item_ids]
+    client, policy = ctx.editor(), ctx.policy
+    await ctx.db.write(lambda c: editor_store.record_policy_version(
+        c, policy.version, policy_text(policy), ctx.started))  # fmt: skip
+    if not ids or (client is not None and ctx.paused):
+        result.paused = ctx.paused if ids else ""
+        return result
+    todo = await ctx.load(lambda c, chunk: repo.items_to_judge(c, len(chunk), chunk), ids)
+    todo = _in_order(todo, ids, lambda r: r[0])
+    todo_ids = [item_id for item_id, _, _ in todo]
+    coverage: dict[int, int] = {}
+    for part in await ctx.load(lambda c, chunk: [repo.coverage_counts(c, chunk)], todo_ids):
+        coverage |= part
+    in_events = await ctx.read(lambda c: event_store.multi_source_item_ids(c, todo_ids))
+    ctx.progress.start("judge", len(todo))
+
+    async def one(item_id: int, item: Any, source: Any) -> None:
+        async with ctx.model_slots:
+            if not ctx.paused:
+                subject = StorySubject(item_id, item, source, coverage.get(item_id, 1))
+                try:
+                    counts, judgement = await judge_one(ctx.db, client, policy, subject,
+                                                        ctx.started)  # fmt: skip
+                except BudgetExceeded as exc:  # the rest wait until the budget allows
+                    ctx.paused = str(exc)
+                else:
+                    result.counts.update(counts)
+                    # a report of a multi-source event gets the event's commentary instead
+                    wanted = client is not None and wants_commentary(judgement)
+                    if wanted and item_id not in in_events:
+                        result.send("comment", [item_id])
+        ctx.progress.advance("judge")
+
+    await asyncio.gather(*(one(*row) for row in todo))
+    result.paused = ctx.paused
+    # Events take their lead's judged title.
+    if todo_ids:
+        await ctx.db.write(lambda c: events_store.refresh_titles(c, todo_ids, ctx.started))
+    return result
+
+
+async def judge_events(ctx: StepContext, event_ids: list[Any]) -> StepResult:
+    """Judge the given multi-source events as a whole, when their judgement is missing or could
+    now come out differently (another lead, a coverage step)."""
+    result = StepResult("judge_events")
+    ids = [int(i) for i in event_ids]
+    client = ctx.editor()
+    if not ids or (client is not None and ctx.paused):
+        result.paused = ctx.paused if ids else ""
+        return result
+    todos = await ctx.load(lambda c, chunk: event_store.events_to_judge(c, len(chunk), chunk), ids)
+    due = events_due(_in_order(todos, ids, lambda e: e.event_id), ctx.policy)
+    ctx.progress.start("events", len(due))
+
+    async def one(todo: Any) -> None:
+        async with ctx.model_slots:
+            if not ctx.paused:
+                try:
+                    counts, judgement = await judge_one(
+                        ctx.db, client, ctx.policy, EventSubject(todo, ctx.policy), ctx.started
+                    )
+                except BudgetExceeded as exc:
+                    ctx.paused = str(exc)
+                else:
+                    result.counts.update(counts)
+                    if client is not None and wants_commentary(judgement):
+                        result.send("comment_events", [todo.event_id])
+        ctx.progress.advance("events")
+
+    await asyncio.gather(*(one(t) for t in due))
+    result.paused = ctx.paused
+    return result
+
+
+async def comment(ctx: StepContext, item_ids: list[Any]) -> StepResult:
+    """Take and sharp for the given model-judged p1 and featured stories that have none."""
+    result = StepResult("comment")
+    ids = [int(i) for i in item_ids]
+    client = ctx.editor()
+    if client is None or not ids or ctx.paused:
+        result.paused = ctx.paused if ids and client is not None else ""
+        return result
+    todo = await ctx.load(lambda c, chunk: editor_store.items_to_comment(c, len(chunk), chunk),
+                          ids)  # fmt: skip
+    todo = _in_order(todo, ids, lambda r: r[0])
+    ctx.progress.start("comment", len(todo))
+
+    async def one(item_id: int, item: Any, source: Any, jrow: Any) -> None:
+        async with ctx.model_slots:
+            if not ctx.paused:
+                subject = StorySubject(item_id, item, source)
+                try:
+                    result.counts.update(await comment_one(
+                        ctx.db, client, ctx.policy, subject, judgement_from_row(jrow)))  # fmt: skip
+                except BudgetExceeded as exc:
+                    ctx.paused = str(exc)
+        ctx.progress.advance("comment")
+
+    await asyncio.gather(*(one(*row) for row in todo))
+    result.paused = ctx.paused
+    return result
+
+
+async def comment_events(ctx: StepContext, event_ids: list[Any]) -> StepResult:
+    """One take and sharp for each given model-judged p1 or featured event that has none."""
+    result = StepResult("comment_events")
+    ids = [int(i) for i in event_ids]
+    client = ctx.editor()
+    if client is None or not ids or ctx.paused:
+        result.paused = ctx.paused if ids and client is not None else ""
+        return result
+    todo = await ctx.load(lambda c, chunk: event_store.events_to_comment(c, len(chunk), chunk), ids)
+    todo = _in_order(todo, ids, lambda r: r[0].event_id)
+    ctx.progress.start("comment", len(todo))
+
+    async def one(event: Any, jrow: Any) -> None:
+        async with ctx.model_slots:
+            if not ctx.paused:
+                subject = EventSubject(event, ctx.policy)
+                try:
+                    result.counts.update(await comment_one(
+                        ctx.db, client, ctx.policy, subject, judgement_from_row(jrow)))  # fmt: skip
+                except BudgetExceeded as exc:
+                    ctx.paused = str(exc)
+        ctx.progress.advance("comment")
+
+    await asyncio.gather(*(one(*row) for row in todo))
+    result.paused = ctx.paused
+    return result
+
+
+async def outputs(ctx: StepContext, ids: list[Any]) -> StepResult:
+    """Heat of recent events, then due reports and notifications; never fails the pass.
+    Takes no ids: it works on whatever the other steps stored."""
+    result = StepResult("outputs")
+    now = datetime.now(UTC)
+    result.counts["heated"] = await refresh_heat(ctx.db, now)
+    await after_pass(ctx.db, ctx.settings, now, provider=ctx.provider())
+    return result
+
+
+Step = Callable[[StepContext, list[Any]], Awaitable[StepResult]]
+
+# In the order the local pass runs them: group before judge, so the editor knows how many
+# sources carry each story (the "cluster first" order of the design's cost goals).
+STEPS: dict[str, Step] = {
+    "collect": collect,
+    "full_text": full_text,
+    "group": group,
+    "judge": judge,
+    "judge_events": judge_events,
+    "comment": comment,
+    "comment_events": comment_events,
+    "outputs": outputs,
+}
+
+
+# ---- what is pending: the ids each step would take now ---------------------------------------
+
+
+def _due_sources(c: Connection, ctx: StepContext) -> list[Id]:
+    return [r.id for r in repo.due_source_rows(c, datetime.now(UTC))]
+
+
+def _full_text(c: Connection, ctx: StepContext) -> list[Id]:
+    s = ctx.settings
+    if not (s.collect_enabled and s.fulltext_enabled and not ctx.demo):
+        return []
+    return [r.id for r in source_store.items_for_full_text(c, FULL_TEXT_PER_PASS)]
+
+
+def _ungrouped(c: Connection, ctx: StepContext) -> list[Id]:
+    return [r.item_id for r in events_store.ungrouped_refs(c)]
+
+
+def _unjudged(c: Connection, ctx: StepContext) -> list[Id]:
+    return [item_id for item_id, _, _ in repo.items_to_judge(c, limit=100_000)]
+
+
+def _events_due(c: Connection, ctx: StepContext) -> list[Id]:
+    return [e.event_id for e in events_due(event_store.events_to_judge(c), ctx.policy)]
+
+
+def _uncommented(c: Connection, ctx: StepContext) -> list[Id]:
+    return [item_id for item_id, *_ in editor_store.items_to_comment(c)]
+
+
+def _events_uncommented(c: Connection, ctx: StepContext) -> list[Id]:
+    return [todo.event_id for todo, _ in event_store.events_to_comment(c)]
+
+
+def _nothing(c: Connection, ctx: StepContext) -> list[Id]:
+    return []
+
+
+# What each step would take now: the local pass feeds its steps from these, and the workers'
+# periodic sweep defers whatever a lost message left behind.
+PENDING: dict[str, Callable[[Connection, StepContext], list[Id]]] = {
+    "collect": _due_sources,
+    "full_text": _full_text,
+    "group": _ungrouped,
+    "judge": _unjudged,
+    "judge_events": _events_due,
+    "comment": _uncommented,
+    "comment_events": _events_uncommented,
+    "outputs": _nothing,
+}
+
+
+async def pending(ctx: StepContext, step: str) -> list[Id]:
+    return await ctx.read(lambda c: PENDING[step](c, ctx))

@@ -7,6 +7,8 @@ accepts, so the CLI can print one line instead of a traceback.
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 import zoneinfo
 from pathlib import Path
 from typing import Any
@@ -199,11 +201,30 @@ def _mask_url_password(url: str) -> str:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Build the settings or raise ConfigError naming the key and the accepted values."""
+    """Build the settings or raise ConfigError naming the key and the accepted values, or the
+    file, line and fault when newsdesk.toml itself cannot be read."""
+    path = Path(str(Settings.model_config.get("toml_file") or "newsdesk.toml"))
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(_toml_fault(path, exc)) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def _toml_fault(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    # tomllib puts the place at the end ("Illegal character '\\n' (at line 2, column 16)");
+    # the reader wants it first, next to the file name, as compilers print it.
+    message = str(exc)
+    where = re.search(r"\(at line (\d+), column (\d+)\)$", message)
+    if where is None:
+        return f"{path}: not valid TOML: {message}"
+    what = message[: where.start()].strip()
+    return f"{path}, line {where[1]}, column {where[2]}: not valid TOML: {what}"
 
 
 def _describe(exc: ValidationError) -> str:

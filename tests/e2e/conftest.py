@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -76,3 +76,25 @@ def web_server(tmp_path: Path):
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Iterator[Path]:
     yield tmp_path
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[..., Path]]:
+    """Mount a small tmpfs (root only): a real full disk or a real read-only file system.
+    Skips when this machine will not mount one (not root, or no mount in a container)."""
+    mounted: list[Path] = []
+
+    def mount(name: str, size: str = "1m", read_only: bool = False) -> Path:
+        where = tmp_path / name
+        where.mkdir()
+        options = f"size={size}" + (",ro" if read_only else "")
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)],
+                              capture_output=True, text=True)  # fmt: skip
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip() or done.returncode}")
+        mounted.append(where)
+        return where
+
+    yield mount
+    for where in reversed(mounted):
+        subprocess.run(["umount", "-l", str(where)], check=False)

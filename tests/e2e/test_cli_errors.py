@@ -54,3 +54,26 @@ def test_every_command_has_help(tmp_path: Path) -> None:
                  ["db", "upgrade", "--help"], ["config", "show", "--help"]):  # fmt: skip
         result = newsdesk(args, env, tmp_path)
         assert result.returncode == 0 and "Usage" in result.stdout, args
+
+
+def test_config_file_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "newsdesk.toml").write_text('port = 8100\ntimezone = "UTC\n')
+    result = newsdesk(["run", "--once"], clean_env(tmp_path), tmp_path)
+    assert_one_clear_line(result, "newsdesk.toml, line 2, column 16", "not valid TOML")
+
+
+def test_config_file_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "newsdesk.toml").write_bytes(b"port = 8100\n# caf\xe9\n")
+    result = newsdesk(["config", "show"], clean_env(tmp_path), tmp_path)
+    assert_one_clear_line(result, "newsdesk.toml", "UTF-8")
+
+
+def test_database_directory_under_read_only_parent(tmp_path: Path, tmpfs) -> None:
+    parent = tmpfs("readonly", read_only=True)  # root ignores file modes; a mount does not
+    target = parent / "missing" / "desk.db"
+    for args in (["db", "upgrade"], ["run", "--once"], ["sources", "list"]):
+        env = clean_env(tmp_path, NEWSDESK_DATABASE_URL=f"sqlite:///{target}")
+        result = newsdesk(args, env, tmp_path)
+        assert_one_clear_line(result, f"cannot create the directory {parent / 'missing'}",
+                              "Read-only file system")  # fmt: skip
+    assert not (parent / "missing").exists()

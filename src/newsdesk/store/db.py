@@ -40,12 +40,24 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _make_parent(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # A search_path can ride in the URL (?options=-csearch_path%3DNAME); tests use that.
     return create_engine(url, pool_size=10, max_overflow=10, connect_args={"connect_timeout": 5})
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        where = exc.filename or path.parent
+        raise DatabaseError(
+            f"cannot create the directory {where} for the database {path}: {reason}; "
+            "create it or set NEWSDESK_DATABASE_URL / NEWSDESK_DATA_DIR to a writable place"
+        ) from None
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

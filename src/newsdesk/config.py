@@ -6,6 +6,7 @@ accepts, so the CLI can print one line instead of a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -134,6 +135,12 @@ class Settings(BaseSettings):
     reader_user: str = Field("reader", description="a user name for the Google Reader API")
     reader_password: SecretStr = Field(SecretStr(""), description="a password (empty: API off)")
     page_cache_seconds: float = Field(5.0, ge=0, le=600, description="seconds from 0 to 600")
+    # sign-in throttle (web/throttle.py): editors, reader apps' ClientLogin, ingest tokens
+    signin_lock_after: int = Field(10, ge=1, le=1000, description="failures from 1 to 1000")
+    signin_lock_minutes: float = Field(15.0, gt=0, le=1440, description="minutes, up to 1440")
+    trusted_proxies: str = Field(
+        "", description="comma-separated proxy addresses or networks, e.g. 127.0.0.1,10.0.0.0/8"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -154,6 +161,14 @@ class Settings(BaseSettings):
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("unknown time zone") from exc
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)  # ValueError names the part
         return value
 
     @field_validator("database_url")

@@ -129,7 +129,13 @@ async def _serve(db: Database, settings: Settings, base: str | None, pipeline: b
 
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, db), host=settings.host, port=settings.port, log_level="warning"
+            create_app(settings, db),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            # the peer stays the socket's: X-Forwarded-For is read only from the proxies
+            # NEWSDESK_TRUSTED_PROXIES names (web/throttle.py), not from any local process
+            proxy_headers=False,
         )
     )
     web = asyncio.create_task(server.serve())

@@ -489,3 +489,16 @@ source_overrides = Table(
     Column("tier", String(8)),
     Column("updated_at", TS, nullable=False),
 )
+
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    # one row per account ("signin:editor", "reader:NAME") and per client address; see
+    # store/throttle.py. Rows of a quiet day are deleted, so the table stays small.
+    Column("scope", String(10), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_failure_at", TS, nullable=False),
+    Column("blocked_until", TS),
+    Index("ix_auth_failures_last", "last_failure_at"),
+)

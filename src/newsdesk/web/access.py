@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from newsdesk.config import Settings
+from newsdesk.web.throttle import client_address
 
 GUARDED = ("/api/", "/mcp")
 OPEN = ("/api/v1/openapi.json", "/api/v1/docs", "/api/v1/agent.md")
@@ -53,6 +54,7 @@ class ApiAccess:
         self.app = app
         self.token = settings.api_read_token.get_secret_value()
         self.buckets = TokenBuckets(settings.api_rate_limit) if settings.api_rate_limit else None
+        self.trusted = settings.trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         path = scope.get("path", "")
@@ -66,7 +68,9 @@ class ApiAccess:
                         [(b"www-authenticate", b'Bearer realm="newsdesk"')])  # fmt: skip
             return
         if self.buckets is not None:
-            client = (scope.get("client") or ("?",))[0]  # per address: tokens are free to make up
+            # per address (tokens are free to make up), as web/throttle.py tells it
+            peer = (scope.get("client") or (None,))[0]
+            client = client_address(peer, headers.get("x-forwarded-for"), self.trusted)
             wait = self.buckets.take(client)
             if wait > 0:
                 retry = str(max(1, math.ceil(wait))).encode()

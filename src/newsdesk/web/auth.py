@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -18,7 +17,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from newsdesk.store import reader
+from newsdesk.web import throttle
 from newsdesk.web.deps import (  # the session lookup lives in deps: render needs it
+    EDITOR_NAME,
     SESSION_COOKIE,
     EditorSession,
     current_editor,
@@ -104,10 +105,19 @@ def signin(
     cookie = request.cookies.get(LOGIN_COOKIE, "")
     if not cookie or not hmac.compare_digest(cookie.encode(), csrf.encode()):
         raise HTTPException(403, "the sign-in form expired; reload it and try again")
+    # counted before the password is checked, so parallel guesses queue (web/throttle.py)
+    attempt = throttle.attempt_keys(request, f"signin:{EDITOR_NAME}")
+    wait = throttle.try_now(request, attempt)
+    if wait:
+        response = signin_page(request, next=next, error=(
+            f"Too many failed sign-ins. Try again in {throttle.wait_words(wait)}."))  # fmt: skip
+        response.status_code = 429
+        response.headers.update(throttle.retry_after(wait))
+        return response
     expected = settings(request).admin_password.get_secret_value()
     if not _password_ok(password, expected):
-        time.sleep(0.3)  # slows guessing; one shared password has no account to lock
         return signin_page(request, next=next, error="That password is not right.")
+    throttle.passed(request, attempt)
     token, csrf_token = secrets.token_urlsafe(32), secrets.token_urlsafe(24)
     now = datetime.now(UTC)
     database(request).write_sync(

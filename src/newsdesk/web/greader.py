@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from newsdesk.publish import reader
 from newsdesk.publish.read import BadRequest
+from newsdesk.web import throttle
 from newsdesk.web.deps import database, settings
 from newsdesk.web.feeds import base_url
 
@@ -59,9 +60,17 @@ def client_login(
     token = _auth_token(request)
     if token is None:
         return PlainTextResponse("the reader API is off\n", status_code=404)
-    password_ok = hmac.compare_digest(Passwd, s.reader_password.get_secret_value())
+    # the account is the name given, known or not, so a lock says nothing about which exist
+    attempt = throttle.attempt_keys(request, f"reader:{Email}")
+    wait = throttle.try_now(request, attempt)
+    if wait:
+        return PlainTextResponse("Error=TooManyAttempts\n", status_code=429,
+                                 headers=throttle.retry_after(wait))  # fmt: skip
+    expected = s.reader_password.get_secret_value().encode()
+    password_ok = hmac.compare_digest(Passwd.encode(), expected)  # bytes: any text compares
     if Email != s.reader_user or not password_ok:
         return PlainTextResponse("Error=BadAuthentication\n", status_code=401)
+    throttle.passed(request, attempt)
     return PlainTextResponse(f"SID={token}\nLSID={token}\nAuth={token}\n")
 
 

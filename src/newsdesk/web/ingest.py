@@ -19,6 +19,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from newsdesk.store import sources as source_store
+from newsdesk.web import throttle
 from newsdesk.web.deps import database
 
 router = APIRouter(tags=["ingest"])
@@ -107,11 +108,18 @@ async def ingest(request: Request) -> JSONResponse:
     scheme, _, token = auth.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return _error(401, "send 'Authorization: Bearer <token>'", **{"WWW-Authenticate": "Bearer"})
+    # A token names no account and is too long to guess, so only the address is throttled:
+    # whoever sends wrong tokens waits longer each time, the other sources keep pushing.
+    attempt = throttle.attempt_keys(request, None)
+    wait = await throttle.try_now_async(request, attempt)
+    if wait:
+        return _error(429, "too many wrong tokens from this address", **throttle.retry_after(wait))
     db = database(request)
     with db.read() as conn:
         source = source_store.push_source_for_token(conn, token.strip())
     if source is None:
         return _error(401, "unknown or disabled token", **{"WWW-Authenticate": "Bearer"})
+    await throttle.passed_async(request, attempt)
     wait = _limiter(request).wait_seconds(source.id)
     if wait:
         return _error(

@@ -2,11 +2,12 @@
 
 from alembic import context
 
+from newsdesk.store.migrate import sqlite_foreign_keys_off
 from newsdesk.store.schema import metadata
 
 engine = context.config.attributes["engine"]
 
-with engine.connect() as connection:
+with engine.connect() as connection, sqlite_foreign_keys_off(connection):
     context.configure(
         connection=connection,
         target_metadata=metadata,

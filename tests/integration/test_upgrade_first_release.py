@@ -16,12 +16,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fastapi.testclient import TestClient
 
+from conftest import FIXTURES
 from newsdesk.store.db import Database
 from newsdesk.store.migrate import current_revision, head_revision, upgrade
 from newsdesk.store.schema import metadata
 from newsdesk.web.app import create_app
-
-from conftest import FIXTURES
 from outputs.conftest import BASE, demo_settings, fill_demo
 
 RELEASE = FIXTURES / "first_release"

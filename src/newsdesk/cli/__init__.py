@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from newsdesk.cli import admin, editor, events, outputs, pipeline, reports, sources
+from newsdesk.cli import admin, editor, events, outputs, pipeline, queue, reports, sources
 
 app = typer.Typer(
     help="newsdesk: a self-hosted AI-news radar with an editor inside.",
@@ -16,8 +16,10 @@ app = typer.Typer(
 app.registered_commands += pipeline.app.registered_commands
 app.registered_commands += reports.app.registered_commands
 app.registered_commands += outputs.app.registered_commands
+app.registered_commands += queue.app.registered_commands
 app.add_typer(admin.config_app, name="config")
 app.add_typer(admin.db_app, name="db")
+app.add_typer(queue.queue_app, name="queue")
 app.add_typer(sources.app, name="sources")
 # `newsdesk eval` holds every evaluation: selection (editor) and grouping (events).
 editor.eval_app.registered_commands += events.eval_app.registered_commands

@@ -167,14 +167,41 @@ def up(demo: DemoOption = False) -> None:
 
 
 @app.command()
-def web() -> None:
+def web(
+    workers: Annotated[
+        int,
+        typer.Option("--workers", min=1, help="Server processes sharing the port (stateless)."),
+    ] = 1,
+) -> None:
     """Serve the desk only; workers elsewhere keep it fresh."""
     with friendly_errors():
         settings = settings_for()
         _check_port(settings.host, settings.port)
-        db = open_database(settings)
+        db = open_database(settings)  # migrations run once here, before any server process
         try:
+            if workers > 1:
+                db.close()
+                _serve_processes(settings, workers)
+                return
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(_serve(db, settings, None, pipeline=False))
         finally:
             db.close()
+
+
+def _serve_processes(settings: Settings, workers: int) -> None:
+    """Several server processes on one port (uvicorn's supervisor): each builds its own app
+    and connection pool from the environment. Sessions live in the database, so any process
+    answers any request; the micro-cache is per process. Metrics of all processes are added
+    up through a shared PROMETHEUS_MULTIPROC_DIR (made here when the operator set none)."""
+    import os
+    import tempfile
+
+    import uvicorn
+
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="newsdesk-metrics-")
+    url = f"http://{settings.host}:{settings.port}/"
+    out.print(f"newsdesk is serving the desk at [bold]{url}[/] with {workers} processes")
+    uvicorn.run("newsdesk.web.app:create_app_from_env", factory=True, host=settings.host,
+                port=settings.port, workers=workers, log_level="warning")  # fmt: skip

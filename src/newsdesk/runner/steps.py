@@ -14,6 +14,7 @@ first use, one fetcher, one CPU pool and one model provider.
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
@@ -111,6 +112,18 @@ class StepResult:
         )
 
 
+class _Shared:
+    """The open resources of a context and of every context made from it by `for_task`."""
+
+    def __init__(self) -> None:
+        self.stack = AsyncExitStack()
+        self.fetcher: Fetcher | None = None
+        self.pool: CpuPool | None = None
+        self.in_flight: asyncio.Semaphore | None = None
+        self.provider: LLMProvider | None = None
+        self.provider_made = False
+
+
 class StepContext:
     """What every step shares. Open resources (fetcher, CPU pool, model provider) are made on
     first use and closed by `close()` (or leaving `async with`)."""
@@ -129,19 +142,21 @@ class StepContext:
         self.progress: Progress = progress or _Quiet()
         self.started = started or datetime.now(UTC)
         self.paused = ""  # set by the first model step that meets a spent budget
-        self._stack = AsyncExitStack()
-        self._fetcher: Fetcher | None = None
-        self._pool: CpuPool | None = None
-        self._provider: LLMProvider | None = None
-        self._provider_made = False
+        self._shared = _Shared()
         # NEWSDESK_CONCURRENCY fetches at once; a fetched source gives its slot to the next
         # fetch while it waits for a CPU worker, and a few sources per worker may wait, so the
         # network and the CPU overlap and the bodies held stay bounded
         self.fetch_slots = asyncio.Semaphore(settings.concurrency)
-        self._in_flight: asyncio.Semaphore | None = None
         # twice the provider's limit in model tasks, so the wire stays full while some wait on
         # the database; the provider itself never has more than `llm_concurrency` calls out
         self.model_slots = asyncio.Semaphore(2 * settings.llm_concurrency)
+
+    def for_task(self) -> StepContext:
+        """A context for one task of a long-lived worker: its own start time and pause state,
+        the worker's fetcher, CPU pool, model provider and limits."""
+        child = copy.copy(self)
+        child.started, child.paused = datetime.now(UTC), ""
+        return child
 
     async def __aenter__(self) -> StepContext:
         return self
@@ -150,16 +165,18 @@ class StepContext:
         await self.close()
 
     async def close(self) -> None:
-        if self._provider is not None:
-            await self._provider.close()
-            self._provider = None
+        shared = self._shared
+        if shared.provider is not None:
+            await shared.provider.close()
+        shared.provider, shared.provider_made = None, False
         await self.close_collect()
 
     async def close_collect(self) -> None:
         """Close the fetcher and the CPU pool (their processes); reopened on next use."""
-        await self._stack.aclose()
-        self._stack = AsyncExitStack()
-        self._fetcher, self._pool, self._in_flight = None, None, None
+        shared = self._shared
+        await shared.stack.aclose()
+        shared.stack = AsyncExitStack()
+        shared.fetcher, shared.pool, shared.in_flight = None, None, None
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """A read off the event loop (a thread with a pooled connection)."""
@@ -174,36 +191,40 @@ class StepContext:
         return out
 
     async def fetcher(self) -> Fetcher:
-        if self._fetcher is None:
-            self._fetcher = await self._stack.enter_async_context(
+        shared = self._shared
+        if shared.fetcher is None:
+            shared.fetcher = await shared.stack.enter_async_context(
                 Fetcher(
                     allow_private=self.settings.allow_private_urls,
                     total_timeout=self.settings.fetch_timeout_seconds,
                 )
             )
-        return self._fetcher
+        return shared.fetcher
 
     async def pool(self) -> CpuPool:
-        if self._pool is None:
-            self._pool = await self._stack.enter_async_context(CpuPool())
-        return self._pool
+        shared = self._shared
+        if shared.pool is None:
+            shared.pool = await shared.stack.enter_async_context(CpuPool())
+        return shared.pool
 
     async def in_flight(self) -> asyncio.Semaphore:
-        if self._in_flight is None:
+        shared = self._shared
+        if shared.in_flight is None:
             workers = (await self.pool()).workers
-            self._in_flight = asyncio.Semaphore(
+            shared.in_flight = asyncio.Semaphore(
                 self.settings.concurrency + WAITING_PER_WORKER * workers
             )
-        return self._in_flight
+        return shared.in_flight
 
     def provider(self) -> LLMProvider | None:
         """The one model provider of this context (receipts and budgets on the store), or None
         when model calls are off or no route is configured."""
-        if not self._provider_made:
-            self._provider_made = True
+        shared = self._shared
+        if not shared.provider_made:
+            shared.provider_made = True
             if self.settings.model_calls_enabled and routes_from_settings(self.settings):
-                self._provider = LLMProvider(self.settings, StoreReceipts(self.db))
-        return self._provider
+                shared.provider = LLMProvider(self.settings, StoreReceipts(self.db))
+        return shared.provider
 
     def editor(self) -> LLMProvider | None:
         """The model editor when one is configured; None means the rules editor judges."""

@@ -502,3 +502,12 @@ auth_failures = Table(
     Column("blocked_until", TS),
     Index("ix_auth_failures_last", "last_failure_at"),
 )
+
+# What every process of the fleet must see alike: why model steps are paused (0009_queue).
+desk_state = Table(
+    "desk_state",
+    metadata,
+    Column("key", String(60), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)

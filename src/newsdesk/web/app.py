@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from newsdesk import __version__
-from newsdesk.config import Settings
+from newsdesk.config import Settings, load_settings
 from newsdesk.store.db import Database
 from newsdesk.web import (
     access,
@@ -27,6 +27,7 @@ from newsdesk.web import (
     greader,
     ingest,
     mcp,
+    metrics,
     pages,
     reader,
     reports,
@@ -57,6 +58,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.include_router(reports.router)
     app.include_router(agents.router)
     app.include_router(greader.router)
+    app.include_router(metrics.router)  # Prometheus text format for the operator
     mcp.install(app, settings, db)
     access.install(app, settings)
     reader.install(app)  # the reader's pages, editor actions, sign-in and admin
@@ -66,3 +68,10 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         return Response("ok", media_type="text/plain")
 
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """The app of one server process of `newsdesk web --workers N`: settings and a connection
+    pool of its own, from the environment (the parent process ran the migrations)."""
+    settings = load_settings()
+    return create_app(settings, Database(settings.effective_database_url))

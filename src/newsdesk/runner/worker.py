@@ -1,0 +1,213 @@
+"""Procrastinate workers on PostgreSQL: one task runs one step and defers its `next`.
+
+Every step of `runner/steps.py` is the one task `newsdesk:step(step, ids)` on the queue of
+`QUEUES`. Collecting a source holds the lock `source:<id>` (never fetched twice at once) and
+its queueing lock keeps one waiting job per source; grouping holds the one lock `group`, so
+the stories of one batch are placed one after another and can join each other.
+
+Periodic tasks replace the local loop: `tick` (every minute) syncs the catalog, test-fetches
+sources an editor added and defers the due sources; `sweep` (every minute) defers what the
+`PENDING` queries still find, which is whatever a lost message or a killed worker left
+behind; `retry_stalled` (every 10 s) retries the jobs of workers whose heartbeat stopped.
+A killed task is retried from the start: steps skip ids no longer pending, stories are stored
+by identity, paid model calls are answered from their receipts and notifications go through
+the outbox, so the retry ends with the rows an uninterrupted run gives.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import procrastinate
+from procrastinate import Blueprint, JobContext, RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
+
+from newsdesk import metrics
+from newsdesk.config import Settings
+from newsdesk.policy import Policy
+from newsdesk.runner.source_tests import run_source_tests
+from newsdesk.runner.steps import STEPS, StepContext, StepResult, pending
+from newsdesk.store import repo
+from newsdesk.store import state as desk_state
+from newsdesk.store.db import Database
+
+log = logging.getLogger(__name__)
+
+QUEUES = {
+    "collect": "collect",
+    "full_text": "collect",
+    "group": "events",
+    "judge": "editor",
+    "judge_events": "editor",
+    "comment": "editor",
+    "comment_events": "editor",
+    "outputs": "outputs",
+}
+ALL_QUEUES = ("collect", "editor", "events", "outputs")
+MODEL_STEPS = ("judge", "judge_events", "comment", "comment_events")
+BATCH = 25  # ids per job: small enough to spread over workers, large enough to be cheap
+# Cluster first, as the local pass does: grouping waits a moment so the reports of one tick
+# are placed together, and judging waits a little more so each story is judged with the
+# coverage (sources carrying it) of everything collected in that tick.
+SETTLE = {"group": 5, "judge": 10, "judge_events": 10}
+HEARTBEAT_SECONDS = 5.0  # the worker's heartbeat; a worker silent for STALLED_AFTER is dead
+STALLED_AFTER = 15.0
+# How a failed task is retried: 6 attempts, waiting 2, 4, 8, 16, 32 s; then it stays `failed`
+# (visible in `queue status`, retried by hand with `queue retry`).
+RETRY = RetryStrategy(max_attempts=6, exponential_wait=2)
+
+bp = Blueprint()
+
+
+def conninfo(url: str) -> str:
+    """The libpq form of our database URL (Procrastinate talks to psycopg directly)."""
+    for prefix in ("postgresql+psycopg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url.removeprefix(prefix)
+    return url
+
+
+def make_app(settings: Settings) -> procrastinate.App:
+    connector = procrastinate.PsycopgConnector(
+        conninfo=conninfo(settings.effective_database_url), min_size=1, max_size=8
+    )
+    app = procrastinate.App(connector=connector)
+    app.add_tasks_from(bp, namespace="newsdesk")
+    return app
+
+
+async def defer(app: procrastinate.App, step: str, ids: Iterable[Any], **options: Any) -> int:
+    """Defer `step` over ids in batches (collect: one job per source, with its locks).
+    Returns how many jobs were queued; one already waiting under a queueing lock is kept."""
+    ids = list(ids)
+    if step == "collect":
+        batches = [([i], f"source:{i}", f"collect:{i}") for i in ids]
+    elif step == "outputs":
+        batches = [([], None, "outputs")]
+    else:
+        lock = "group" if step == "group" else None
+        batches = [(ids[n : n + BATCH], lock, None) for n in range(0, len(ids), BATCH)]
+    queued = 0
+    for chunk, lock, queueing_lock in batches:
+        job = app.configure_task(
+            "newsdesk:step",
+            queue=QUEUES[step],
+            lock=lock,
+            queueing_lock=options.get("queueing_lock", queueing_lock),
+            schedule_in={"seconds": options.get("settle", 0)},
+        )
+        try:
+            await job.defer_async(step=step, ids=chunk)
+            queued += 1
+        except AlreadyEnqueued:
+            pass  # the same work is already waiting
+    return queued
+
+
+async def defer_next(app: procrastinate.App, result: StepResult) -> None:
+    for step, ids in result.next.items():
+        if ids:
+            await defer(app, step, ids, settle=SETTLE.get(step, 0))
+
+
+def _context(job: JobContext) -> StepContext:
+    base: StepContext = job.additional_context["steps"]
+    return base.for_task()
+
+
+@bp.task(name="step", pass_context=True, retry=RETRY)
+async def run_step(context: JobContext, step: str, ids: list[Any]) -> dict[str, Any]:
+    ctx = _context(context)
+    if step == "collect":  # a second job for a source fetched meanwhile waits for its turn
+        due = {r.id for r in await ctx.read(lambda c: repo.due_source_rows(c, ctx.started))}
+        ids = [i for i in ids if i in due]
+    elif step == "group":  # under the group lock: every story waiting, in filing order
+        ids = await pending(ctx, "group")
+    started = time.monotonic()
+    try:
+        result = await STEPS[step](ctx, ids)
+    except Exception:
+        metrics.task_finished(QUEUES[step], step, time.monotonic() - started, failed=True)
+        raise
+    metrics.task_finished(QUEUES[step], step, time.monotonic() - started, failed=False)
+    metrics.step_counts(result)
+    if step in MODEL_STEPS:
+        await desk_state.set_paused(ctx.db, result.paused, ctx.started, any(result.counts.values()))
+    await defer_next(context.app, result)
+    return result.as_json()
+
+
+@bp.periodic(cron="* * * * *")
+@bp.task(name="tick", pass_context=True, queue="collect")
+async def tick(context: JobContext, timestamp: int) -> int:
+    """Sync the catalog, test-fetch added sources, defer the due sources."""
+    ctx = _context(context)
+    catalog = context.additional_context.get("catalog")
+    if catalog:
+        now = datetime.now(UTC)
+        await ctx.db.write(lambda c: repo.upsert_sources(c, catalog(), now))
+    await run_source_tests(ctx.db, ctx.settings)
+    if not ctx.settings.collect_enabled:
+        return 0
+    return await defer(context.app, "collect", await pending(ctx, "collect"))
+
+
+@bp.periodic(cron="* * * * *")
+@bp.task(name="sweep", pass_context=True, queue="outputs")
+async def sweep(context: JobContext, timestamp: int) -> int:
+    """Defer whatever the PENDING queries still find (a lost message, a killed worker), and
+    the outputs step (heat, due reports, notifications)."""
+    ctx = _context(context)
+    queued = 0
+    for step in STEPS:
+        if step in ("collect", "outputs"):
+            continue
+        ids = await pending(ctx, step)
+        if ids:  # one sweep job per step at a time, so a slow queue is not flooded
+            queued += await defer(context.app, step, ids, queueing_lock=f"sweep:{step}")
+    queued += await defer(context.app, "outputs", [])
+    return queued
+
+
+@bp.periodic(cron="*/10 * * * * *")
+@bp.task(name="retry_stalled", pass_context=True, queue="outputs")
+async def retry_stalled(context: JobContext, timestamp: int) -> int:
+    """Jobs left `doing` by a worker whose heartbeat stopped (killed, frozen, lost its
+    network) go back to `todo` for another worker. Bound: STALLED_AFTER + 10 s."""
+    manager = context.app.job_manager
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER))
+    for job in stalled:
+        log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
+        await manager.retry_job(job)
+    return len(stalled)
+
+
+async def run_worker(
+    db: Database,
+    settings: Settings,
+    policy: Policy,
+    *,
+    queues: list[str] | None,
+    concurrency: int,
+    catalog: Any = None,
+    wait: bool = True,
+) -> None:
+    """Run one worker until SIGTERM/SIGINT (which let the running tasks finish)."""
+    app = make_app(settings)
+    async with StepContext(db, settings, policy) as base, app.open_async():
+        await app.run_worker_async(
+            queues=queues,
+            concurrency=concurrency,
+            name=f"newsdesk-{os.getpid()}",
+            wait=wait,
+            additional_context={"steps": base, "catalog": catalog},
+            update_heartbeat_interval=HEARTBEAT_SECONDS,
+            stalled_worker_timeout=STALLED_AFTER,
+            listen_notify=True,
+            fetch_job_polling_interval=2.0,
+        )

@@ -1,0 +1,237 @@
+"""Real `newsdesk worker` processes on a PostgreSQL database of their own.
+
+Two workers over the demo feeds give the desk `run_once` gives; a worker killed with SIGKILL
+while the model is judging leaves its jobs to the other one, and no request body that got an
+answer is paid twice; a source locked by one worker is not fetched by the other.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import PG_URL
+from fakes.fake_llm import FakeLLM
+from newsdesk.config import load_settings
+from newsdesk.policy import load_policy
+from newsdesk.runner.demo import DemoFeedServer
+from newsdesk.runner.local import run_once
+from newsdesk.sources.catalog import DEMO_CATALOG, load_catalog
+from newsdesk.store import queue as store_queue
+from newsdesk.store import schema as t
+from newsdesk.store.db import Database
+from newsdesk.store.migrate import upgrade
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="NEWSDESK_TEST_DATABASE_URL is not set")
+POLICY = Path(__file__).parents[2] / "src" / "newsdesk" / "policy" / "editorial.md"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A whole database of its own (workers share it; tests never share one)."""
+    import psycopg
+
+    name = f"steps_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def feeds(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """The demo feeds on a local server, as a catalog file; a policy whose first import takes
+    the 2025 snapshot (the shipped one keeps 12 months)."""
+    with DemoFeedServer() as base:
+        text = DEMO_CATALOG.read_text(encoding="utf-8").replace("{demo}", base)
+        catalog = tmp_path / "catalog.toml"
+        catalog.write_text(text, encoding="utf-8")
+        policy = tmp_path / "editorial.md"
+        policy.write_text(
+            POLICY.read_text(encoding="utf-8").replace(
+                "first_import_window_days = 365", "first_import_window_days = 100000"
+            ),
+            encoding="utf-8",
+        )
+        yield catalog, policy
+
+
+def environment(url: str, catalog: Path, policy: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    return env | {
+        "NEWSDESK_DATABASE_URL": url,
+        "NEWSDESK_CATALOG": str(catalog),
+        "NEWSDESK_POLICY_PATH": str(policy),
+        "NEWSDESK_ALLOW_PRIVATE_URLS": "true",
+        "NEWSDESK_FULLTEXT_ENABLED": "false",  # the demo's stories link to real sites
+        **extra,
+    }
+
+
+def newsdesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "newsdesk", *args], env=env, text=True,
+                          capture_output=True, timeout=120, check=True)  # fmt: skip
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "newsdesk", "worker", "--concurrency", "4"],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    for w in workers:
+        if w.poll() is None:
+            w.send_signal(signal.SIGTERM)
+    for w in workers:
+        try:
+            w.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            w.kill()
+
+
+def wait_for(check: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def idle(db: Database) -> bool:
+    """No step job waiting or running, nothing left to group, and every story judged or
+    marked with the reason it is not (a call held after the kill)."""
+    with db.read() as conn:
+        status = store_queue.status(conn)
+        ungrouped = conn.execute(
+            select(func.count())
+            .select_from(t.items)
+            .outerjoin(t.event_members, t.event_members.c.item_id == t.items.c.id)
+            .where(t.event_members.c.item_id.is_(None))
+        ).scalar_one()
+        waiting = conn.execute(
+            select(func.count())
+            .select_from(t.items)
+            .where(t.items.c.judgement_id.is_(None), t.items.c.judge_error.is_(None))
+        ).scalar_one()
+    busy = sum(q["todo"] + q["doing"] for name, q in status["queues"].items() if name != "outputs")
+    return busy == 0 and ungrouped == 0 and waiting == 0
+
+
+def desk(db: Database) -> dict[str, Any]:
+    with db.read() as conn:
+        i, m = t.items.c, t.event_members.c
+        tiers = {r.identity_key: r.tier for r in conn.execute(select(i.identity_key, i.tier))}
+        by_event: dict[int, set[str]] = {}
+        for key, event_id in conn.execute(
+            select(i.identity_key, m.event_id).join(t.event_members, m.item_id == i.id)
+        ):
+            by_event.setdefault(event_id, set()).add(key)
+        judgements = conn.execute(select(func.count()).select_from(t.judgements)).scalar_one()
+    return {"tiers": tiers, "events": sorted(sorted(s) for s in by_event.values()),
+            "judgements": judgements}  # fmt: skip
+
+
+def reference_desk(tmp_path: Path, catalog: Path, policy_path: Path, **settings: Any) -> dict:
+    import asyncio
+
+    db = Database(f"sqlite:///{tmp_path / 'reference.db'}")
+    upgrade(db)
+    try:
+        s = load_settings(allow_private_urls=True, fulltext_enabled=False, **settings)
+        policy = load_policy(policy_path)
+        asyncio.run(run_once(db, s, policy, catalog=load_catalog(catalog)))
+        return desk(db)
+    finally:
+        db.close()
+
+
+def run_workers_until_idle(env, tmp_path, url, catalog, policy_path, during=None) -> None:
+    newsdesk(env, "db", "upgrade")  # migrations (and the queue's schema) once, before workers
+    logs = [tmp_path / "worker-1.log", tmp_path / "worker-2.log"]
+    workers = [start_worker(env, log) for log in logs]
+    db = Database(url)
+    try:
+        wait_for(lambda: _count(db, t.items) > 0, 150, "the first tick to collect stories")
+        if during is not None:
+            during(workers, db)
+        wait_for(lambda: idle(db), 240, "the workers to finish")
+    except AssertionError:
+        for log in logs:
+            print(log.read_text(errors="replace")[-4000:])
+        raise
+    finally:
+        stop(workers)
+        db.close()
+
+
+def _count(db: Database, table: Any, *where: Any) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
+
+
+def test_two_workers_give_the_run_once_desk(pg_url, feeds, tmp_path) -> None:
+    catalog, policy = feeds
+    expected = reference_desk(tmp_path, catalog, policy)
+    env = environment(pg_url, catalog, policy)
+    run_workers_until_idle(env, tmp_path, pg_url, catalog, policy)
+    db = Database(pg_url)
+    try:
+        found = desk(db)
+        with db.read() as conn:
+            status = store_queue.status(conn)
+    finally:
+        db.close()
+    assert found == expected
+    assert all(q["failed"] == 0 for q in status["queues"].values()), status
+
+
+def test_a_worker_killed_while_judging_pays_no_answer_twice(pg_url, feeds, tmp_path) -> None:
+    catalog, policy = feeds
+    with FakeLLM(latency=0.3) as fake:
+        model = {"NEWSDESK_LLM_BASE_URL": fake.base_url, "NEWSDESK_LLM_MODEL": "fake-editor"}
+        env = environment(pg_url, catalog, policy, **model)
+
+        def kill_one_mid_judge(workers: list[subprocess.Popen[bytes]], db: Database) -> None:
+            wait_for(lambda: sum(e.schema == "judgement" for e in fake.log) >= 10, 150,
+                     "the model to be judging")  # fmt: skip
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait()
+
+        run_workers_until_idle(env, tmp_path, pg_url, catalog, policy, during=kill_one_mid_judge)
+        paid_twice = fake.paid_twice()
+        calls = len(fake.log)
+    db = Database(pg_url)
+    try:
+        with db.read() as conn:
+            i = t.items.c
+            unjudged = conn.execute(select(i.judge_error).where(i.judgement_id.is_(None))).all()
+            items = _count(db, t.items)
+            judgements = _count(db, t.judgements)
+            jobs = store_queue.status(conn)
+    finally:
+        db.close()
+    assert items > 0 and calls > 10
+    assert paid_twice == []  # no request body that got its answer was sent again
+    assert judgements == items - len(unjudged)  # none judged twice
+    # The killed worker's jobs were retried by the survivor: nothing is left running or failed.
+    # Only calls that were on the wire at the kill are unjudged: their outcome is unknown, so
+    # they are held (NEWSDESK_LLM_UNKNOWN_HOLD_MINUTES), not paid again.
+    assert all("held" in (r.judge_error or "") for r in unjudged), unjudged
+    assert len(unjudged) <= 16
+    assert all(q["failed"] == 0 for q in jobs["queues"].values()), jobs
+    assert all(q["doing"] == 0 for n, q in jobs["queues"].items() if n != "outputs"), jobs

@@ -178,11 +178,11 @@ def web(
         settings = settings_for()
         _check_port(settings.host, settings.port)
         db = open_database(settings)  # migrations run once here, before any server process
+        if workers > 1:
+            db.close()
+            _serve_processes(settings, workers)
+            return
         try:
-            if workers > 1:
-                db.close()
-                _serve_processes(settings, workers)
-                return
             with contextlib.suppress(KeyboardInterrupt):
                 asyncio.run(_serve(db, settings, None, pipeline=False))
         finally:
@@ -201,6 +201,12 @@ def _serve_processes(settings: Settings, workers: int) -> None:
 
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="newsdesk-metrics-")
+    # Server processes are spawned; spawn re-runs the parent's main script in each child, and
+    # the console script (a file without .py) makes them die at start. They need nothing from
+    # it: the app comes from its import string.
+    import __main__
+
+    __main__.__dict__.pop("__file__", None)
     url = f"http://{settings.host}:{settings.port}/"
     out.print(f"newsdesk is serving the desk at [bold]{url}[/] with {workers} processes")
     uvicorn.run("newsdesk.web.app:create_app_from_env", factory=True, host=settings.host,

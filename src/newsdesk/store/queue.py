@@ -58,10 +58,10 @@ def failed_jobs(conn: Connection, queue: str | None = None) -> list[Any]:
 
 
 def fetches_by_code(conn: Connection) -> dict[str, int]:
+    """Fetches by error code; a fetch without one is "ok"."""
     c = t.fetch_runs.c
-    rows = conn.execute(select(func.coalesce(c.error_code, "ok"), func.count()).group_by(
-        func.coalesce(c.error_code, "ok")))  # fmt: skip
-    return {code: int(n) for code, n in rows}
+    rows = conn.execute(select(c.error_code, func.count()).group_by(c.error_code))
+    return {code or "ok": int(n) for code, n in rows}
 
 
 def model_usage(conn: Connection) -> list[Any]:

@@ -52,10 +52,13 @@ def snapshot(db: Database) -> dict[str, Any]:
 
 def schema_differences(db: Database) -> list[Any]:
     """What separates this database's schema from the tables the code declares (the FTS5
-    shadow tables of SQLite are made by SQL, not declared, so they are left out)."""
+    shadow tables of SQLite are made by SQL, not declared, so they are left out, and so are
+    the job queue's tables on PostgreSQL: Procrastinate's own schema, applied by 0009_queue)."""
 
     def declared(obj: Any, name: str | None, type_: str, reflected: bool, _: Any) -> bool:
-        return not (type_ == "table" and reflected and name and name.startswith("items_fts"))
+        table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
+        made_by_sql = ("items_fts", "procrastinate_")
+        return not (reflected and table and table.startswith(made_by_sql))
 
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"include_object": declared})

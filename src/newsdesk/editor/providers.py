@@ -29,6 +29,7 @@ import hashlib
 import json
 import random
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -434,7 +435,7 @@ class LLMProvider:
         # Check and reserve under one lock, so concurrent calls cannot overshoot a call budget.
         async with self._budget_locks.setdefault(route.service, asyncio.Lock()):
             try:
-                await self._check_budget(route.service)
+                await self._check_budget(route.service, receipt.id)
             except BudgetExceeded as exc:
                 await self.book.fail(receipt.id, "failed", str(exc))
                 raise
@@ -442,8 +443,12 @@ class LLMProvider:
         limit = self._limits.setdefault(
             route.service, asyncio.Semaphore(self.settings.llm_concurrency)
         )
+        # A book shared by several processes (the store on PostgreSQL) bounds the calls on the
+        # wire for all of them together; the semaphore bounds this process.
+        fleet = getattr(self.book, "slot", None)
+        slot = fleet(route.service, self.settings.llm_concurrency) if fleet else nullcontext()
         try:
-            async with limit:
+            async with limit, slot:
                 return await self._send_with_retries(route, kind, request, receipt.id)
         finally:
             self._reserved[route.service] -= 1
@@ -512,7 +517,7 @@ class LLMProvider:
                 pass  # an HTTP date: fall back to our own backoff
         return min(0.5 * 2**attempt, 30.0) * (0.5 + self._rng.random() / 2)
 
-    async def _check_budget(self, service: str) -> None:
+    async def _check_budget(self, service: str, receipt_id: int | None = None) -> None:
         s = self.settings
         now = datetime.now(UTC)
         limits = {
@@ -529,7 +534,12 @@ class LLMProvider:
             if not (calls or tokens or cost):
                 continue
             spent = await self.book.spent(service, now - span)
-            spent = Spend(spent.calls + self._reserved.get(service, 0), spent.tokens, spent.cost)
+            # Calls sent but not yet in usage: every process's, when the book can see them
+            # (its receipts are marked before any check, so two processes never both pass).
+            fleet = getattr(self.book, "on_the_wire", None)
+            wire = (await fleet(service, now - span, receipt_id) if fleet is not None
+                    else self._reserved.get(service, 0))  # fmt: skip
+            spent = Spend(spent.calls + wire, spent.tokens, spent.cost)
             if calls and spent.calls >= calls:
                 raise BudgetExceeded(f"budget: {service} made {spent.calls} calls this {name} "
                                      f"(limit {calls}); model steps paused")  # fmt: skip

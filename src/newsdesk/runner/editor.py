@@ -10,12 +10,17 @@ the story or event stays pending and the next pass (or the sweep) tries again.
 
 from __future__ import annotations
 
+import asyncio
+import random
+import zlib
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
 from newsdesk.config import Settings
 from newsdesk.domain import HKR, Item, Judgement, Source, Tags, Tier
@@ -74,6 +79,50 @@ class StoreReceipts:
     async def limits(self, service: str) -> dict[str, Limits]:
         rows = await self.db.read_async(lambda c: store.budget_limits(c, service))
         return {window: Limits(*values) for window, values in rows.items()}
+
+    async def on_the_wire(self, service: str, since: datetime, exclude: int | None) -> int:
+        """Every process's calls sent and not yet answered (their receipts are pending)."""
+        return await self.db.read_async(
+            lambda c: store.calls_on_the_wire(c, service, since, exclude)
+        )
+
+    def slot(self, service: str, limit: int) -> AbstractAsyncContextManager[None]:
+        """One of `limit` call slots of `service` for the whole fleet: on PostgreSQL a session
+        advisory lock per slot, freed by the database when its holder dies; on SQLite (one
+        process) nothing beyond the provider's own semaphore."""
+        if self.db.is_sqlite:
+            return nullcontext()
+        return _fleet_slot(self.db, service, limit)
+
+
+@asynccontextmanager
+async def _fleet_slot(db: Database, service: str, limit: int) -> AsyncIterator[None]:
+    key = zlib.crc32(f"newsdesk-llm:{service}".encode()) & 0x7FFFFFFF
+    conn = await asyncio.to_thread(db.engine.connect)
+    try:
+        slot = None
+        while slot is None:
+            for n in range(limit):
+                taken = await asyncio.to_thread(
+                    lambda n=n: conn.execute(
+                        text("SELECT pg_try_advisory_lock(:k, :n)"), {"k": key, "n": n}
+                    ).scalar_one()
+                )
+                if taken:
+                    slot = n
+                    break
+            else:
+                await asyncio.sleep(0.05 + random.random() * 0.1)  # every slot is busy
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(
+                lambda: conn.execute(
+                    text("SELECT pg_advisory_unlock(:k, :n)"), {"k": key, "n": slot}
+                )
+            )
+    finally:
+        await asyncio.to_thread(conn.close)
 
 
 def model_editor(db: Database, settings: Settings) -> LLMProvider | None:

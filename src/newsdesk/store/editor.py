@@ -278,3 +278,13 @@ def policy_versions(conn: Connection) -> list[dict[str, Any]]:
     )
     rows = conn.execute(select(p.version, p.created_at, p.active).order_by(p.created_at.desc()))
     return [{**dict(r._mapping), "judgements": counts.get(r.version, 0)} for r in rows]
+
+
+def calls_on_the_wire(conn: Connection, service: str, since: datetime, exclude: int | None) -> int:
+    """Receipts sent and not yet answered (by any process): calls a budget must count."""
+    r = t.receipts.c
+    query = select(func.count()).where(r.service == service, r.status == "pending",
+                                       r.sent_at >= since)  # fmt: skip
+    if exclude is not None:
+        query = query.where(r.id != exclude)
+    return int(conn.execute(query).scalar_one())

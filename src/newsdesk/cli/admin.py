@@ -27,6 +27,11 @@ def db_upgrade() -> None:
         db = open_database(settings, migrate=False)
         from newsdesk.store.migrate import current_revision, upgrade
 
-        upgrade(db)
+        upgrade(
+            db,
+            progress=lambda rev, what: out.print(
+                f"applying {rev}: {what}", highlight=False, soft_wrap=True
+            ),
+        )
         out.print(f"database {db.safe_url} is at revision {current_revision(db)}")
         db.close()

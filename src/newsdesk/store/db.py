@@ -43,6 +43,7 @@ def make_engine(url: str) -> Engine:
             _make_parent(Path(path))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     # A search_path can ride in the URL (?options=-csearch_path%3DNAME); tests use that.
     return create_engine(url, pool_size=10, max_overflow=10, connect_args={"connect_timeout": 5})
@@ -61,12 +62,33 @@ def _make_parent(path: Path) -> None:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # pysqlite's legacy transaction handling emits no BEGIN before a SELECT and commits on
+    # its own before DDL, so SQLAlchemy's first SAVEPOINT became the outermost transaction and
+    # its RELEASE committed half a write. Driver autocommit off, and `_sqlite_begin` emits the
+    # BEGIN itself: every `engine.begin()` / `conn.begin()` is one real transaction, savepoints
+    # nest inside it, and DDL (migrations) rolls back with it. (SQLAlchemy's documented recipe
+    # for pysqlite, "Serializable isolation / Savepoints / Transactional DDL".)
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+WRITE_OPTION = "newsdesk_write"
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # The write path takes the write lock up front (BEGIN IMMEDIATE): a deferred transaction
+    # that reads first and writes later fails with "database is locked" instead of waiting
+    # for busy_timeout when another process (a CLI command beside `newsdesk up`) wrote between
+    # its read and its write. Reads keep a plain deferred BEGIN: a consistent snapshot.
+    if conn.get_execution_options().get(WRITE_OPTION):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
 
 
 class Database:
@@ -114,7 +136,7 @@ class Database:
                 return fn(pg_conn)
         conn: Connection | None = getattr(self._writer_conn, "conn", None)
         if conn is None or conn.closed:
-            conn = self.engine.connect()
+            conn = self.engine.connect().execution_options(**{WRITE_OPTION: True})
             self._writer_conn.conn = conn
         try:
             with conn.begin():

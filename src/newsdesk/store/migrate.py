@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from alembic.util.exc import CommandError
+from sqlalchemy import Connection, inspect
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from newsdesk.store.db import Database, DatabaseError
+from newsdesk.store.schema import metadata
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -25,8 +29,81 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    command.upgrade(alembic_config(db), revision)
+def upgrade(
+    db: Database, revision: str = "head", progress: Callable[[str, str], None] | None = None
+) -> None:
+    """Migrate to `revision`; a schema that does not match its recorded version is one
+    DatabaseError saying what to do, never Alembic's traceback. `progress(revision, what)`
+    is called as each revision starts."""
+    recorded = _check_recorded_version(db)
+    reporter = _Progress(progress) if progress else None
+    if reporter:
+        _ALEMBIC_LOG.addHandler(reporter)
+        _ALEMBIC_LOG.setLevel(logging.INFO)
+    try:
+        command.upgrade(alembic_config(db), revision)
+    except (OperationalError, ProgrammingError) as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if "already exists" not in reason:
+            raise
+        raise DatabaseError(
+            f"the schema of {db.safe_url} is ahead of its recorded version "
+            f"({recorded or 'none'}): {reason}. An interrupted upgrade of an older newsdesk "
+            f"left it half-migrated; {_what_to_do(db)}"
+        ) from None
+    finally:
+        if reporter:
+            _ALEMBIC_LOG.removeHandler(reporter)
+
+
+_ALEMBIC_LOG = logging.getLogger("alembic.runtime.migration")
+
+
+class _Progress(logging.Handler):
+    """Alembic logs "Running %s" with the migration step as a revision starts; pass on the
+    revision it leads to and its one-line description."""
+
+    def __init__(self, progress: Callable[[str, str], None]) -> None:
+        super().__init__(logging.INFO)
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        step = record.args[0] if isinstance(record.args, tuple) and record.args else None
+        targets = getattr(step, "to_revisions_no_deps", None)
+        if record.msg == "Running %s" and getattr(step, "is_upgrade", False) and targets:
+            self.progress(",".join(targets), str(getattr(step, "doc", "") or ""))
+
+
+def _check_recorded_version(db: Database) -> str | None:
+    """The recorded revision, after refusing the two states an upgrade cannot fix."""
+    recorded = current_revision(db)
+    if recorded is None:
+        with db.engine.connect() as conn:
+            present = set(inspect(conn).get_table_names()) & set(metadata.tables)
+        if present:
+            raise DatabaseError(
+                f"{db.safe_url} has {len(present)} newsdesk tables but no recorded schema "
+                f"version (an interrupted first upgrade of an older newsdesk); {_what_to_do(db)}"
+            )
+        return None
+    try:
+        ScriptDirectory.from_config(alembic_config(db)).get_revision(recorded)
+    except CommandError:
+        raise DatabaseError(
+            f"{db.safe_url} is at schema revision {recorded}, which this newsdesk does not "
+            f"know (its newest is {head_revision(db)}): it was upgraded by a newer newsdesk; "
+            "run that version, or restore a backup made before the upgrade"
+        ) from None
+    return recorded
+
+
+def _what_to_do(db: Database) -> str:
+    if db.is_sqlite:
+        path = db.engine.url.database
+        return (
+            f"restore a backup, or move {path} aside and run `newsdesk db upgrade` to start afresh"
+        )
+    return "restore a backup, or drop its tables and run `newsdesk db upgrade` to start afresh"
 
 
 @contextmanager

@@ -63,11 +63,11 @@ def _make_parent(path: Path) -> None:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # pysqlite's legacy transaction handling emits no BEGIN before a SELECT and commits on
-    # its own before DDL, so SQLAlchemy's first SAVEPOINT became the outermost transaction and
-    # its RELEASE committed half a write. Driver autocommit off, and `_sqlite_begin` emits the
-    # BEGIN itself: every `engine.begin()` / `conn.begin()` is one real transaction, savepoints
-    # nest inside it, and DDL (migrations) rolls back with it. (SQLAlchemy's documented recipe
-    # for pysqlite, "Serializable isolation / Savepoints / Transactional DDL".)
+    # its own before DDL, so SQLAlchemy's first SAVEPOINT became the outermost transaction
+    # and its RELEASE committed half a write. With the driver's handling off (isolation_level
+    # None) and `_sqlite_begin` emitting the BEGIN, every `begin()` is one real transaction,
+    # savepoints nest inside it and DDL (migrations) rolls back with it: SQLAlchemy's
+    # documented recipe for pysqlite ("Serializable isolation / Savepoints / Transactional DDL").
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")

@@ -51,3 +51,23 @@ def test_every_setting_named_in_the_docs_exists() -> None:
         for name in re.findall(r"NEWSDESK_[A-Z0-9_]*[A-Z0-9]", doc.read_text()):
             family = any(s.startswith(name + "_") for s in settings)  # NEWSDESK_LLM_BUDGET_*
             assert name in settings | NOT_SETTINGS or family, f"{doc.name} names {name}"
+
+
+def test_the_architecture_step_table_names_every_step() -> None:
+    """docs/architecture.md's table of steps and the code agree: every step in the table exists
+    in STEPS and PENDING, runs on the queue the table says, and no step is left out."""
+    from newsdesk.runner.steps import PENDING, STEPS
+    from newsdesk.runner.worker import QUEUES
+
+    text = (Path(__file__).parents[2] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ") and "`steps." in line
+    ]
+    table = {row[0]: row for row in rows}
+    assert list(table) == list(STEPS) == list(PENDING)
+    for name, row in table.items():
+        assert row[1] == f"`steps.{name}`"
+        assert callable(STEPS[name])
+        assert row[5].startswith(f"`{QUEUES[name]}`"), (name, row[5])

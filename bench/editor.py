@@ -19,7 +19,8 @@ steps alone (grouping asks its relation questions at once but places stories one
 its share is shown apart). The header carries the load average: other work on the machine
 stretches wall times.
 
-Run: .venv/bin/python bench/editor.py [--latency 1.5] [--jitter 0.5]
+Run: .venv/bin/python bench/editor.py [--stories 520] [--latency 1.5] [--jitter 0.5]
+     [--corpus ../shared/corpus]   (an empty --corpus '' : the demo feeds alone)
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from newsdesk.dev.fake_llm import FakeLLM
 from newsdesk.domain import Source, SourceTier, Tier
 from newsdesk.editor.comment import CommentaryAnswer, comment_messages
 from newsdesk.editor.judge import JudgementAnswer, judge_messages
-from newsdesk.editor.providers import LLMProvider, ModelError, Receipt, Spend
+from newsdesk.editor.providers import Limits, LLMProvider, ModelError, Receipt, Spend
 from newsdesk.editor.rules import rules_judgement
 from newsdesk.policy import load_policy
 from newsdesk.runner.demo import DemoFeedServer
@@ -80,6 +81,9 @@ class NoReceipts:
     async def spent(self, service: str, since: Any) -> Spend:
         return Spend()
 
+    async def limits(self, service: str) -> dict[str, Limits]:
+        return {}  # no editor's budget: the naive pipeline is never paused
+
 
 def catalog(base: str, corpus_files: list[str]) -> list[Source]:
     sources = load_catalog(DEMO_CATALOG, demo_base=base)
@@ -96,13 +100,13 @@ def catalog(base: str, corpus_files: list[str]) -> list[Source]:
     return sources
 
 
-def feed_dir(tmp: Path) -> list[str]:
+def feed_dir(tmp: Path, corpus: Path | None) -> list[str]:
     """Demo feeds and corpus feeds in one served folder (a temporary copy, never the repo)."""
     for path in DEMO_FEEDS.iterdir():
         shutil.copy(path, tmp / path.name)
-    names = []
-    for folder in CORPUS_DIRS:
-        for path in sorted((CORPUS / folder).glob("*.xml")):
+    names: list[str] = []
+    for folder in CORPUS_DIRS if corpus else ():
+        for path in sorted((corpus / folder).glob("*.xml")):
             name = f"{folder.split('+')[0]}-{path.name}"
             shutil.copy(path, tmp / name)
             names.append(name)
@@ -167,15 +171,16 @@ def _full(fenced: str, item: Any) -> str:
     return f"{head}body:\n{body}\nSTORY>>>{rest}"
 
 
-async def main(latency: float, jitter: float) -> int:
+async def main(latency: float, jitter: float, stories_wanted: int, corpus: Path | None) -> int:
     console = Console()
-    if not CORPUS.exists():
-        console.print(f"corpus not found at {CORPUS}: the benchmark needs ../shared/corpus")
+    if corpus is not None and not corpus.exists():
+        console.print(f"corpus not found at {corpus}: pass --corpus DIR, or --corpus '' for "
+                      "the demo feeds alone")  # fmt: skip
         return 2
     work = Path(tempfile.mkdtemp(prefix="newsdesk-bench-"))
     feeds = work / "feeds"
     feeds.mkdir()
-    names = feed_dir(feeds)
+    names = feed_dir(feeds, corpus)
     db = Database(f"sqlite:///{work / 'bench.db'}")
     upgrade(db)
     policy = load_policy()
@@ -193,8 +198,8 @@ async def main(latency: float, jitter: float) -> int:
             stories = repo.items_to_judge(conn, limit=100_000)
         # Keep a fixed sample: all demo stories, then corpus stories in a stable order.
         stories.sort(key=lambda row: (row[2].id.startswith("corpus-"), row[0]))
-        extra = [row[0] for row in stories[STORIES:]]
-        stories = stories[:STORIES]
+        extra = [row[0] for row in stories[stories_wanted:]]
+        stories = stories[:stories_wanted]
         if extra:
             await db.write(lambda c: c.execute(delete(t.items).where(t.items.c.id.in_(extra))))
         n = len(stories)
@@ -268,5 +273,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=1.5)
     parser.add_argument("--jitter", type=float, default=0.5)
+    parser.add_argument("--stories", type=int, default=STORIES, help="stories in the sample")
+    parser.add_argument("--corpus", default=str(CORPUS),
+                        help="the shared corpus folder; '' for the demo feeds alone")  # fmt: skip
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.latency, args.jitter)))
+    corpus = Path(args.corpus) if args.corpus else None
+    sys.exit(asyncio.run(main(args.latency, args.jitter, args.stories, corpus)))

@@ -41,8 +41,10 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 
+# Both cores (pytest-xdist; a module marked xdist_group stays on one worker), then the 15
+# slowest steps, so a test that grows slow is seen.
 test: install browser lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadgroup --durations=15
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .ruff_cache

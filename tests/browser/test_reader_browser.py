@@ -11,7 +11,8 @@ import pytest
 
 from .conftest import ARTIFACTS, HOSTILE_WORD, O3_SHARP, O3_TAKE, O3_TITLE, sign_in
 
-pytestmark = pytest.mark.browser
+# One xdist worker runs the module: its desk and Chromium are built once, not once per worker.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 
 def until(check: Any, timeout: float = 10.0) -> None:

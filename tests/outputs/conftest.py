@@ -1,23 +1,37 @@
-"""A judged demo desk on each engine, and a client for the web app over it."""
+"""A judged demo desk on each engine, and a client for the web app over it.
+
+The demo pipeline runs once per test session (per xdist worker) and engine, into a template;
+each test that takes `desk` gets a copy of its own, so it may change the desk freely. SQLite
+copies the file; PostgreSQL makes a database with CREATE DATABASE … TEMPLATE, dropped after
+the test. The copy is where `database_url` and `db` point, so a test taking `desk` with either
+of them sees one database.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
+from conftest import PG_URL
 from newsdesk.config import Settings, load_settings
 from newsdesk.policy import load_policy
 from newsdesk.runner.app import catalog_for
 from newsdesk.runner.demo import DemoFeedServer
 from newsdesk.runner.local import run_once
 from newsdesk.store.db import Database
+from newsdesk.store.migrate import upgrade
 from newsdesk.web.app import create_app
 
 BASE = "http://desk.test"
+_COPIED = pytest.StashKey[bool]()
 
 
 def demo_settings(**extra: Any) -> Settings:
@@ -30,9 +44,95 @@ def fill_demo(db: Database, settings: Settings) -> None:
         asyncio.run(run_once(db, settings, load_policy(), catalog=catalog, demo=True))
 
 
+def _build(url: str) -> None:
+    db = Database(url)
+    try:
+        upgrade(db)
+        fill_demo(db, demo_settings())
+    finally:
+        db.close()  # no connection may stay open on a PostgreSQL template
+
+
+def _admin(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def _pg_url(database: str) -> str:
+    return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+class DeskTemplates:
+    """The demo desk built at most once per engine, then copied for each test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.sqlite: Path | None = None
+        self.postgres: str | None = None  # the template database's name
+        self.tag = uuid.uuid4().hex[:10]
+
+    def sqlite_copy(self, dest: Path) -> None:
+        if self.sqlite is None:
+            path = self.folder / "desk.db"
+            _build(f"sqlite:///{path}")
+            self.sqlite = path
+        # The backup API copies the file whole, WAL included, whatever state it was left in.
+        with sqlite3.connect(self.sqlite) as src, sqlite3.connect(dest) as dst:
+            src.backup(dst)
+        src.close()
+        dst.close()
+
+    def postgres_copy(self, n: int) -> str:
+        if self.postgres is None:
+            name = f"newsdesk_desk_{self.tag}"
+            _admin(f'CREATE DATABASE "{name}"')
+            self.postgres = name  # set before the build, so close() drops a half-built one
+            _build(_pg_url(name))
+        copy = f"newsdesk_desk_{self.tag}_{n}"
+        _admin(f'CREATE DATABASE "{copy}" TEMPLATE "{self.postgres}"')
+        return copy
+
+    def close(self) -> None:
+        if self.postgres is not None:
+            _admin(f'DROP DATABASE IF EXISTS "{self.postgres}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def desk_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DeskTemplates]:
+    templates = DeskTemplates(tmp_path_factory.mktemp("desk-template"))
+    yield templates
+    templates.close()
+
+
+_copies = iter(range(1, 1_000_000))
+
+
 @pytest.fixture
-def desk(db: Database) -> Database:
-    fill_demo(db, demo_settings())
+def database_url(
+    database_url: str, request: pytest.FixtureRequest, desk_templates: DeskTemplates
+) -> Iterator[str]:
+    """The root conftest's fresh database; for a test that takes `desk`, a demo desk copy."""
+    if "desk" not in request.fixturenames:
+        yield database_url
+        return
+    request.node.stash[_COPIED] = True
+    if database_url.startswith("sqlite:///"):
+        desk_templates.sqlite_copy(Path(database_url.removeprefix("sqlite:///")))
+        yield database_url
+        return
+    # PostgreSQL: a database of its own instead of the root conftest's empty schema.
+    name = desk_templates.postgres_copy(next(_copies))
+    yield _pg_url(name)
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def desk(db: Database, request: pytest.FixtureRequest) -> Database:
+    if not request.node.stash.get(_COPIED, False):
+        # Asked for late (request.getfixturevalue): db is the empty one, fill it here.
+        fill_demo(db, demo_settings())
     return db
 
 

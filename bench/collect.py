@@ -16,6 +16,8 @@ Clients, each polling twice (a first poll, then an unchanged second poll):
   newsboat   Debian's newsboat reloading the same sample URL list, when it is installed
 
 Run: .venv/bin/python bench/collect.py [--feeds 1000] [--baseline-feeds 100]
+     [--corpus ../shared/corpus]   (any folder of feed files; the suite's smoke test serves
+                                    the demo feeds to a handful of feeds)
 """
 
 from __future__ import annotations
@@ -48,10 +50,10 @@ HANG_SECONDS = 30.0  # a "timeout" feed answers after this long (never, for the 
 LAST_MODIFIED = "Wed, 01 Oct 2025 08:00:00 GMT"
 
 
-def corpus_files() -> list[Path]:
+def corpus_files(folder: Path = CORPUS) -> list[Path]:
     return sorted(
         p
-        for p in CORPUS.rglob("*")
+        for p in folder.rglob("*")
         if p.is_file()
         and p.suffix.lower() in {".xml", ".rss", ".atom", ".rdf"}
         and "kurtmckee+feedparser" not in p.parts
@@ -69,8 +71,8 @@ def busy_note(load_before: str) -> str:
 # --- the farm ------------------------------------------------------------------------------
 
 
-def farm_main(n_feeds: int, ready: multiprocessing.Queue, seed: int = 7) -> None:  # type: ignore[type-arg]
-    files = corpus_files()
+def farm_main(n_feeds: int, ready: multiprocessing.Queue, folder: Path, seed: int = 7) -> None:  # type: ignore[type-arg]
+    files = corpus_files(folder)
     bodies = [f.read_bytes() for f in files]
     gzipped = [gzip.compress(b, 5) for b in bodies]
     etags = [f'"{hashlib.sha1(b).hexdigest()[:16]}"' for b in bodies]
@@ -289,12 +291,16 @@ def main() -> None:
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--baseline-feeds", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=48)
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder of feed files")
     args = parser.parse_args()
-    if not corpus_files():
-        sys.exit("../shared/corpus is absent: the farm is built from it")
+    files = corpus_files(args.corpus)
+    if not files:
+        sys.exit(f"no feed files in {args.corpus}: the farm is built from them")
     load_before = f"{os.getloadavg()[0]:.2f}"
     ready: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    farm = multiprocessing.Process(target=farm_main, args=(args.feeds, ready), daemon=True)
+    farm = multiprocessing.Process(
+        target=farm_main, args=(args.feeds, ready, args.corpus), daemon=True
+    )
     farm.start()
     try:
         ports = ready.get(timeout=60)
@@ -324,7 +330,7 @@ def main() -> None:
             ("newsdesk second-poll bytes / first-poll bytes",
              f"{rows[1].bytes / ours.bytes:.1%}"),
         ]  # fmt: skip
-        print(f"collect benchmark: {args.feeds} feeds from {len(corpus_files())} corpus files on "
+        print(f"collect benchmark: {args.feeds} feeds from {len(files)} files of {args.corpus} on "
               f"{len(HOSTS)} hosts, 50-500 ms latency, 5% failures, client timeout "
               f"{CLIENT_TIMEOUT:.0f} s, newsdesk concurrency {args.concurrency}, "
               f"{pool_size()} parse workers; load average {load_before} at the start, "

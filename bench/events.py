@@ -13,7 +13,8 @@ take hours), with the features ours computed, so both sides compare search and j
 Memory: resident set size growth while grouping, read while the index and its features are
 still alive. The header prints the date and load average: the machine is shared.
 
-Usage: .venv/bin/python bench/events.py [--items 50000] [--baseline-sample 60]
+Usage: .venv/bin/python bench/events.py [--items 50000] [--baseline-sample 40]
+       [--corpus ../shared/corpus]   (headlines of single stories; '' for none)
 """
 
 from __future__ import annotations
@@ -70,11 +71,13 @@ def texts(folder: Path, limit: int) -> list[tuple[str, str]]:
     return out[:limit]
 
 
-def synthesize(n: int, seed: int = 5) -> list[tuple[str, str, str, datetime]]:
+def synthesize(
+    n: int, corpus: Path | None = CORPUS, seed: int = 5
+) -> list[tuple[str, str, str, datetime]]:
     """(source, title, body, time): clusters from demo templates, singles from the corpus."""
     rng = random.Random(seed)
     templates = texts(DEMO, 1000)
-    fillers = texts(CORPUS, 20000) if CORPUS.is_dir() else []
+    fillers = texts(corpus, 20000) if corpus and corpus.is_dir() else []
     rng.shuffle(fillers)  # each corpus headline is used once: they are distinct stories
     if not templates:
         sys.exit("error: demo feeds not found; run from the repository")
@@ -189,9 +192,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--baseline-sample", type=int, default=40)
+    parser.add_argument("--corpus", default=str(CORPUS), help="feeds for single stories")
     args = parser.parse_args()
     started = time.perf_counter()
-    rows = synthesize(args.items)
+    rows = synthesize(args.items, Path(args.corpus) if args.corpus else None)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/bench.db")
         upgrade(db)

@@ -15,7 +15,7 @@ Rows:
 Another checkout's code can be measured with the same script (e.g. an older commit):
   PYTHONPATH=/path/to/checkout/src .venv/bin/python bench/parse.py
 
-Run: .venv/bin/python bench/parse.py [--rounds 3]
+Run: .venv/bin/python bench/parse.py [--rounds 3] [--corpus ../shared/corpus]
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from collect import busy_note, corpus_files  # bench/ is not a package: found by path
+from collect import CORPUS, busy_note, corpus_files  # bench/ is not a package: found by path
 
 
 def best(fn: Callable[[], Any], rounds: int) -> tuple[float, Any]:
@@ -75,10 +75,11 @@ def fast_parser_differences(bodies: list[bytes]) -> tuple[float, str] | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder of feed files")
     args = parser.parse_args()
-    files = corpus_files()
+    files = corpus_files(args.corpus)
     if not files:
-        sys.exit("../shared/corpus is absent: the benchmark reads its feeds")
+        sys.exit(f"no feed files in {args.corpus}: the benchmark reads its feeds")
     bodies = [f.read_bytes() for f in files]
     load_before = f"{os.getloadavg()[0]:.2f}"
 
@@ -141,9 +142,10 @@ def main() -> None:
     ratio = (whole_s / n) / (base_s / base_items)
     rows.append(("ratio newsdesk / baseline, CPU per item", f"{ratio:.2f}x", "", ""))
 
-    print(f"parse benchmark: {len(files)} corpus files, {n} items, best of {args.rounds}, "
-          f"code from {Path(newsdesk.__file__).parents[1]}; load average {load_before} at the "
-          f"start, {os.getloadavg()[0]:.2f} at the end{busy_note(load_before)}")  # fmt: skip
+    print(f"parse benchmark: {len(files)} files of {args.corpus}, {n} items, best of "
+          f"{args.rounds}, code from {Path(newsdesk.__file__).parents[1]}; load average "
+          f"{load_before} at the start, {os.getloadavg()[0]:.2f} at the end"
+          f"{busy_note(load_before)}")  # fmt: skip
     print("| measure | CPU ms/item | items | note |")
     print("|---|---|---|---|")
     for label, value, count, note in rows:

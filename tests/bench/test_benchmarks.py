@@ -1,0 +1,147 @@
+"""Every benchmark in bench/ runs at a tiny size and prints its table: our figure, the
+baseline measured in the same run, and their ratio (which must be the one of the two).
+
+A benchmark is a script nobody runs every day, so it breaks silently when the code under it
+changes; these smoke tests run each one the way a person would, on the demo feeds instead of
+../shared/corpus, so they run anywhere. A new script in bench/ needs an entry in SMOKE.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shlex
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from conftest import PG_URL
+from newsdesk.sources.catalog import DEMO_FEEDS
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH = ROOT / "bench"
+
+
+def run_bench(name: str, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+    env |= {"COLUMNS": "200", "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    done = subprocess.run(
+        [sys.executable, str(BENCH / name), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, (
+        f"bench/{name} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
+    return done.stdout
+
+
+def number(text: str) -> float:
+    return float(text.strip().rstrip("x×").replace(",", ""))
+
+
+def assert_ratio(ratio: float, ours: float, baseline: float, rel: float = 0.1) -> None:
+    """The printed ratio is ours over the baseline (or its inverse, as the table says), up to
+    the rounding of the printed figures."""
+    assert math.isfinite(ratio) and ratio > 0, ratio
+    assert ratio == pytest.approx(ours / baseline, rel=rel, abs=0.051), (ratio, ours, baseline)
+
+
+def row(out: str, label: str) -> list[str]:
+    """The cells of the markdown table row that starts with `label`."""
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == label:
+            return cells
+    raise AssertionError(f"no row {label!r} in:\n{out}")
+
+
+def check_editor(out: str) -> None:
+    assert "editor cost and speed: 12 stories" in out
+    cells = {}
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("│") and line.endswith("│"):  # a row of rich's table
+            parts = [c.strip() for c in line[1:-1].split("│")]
+            cells[parts[0]] = parts[1:]
+    for label in ("calls per story", "input tokens per story", "tokens per story (in + out)"):
+        ours, naive, ratio = (number(c) for c in cells[label])
+        assert ours > 0 and naive > 0
+        assert_ratio(ratio, ours, naive)
+    # receipts: an identical rerun pays for nothing
+    assert cells["(a) calls on an identical rerun"][0] == "0"
+    assert "(b) stories failed 0" in out
+
+
+def check_collect(out: str) -> None:
+    assert out.startswith("collect benchmark: 4 feeds")
+    first = row(out, "newsdesk")
+    assert first[1] == "first" and first[2] == first[3] == "4", first  # every feed answered
+    base = row(out, "requests+feedparser, sequential")
+    assert base[1] == "first" and base[2] == base[3] == "2", base
+    ours_rate = int(first[2]) / number(first[4])
+    base_rate = int(base[2]) / number(base[4])
+    ratio = number(row(out, "ratio feeds/s, first poll: newsdesk / sequential baseline")[5])
+    assert_ratio(ratio, ours_rate, base_rate, rel=0.25)
+
+
+def check_parse(out: str) -> None:
+    assert out.startswith("parse benchmark: 16 files")
+    base = number(row(out, "baseline: feedparser.parse(body), plain")[1])
+    ours = number(row(out, "newsdesk: parse + normalise (the worker's job)")[1])
+    ratio = number(row(out, "ratio newsdesk / baseline, CPU per item")[1])
+    assert_ratio(ratio, ours, base)
+
+
+def check_events(out: str) -> None:
+    assert out.startswith("grouping 300 stories over 14 days into")
+    line = next(x for x in out.splitlines() if x.startswith("CPU ms per story, p50"))
+    ours, naive, ratio = (number(x) for x in line.split()[-3:])
+    assert_ratio(ratio, naive, ours)  # this table's ratio is how many times faster ours is
+
+
+def check_web(out: str) -> None:
+    lines = out.splitlines()
+    assert lines[0].startswith("web bench: 300 items, 60 events")
+    # Columns are padded to the width of the dashes under the header (names hold two spaces).
+    spans = [m.span() for m in re.finditer(r"-+", lines[2])]
+    assert re.split(r"\s{2,}", lines[1].strip())[:2] == ["engine", "endpoint"]
+    table = [
+        [x[a:b].strip() for a, b in spans[:-1]] + [x[spans[-1][0] :].strip()] for x in lines[3:]
+    ]
+    engines = ["sqlite, no cache"] + ["postgresql, no cache"] * bool(PG_URL)
+    for engine in engines:
+        cells = [c for c in table if c[0] == engine]
+        assert [c[1] for c in cells] == [
+            "baseline /healthz", "/  (Hot)", "/all", cells[3][1], cells[4][1],
+            "search /?q=reasoning", "/api/v1/items",
+        ], cells  # fmt: skip
+        base_p50 = number(cells[0][3])
+        for c in cells:
+            assert c[6] == "0", c  # no errors
+            assert_ratio(number(c[8]), number(c[3]), base_p50, rel=0.15)
+
+
+DEMO = shlex.quote(str(DEMO_FEEDS))
+PG = f"--pg {shlex.quote(PG_URL)}" if PG_URL else ""
+SMOKE: dict[str, tuple[str, Callable[[str], None]]] = {
+    "editor.py": ("--stories 12 --latency 0.05 --jitter 0.02 --corpus ''", check_editor),
+    "collect.py": (f"--feeds 4 --baseline-feeds 2 --concurrency 4 --corpus {DEMO}", check_collect),
+    "parse.py": (f"--rounds 1 --corpus {DEMO}", check_parse),
+    "events.py": (f"--items 300 --baseline-sample 10 --corpus {DEMO}", check_events),
+    "web.py": (f"--items 300 --events 60 --seconds 0.5 --clients 2 --cache off {PG}", check_web),
+}
+
+
+def test_every_benchmark_has_a_smoke_test() -> None:
+    scripts = sorted(p.name for p in BENCH.glob("*.py"))
+    assert scripts == sorted(SMOKE), "add the new benchmark to SMOKE in this file"
+
+
+@pytest.mark.parametrize("name", sorted(SMOKE))
+def test_benchmark_prints_its_table(name: str) -> None:
+    args, check = SMOKE[name]
+    check(run_bench(name, *shlex.split(args)))

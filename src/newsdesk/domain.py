@@ -132,6 +132,19 @@ class Tags:
 
 
 @dataclass(frozen=True, slots=True)
+class ScorePart:
+    """One number code added to the editor's score, kept so a card can say where it came from:
+    a policy bonus ("policy") or an editors' adjustment for a tag or source ("editors")."""
+
+    points: int
+    label: str
+    origin: str  # "policy" or "editors"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"points": self.points, "label": self.label, "origin": self.origin}
+
+
+@dataclass(frozen=True, slots=True)
 class Judgement:
     """The editor's verdict on one story. Append-only: a re-judge adds a new one."""
 
@@ -147,6 +160,7 @@ class Judgement:
     title_zh: str = ""
     summary_zh: str = ""
     excluded_reason: str = ""
+    breakdown: tuple[ScorePart, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

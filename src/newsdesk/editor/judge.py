@@ -35,6 +35,7 @@ from newsdesk.editor.taxonomy import (
     find_entities,
 )
 from newsdesk.policy import Policy, decide_tier, featured_line
+from newsdesk.policy.adjust import adjusted, adjustments, bonus_parts
 
 PROMPTS = Path(__file__).with_name("prompts")
 # Untrusted text is capped: the news is in the lead, the cost is in the tail, and a cap leaves
@@ -246,7 +247,10 @@ async def model_judgement(
     answer = JudgementAnswer.model_validate(first.data)
     model = first.model
     bonus, notes = policy_bonus(item, source, policy, coverage)
-    raw = answer.importance + bonus
+    tags = canonical_tags(answer.tags)
+    # the editors' adjustments follow the tags the model gave and the story's source
+    parts = adjustments(policy, tags, source.id)
+    raw = adjusted(answer.importance + bonus, parts)
     hkr = _hkr(answer.hkr)
     tier, importance = decide_tier(policy, raw, hkr, source.tier, answer.hard_exclusion)
     second = False
@@ -258,7 +262,7 @@ async def model_judgement(
         )
         second_answer = JudgementAnswer.model_validate(other.data)
         average = (answer.importance + second_answer.importance) / 2
-        raw = average + bonus
+        raw = adjusted(average + bonus, parts)
         tier, importance = decide_tier(policy, raw, hkr, source.tier, answer.hard_exclusion)
         notes.append(f"second opinion {second_answer.importance} ({other.model}), averaged")
         if other.model != model:
@@ -278,7 +282,7 @@ async def model_judgement(
     )
     # `why` reasons about the score, so the policy's numbers and the scores given are context.
     why_evidence = guard.Evidence.of(
-        evidence.text, policy.brief, _numbers_text(policy.numbers),
+        evidence.text, policy.brief, _numbers_text(_model_numbers(policy)),
         f"{answer.importance} {importance} {raw:g} {coverage}",
     )  # fmt: skip
     fields, flags = await guarded(client, "judge", fields, evidence, {"why": why_evidence})
@@ -299,7 +303,7 @@ async def model_judgement(
         importance=importance,
         tier=tier,
         hkr=hkr,
-        tags=canonical_tags(answer.tags),
+        tags=tags,
         title_en=fields["title_en"],
         summary_en=fields["summary_en"],
         title_zh=fields["title_zh"],
@@ -310,6 +314,7 @@ async def model_judgement(
         excluded_reason=(answer.exclusion_reason or "hard exclusion")
         if answer.hard_exclusion
         else ("zero HKR" if tier is Tier.EXCLUDED else ""),
+        breakdown=bonus_parts(notes) + tuple(parts),
     )
     return JudgeResult(judgement, first.receipt_id, flags, second)
 
@@ -319,6 +324,12 @@ def _hkr(a: HKRAnswer) -> HKR:
         a.hook, a.knowledge, a.resonance,
         clip(a.hook_reason, 200), clip(a.knowledge_reason, 200), clip(a.resonance_reason, 200),
     )  # fmt: skip
+
+
+def _model_numbers(policy: Policy) -> dict[str, Any]:
+    """The numbers a model's `why` may cite: not the rules editor's points, which it never
+    sees and whose small integers would let an invented figure pass the guard."""
+    return {k: v for k, v in policy.numbers.items() if k not in ("rules", "adjust")}
 
 
 def _numbers_text(numbers: Any) -> str:

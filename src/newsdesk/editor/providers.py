@@ -39,7 +39,7 @@ from pydantic import BaseModel, ValidationError
 
 from newsdesk.config import DEFAULT_PRICES, Settings
 
-PURPOSES = ("judge", "judge_second", "comment", "relate", "report", "embed")
+PURPOSES = ("judge", "judge_second", "comment", "relate", "report", "embed", "propose")
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 529}
 MAX_RETRY_AFTER = 60.0
 M = TypeVar("M", bound=BaseModel)

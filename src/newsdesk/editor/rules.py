@@ -10,31 +10,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from newsdesk.domain import HKR, Item, Judgement, Source, SourceTier, Tier
+from newsdesk.domain import HKR, Item, Judgement, ScorePart, Source, SourceTier, Tags, Tier
 from newsdesk.editor.taxonomy import FRONTIER_LABS, find_entities, find_flagship_models, tag_text
 from newsdesk.policy import Policy, decide_tier
+from newsdesk.policy.adjust import adjusted, adjustments, bonus_parts
 
 EDITOR_NAME = "rules"
 SUMMARY_MAX_CHARS = 420
 SUMMARY_MAX_SENTENCES = 3
 LEAD_CHARS = 600  # kinds, exclusions and novelty count only in the title and this lead
 
-# Weights, calibrated on eval/selection.jsonl (docs/editor.md): a single-source T1 frontier-lab
-# release with concrete facts lands at 80-84 (featured); it takes wider coverage (the same event
-# from more independent sources) to reach p1, so the demanding editor keeps p1 for the stories
-# the field talks about. Policy bonuses come on top.
-BASE = {SourceTier.T1: 55, SourceTier.T1_5: 52, SourceTier.T2: 50, SourceTier.T3: 44}
-W_FRONTIER_SUBJECT = 5
-W_ENTITY_SUBJECT = 2
-W_FACT, MAX_FACTS = 2, 5
-W_VERSION = 2
-W_EXTRA_SOURCE, MAX_EXTRA_SOURCES = 3, 3
-W_BIG_MONEY = 4  # a sum of a billion or more in a funding, deal or policy story
-W_LONG_BODY, LONG_BODY = 2, 1200
-W_SHORT_BODY, SHORT_BODY = -4, 200
-W_MARKETING, MAX_MARKETING = -3, 3
-W_OPINION = -12
-MAX_RATINGS, MAX_MECHANISMS = 4, 2
+# The points live in the policy's `[rules]` front matter (calibrated on eval/selection.jsonl,
+# docs/editor.md); what a signal *is* lives here. Length thresholds of the signals:
+LONG_BODY = 1200
+SHORT_BODY = 200
+MAX_RATINGS, MAX_MECHANISMS = 4, 2  # risk ratings and mechanisms counted as facts, at most
 TIER_LABEL = {
     SourceTier.T1: "official source",
     SourceTier.T1_5: "official account",
@@ -43,49 +33,42 @@ TIER_LABEL = {
 }
 
 _I = re.IGNORECASE
-# Story kinds in priority order, with their weight: the first found in the title (else the lead)
-# names the story. A partnership is often a press release, so it weighs least.
-_KINDS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
+# Story kinds in priority order: the first found in the title (else the lead) names the story.
+# Their points are the policy's `[rules.kind]` (a partnership is often a press release, so it
+# weighs least; a system card, the rarest first-hand disclosure, most).
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
-        # A system card is the rarest first-hand disclosure (risk ratings, deployment gates):
-        # one point above a release, so the reference card stays p1 from its source alone.
         "system card",
-        9,
         re.compile(r"system card|model card|preparedness framework|模型卡|系统卡", _I),
     ),
-    ("paper", 8, re.compile(r"arXiv|\bpaper\b|technical report|preprint|论文|技术报告", _I)),
+    ("paper", re.compile(r"arXiv|\bpaper\b|technical report|preprint|论文|技术报告", _I)),
     (
         "policy action",
-        8,
         re.compile(
             r"(?i:executive order|AI Act|regulation|legislation|guidance)|\b(?:bill|law)\b"
             r"|监管|法规|管理办法|征求意见稿|立法"
         ),
     ),
-    ("acquisition", 8, re.compile(r"\bacquir(?:es|ed|ing)\b|acquisition|收购|并购", _I)),
+    ("acquisition", re.compile(r"\bacquir(?:es|ed|ing)\b|acquisition|收购|并购", _I)),
     (
         "funding",
-        6,
         re.compile(r"\brais(?:es|ed|ing)\s+(?:US)?[$€£]|funding round|Series [A-F]\b|融资", _I),
     ),
     (
         "incident",
-        6,
         re.compile(r"outage|breach|\bleak(?:s|ed)?\b|lawsuit|\bsue[sd]\b|宕机|泄露|诉讼|事故", _I),
     ),
     (
         "personnel move",
-        5,
         re.compile(
             r"\b(?:to )?join(?:s|ing)\b|appointed|\bhire[sd]?\b|steps down|resign(?:s|ed)\b"
             r"|departs|离职|任命|出任|加盟",
             _I,
         ),
     ),
-    ("partnership", 3, re.compile(r"partners? with|partnership|collaborat\w* with|合作|联手", _I)),
+    ("partnership", re.compile(r"partners? with|partnership|collaborat\w* with|合作|联手", _I)),
     (
         "release",
-        8,
         re.compile(
             r"\b(?:launch(?:es|ed|ing)?|releas(?:e|es|ed|ing)|introduc(?:e|es|ed|ing)"
             r"|unveil(?:s|ed|ing)?|announc(?:e|es|ed|ing)|open[- ]sourc(?:e|es|ed|ing))\b"
@@ -94,7 +77,7 @@ _KINDS: tuple[tuple[str, int, re.Pattern[str]], ...] = (
         ),
     ),
 )
-KIND_WEIGHT = {name: weight for name, weight, _ in _KINDS}
+KINDS = tuple(name for name, _ in _KINDS)
 SUBSTANTIVE_KINDS = ("release", "paper", "system card")  # what earns the frontier-lab bonus
 _EXCLUSIONS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -383,8 +366,8 @@ def compute_signals(item: Item, source: Source, coverage: int = 1) -> Signals:
     text = f"{title}\n{body}"
     entities = find_entities(text)
     subject = _subject(title, sentences, source)
-    kind = next((name for name, _, rx in _KINDS if rx.search(title)), "") or next(
-        (name for name, _, rx in _KINDS if rx.search(lead)), ""
+    kind = next((name for name, rx in _KINDS if rx.search(title)), "") or next(
+        (name for name, rx in _KINDS if rx.search(lead)), ""
     )
     figures = _count_figures(text)
     partial = Signals(
@@ -461,21 +444,23 @@ def _bonus(policy: Policy, key: str) -> int:
 
 
 def score(s: Signals, policy: Policy) -> tuple[int, list[str]]:
-    """Importance before the policy's caps, and the bonus notes for `why`."""
-    points = BASE[s.source_tier]
-    points += KIND_WEIGHT.get(s.kind, 0)
+    """Importance before the policy's caps, and the bonus notes for `why`. Every point comes
+    from the policy's `[rules]` and `[bonus]` tables."""
+    w = policy.numbers["rules"]
+    points = int(w["base"].get(s.source_tier.value, 0))
+    points += int(w["kind"].get(s.kind, 0)) if s.kind else 0
     if s.frontier_subject:
-        points += W_FRONTIER_SUBJECT
+        points += int(w["frontier_subject"])
     elif s.subject:
-        points += W_ENTITY_SUBJECT
-    points += W_FACT * min(s.facts, MAX_FACTS)
-    points += W_VERSION if s.versions else 0
-    points += W_BIG_MONEY if s.big_money and s.kind in MONEY_KINDS else 0
-    points += W_EXTRA_SOURCE * min(s.coverage - 1, MAX_EXTRA_SOURCES)
-    points += W_LONG_BODY if s.body_chars >= LONG_BODY else 0
-    points += W_SHORT_BODY if s.body_chars < SHORT_BODY else 0
-    points += W_MARKETING * min(len(s.marketing), MAX_MARKETING)
-    points += W_OPINION if s.opinion and s.facts == 0 else 0
+        points += int(w["entity_subject"])
+    points += int(w["fact"]) * min(s.facts, int(w["max_facts"]))
+    points += int(w["version"]) if s.versions else 0
+    points += int(w["big_money"]) if s.big_money and s.kind in MONEY_KINDS else 0
+    points += int(w["extra_source"]) * min(s.coverage - 1, int(w["max_extra_sources"]))
+    points += int(w["long_body"]) if s.body_chars >= LONG_BODY else 0
+    points += int(w["short_body"]) if s.body_chars < SHORT_BODY else 0
+    points += int(w["marketing"]) * min(len(s.marketing), int(w["max_marketing"]))
+    points += int(w["opinion"]) if s.opinion and s.facts == 0 else 0
 
     notes: list[str] = []
     # A release with no concrete facts (a localisation, a grants list) earns no release bonus.
@@ -536,16 +521,52 @@ def compose_why(
     return clip("; ".join([head, *middle, tail]), limit)
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What the rules editor reads from one story, once. Judging it again under another policy
+    is arithmetic on this (the policy search in `editor/propose.py` does it thousands of
+    times)."""
+
+    signals: Signals
+    hkr: HKR
+    tags: Tags
+    source_id: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    tier: Tier
+    importance: int
+    notes: list[str]
+    breakdown: tuple[ScorePart, ...]
+
+
+def read_story(item: Item, source: Source, coverage: int = 1) -> Reading:
+    signals = compute_signals(item, source, coverage)
+    title = " ".join(item.title.split())
+    tags = tag_text(title, " ".join(body_sentences(item)))
+    return Reading(signals, derive_hkr(signals), tags, source.id)
+
+
+def verdict(reading: Reading, policy: Policy) -> Verdict:
+    """Score, bonuses, the editors' adjustments, then the policy's caps and tier lines."""
+    s = reading.signals
+    raw, notes = score(s, policy)
+    parts = adjustments(policy, reading.tags, reading.source_id)
+    tier, importance = decide_tier(
+        policy, adjusted(raw, parts), reading.hkr, s.source_tier, hard_excluded=bool(s.exclusion)
+    )
+    return Verdict(tier, importance, notes, bonus_parts(notes) + tuple(parts))
+
+
 def rules_judgement(item: Item, source: Source, policy: Policy, coverage: int = 1) -> Judgement:
     """Judge one item from text signals; deterministic, so a rerun gives the same judgement."""
-    signals = compute_signals(item, source, coverage)
-    hkr = derive_hkr(signals)
-    raw, notes = score(signals, policy)
-    tier, importance = decide_tier(
-        policy, raw, hkr, signals.source_tier, hard_excluded=bool(signals.exclusion)
-    )
+    reading = read_story(item, source, coverage)
+    signals, hkr = reading.signals, reading.hkr
+    found = verdict(reading, policy)
+    tier, importance = found.tier, found.importance
     limit = int(policy.numbers.get("lengths", {}).get("why_max_chars", 280))
-    why = compose_why(signals, hkr, notes, importance, tier, limit)
+    why = compose_why(signals, hkr, found.notes, importance, tier, limit)
 
     title = " ".join(item.title.split())
     sentences = body_sentences(item)
@@ -556,7 +577,7 @@ def rules_judgement(item: Item, source: Source, policy: Policy, coverage: int = 
         importance=importance,
         tier=tier,
         hkr=hkr,
-        tags=tag_text(title, " ".join(sentences)),
+        tags=reading.tags,
         title_en="" if zh else title,
         summary_en="" if zh else summary,
         title_zh=title if zh else "",
@@ -565,4 +586,5 @@ def rules_judgement(item: Item, source: Source, policy: Policy, coverage: int = 
         editor=EDITOR_NAME,
         policy_version=policy.version,
         excluded_reason=excluded_reason,
+        breakdown=found.breakdown,
     )

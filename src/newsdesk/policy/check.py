@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Set
 from typing import Any
 
-from newsdesk.policy.loader import Policy
+from newsdesk.policy.adjust import AXES, LIMIT
+from newsdesk.policy.loader import Policy, shipped_rules
 
 SOURCE_TIERS = ("T1", "T1_5", "T2", "T3")
 
@@ -13,8 +15,69 @@ def _score(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100
 
 
-def check_policy(policy: Policy) -> list[str]:
-    """Every problem found, one line each; an empty list means the policy is usable."""
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _check_rules(rules: Any) -> list[str]:
+    """The rules editor's points: the keys the shipped policy has, each a number in range."""
+    if not isinstance(rules, dict):
+        return ["[rules] must be a table of the rules editor's points"]
+    problems: list[str] = []
+    shipped = shipped_rules()
+    for key, value in rules.items():
+        if key not in shipped:
+            problems.append(f"rules.{key} is not one of the rules editor's points")
+        elif isinstance(shipped[key], dict):
+            if not isinstance(value, dict):
+                problems.append(f"[rules.{key}] must be a table")
+                continue
+            for sub, points in value.items():
+                if sub not in shipped[key]:
+                    known = ", ".join(shipped[key])
+                    problems.append(f"rules.{key}.{sub} is unknown (one of: {known})")
+                elif key == "base" and not _score(points):
+                    problems.append(f"rules.base.{sub} must be a number from 0 to 100")
+                elif key != "base" and not (_number(points) and -30 <= points <= 30):
+                    problems.append(f"rules.{key}.{sub} must be a number from -30 to 30")
+        elif key.startswith("max_"):
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 20:
+                problems.append(f"rules.{key} must be an integer from 0 to 20")
+        elif not (_number(value) and -30 <= value <= 30):
+            problems.append(f"rules.{key} must be a number from -30 to 30")
+    return problems
+
+
+def _check_adjust(adjust: Any, vocabulary: Mapping[str, Set[str]] | None) -> list[str]:
+    """Adjustments: known axes, known tags where the vocabulary is controlled, ±LIMIT each."""
+    if not isinstance(adjust, dict):
+        return ["[adjust] must be a table of tables (capability, topic, entity, source)"]
+    problems: list[str] = []
+    for axis, table in adjust.items():
+        if axis not in AXES:
+            problems.append(f"adjust.{axis} is not one of {', '.join(AXES)}")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"[adjust.{axis}] must be a table of names to points")
+            continue
+        known = (vocabulary or {}).get(axis)
+        for name, points in table.items():
+            if not name.strip():
+                problems.append(f"adjust.{axis} has an empty name")
+            elif known is not None and name not in known:
+                problems.append(f"adjust.{axis}.{name!r} is not a {axis} of the vocabulary")
+            if not isinstance(points, int) or isinstance(points, bool):
+                problems.append(f"adjust.{axis}.{name!r} must be a whole number")
+            elif not -LIMIT <= points <= LIMIT:
+                problems.append(f"adjust.{axis}.{name!r} ({points}) is outside -{LIMIT}..{LIMIT}")
+    return problems
+
+
+def check_policy(policy: Policy, vocabulary: Mapping[str, Set[str]] | None = None) -> list[str]:
+    """Every problem found, one line each; an empty list means the policy is usable.
+
+    `vocabulary` maps an adjustment axis ("capability", "topic") to the names the editor's
+    taxonomy knows; the policy package does not know the taxonomy itself."""
     n = policy.numbers
     problems: list[str] = []
     for key in ("p1_min_importance", "exclusion_cap"):
@@ -60,6 +123,8 @@ def check_policy(policy: Policy) -> list[str]:
         value = lengths.get(key)
         if value is not None and (not isinstance(value, int) or value <= 0):
             problems.append(f"lengths.{key} must be a positive integer")
+    problems.extend(_check_rules(n.get("rules", {})))
+    problems.extend(_check_adjust(n.get("adjust", {}), vocabulary))
     if not policy.brief.strip():
         problems.append("the editor's brief after the front matter is empty")
     return problems

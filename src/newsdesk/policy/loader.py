@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import hashlib
 import tomllib
 from dataclasses import dataclass
@@ -45,8 +47,30 @@ def parse_policy(text: str, path: str = "<string>") -> Policy:
     missing = [key for key in REQUIRED_KEYS if key not in numbers]
     if missing:
         raise PolicyError(f"{path}: front matter lacks {', '.join(missing)}")
+    _fill_rules(numbers)
     version = hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
     return Policy(version=version, numbers=numbers, brief="+++".join(parts[2:]).strip(), path=path)
+
+
+@functools.cache
+def shipped_rules() -> dict[str, Any]:
+    text = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    return dict(tomllib.loads(text.split("+++")[1]).get("rules", {}))
+
+
+def _fill_rules(numbers: dict[str, Any]) -> None:
+    """A policy written before the rules editor's points moved into the front matter (or one
+    that sets only some of them) takes the shipped file's for the rest: the numbers still come
+    from a policy file, never from code."""
+    rules = numbers.setdefault("rules", {})
+    if not isinstance(rules, dict):
+        return  # check_policy says what is wrong with it
+    for key, value in shipped_rules().items():
+        if key not in rules:
+            rules[key] = copy.deepcopy(value)
+        elif isinstance(value, dict) and isinstance(rules[key], dict):
+            for sub, number in value.items():
+                rules[key].setdefault(sub, number)
 
 
 def load_policy(path: str | Path | None = None) -> Policy:

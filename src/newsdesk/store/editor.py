@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from newsdesk.domain import Commentary, Item, Source
 from newsdesk.store import schema as t
 from newsdesk.store.event_judgements import in_multi_source_event
+from newsdesk.store.policy import add_version, seed
 from newsdesk.store.repo import insert_commentary, item_from_row, source_from_row
 from newsdesk.store.search import search_item_ids
 
@@ -256,18 +257,14 @@ def related_stories(
 
 
 def record_policy_version(conn: Connection, version: str, text: str, now: datetime) -> bool:
-    """Remember a policy the desk judged with; the newest one used is the active one."""
-    p = t.policy_versions.c
-    known = conn.execute(select(p.version).where(p.version == version)).first()
-    conn.execute(update(t.policy_versions).values(active=False))
+    """Remember a policy the desk judged with. The active version is the one an editor
+    activated (`store/policy.py`); a desk with none yet takes this one as version 1."""
+    known = conn.execute(
+        select(t.policy_versions.c.version).where(t.policy_versions.c.version == version)
+    ).first()
+    seed(conn, version, text, now)
     if known is None:
-        conn.execute(
-            insert(t.policy_versions).values(
-                version=version, text=text, created_at=now, active=True
-            )
-        )
-    else:
-        conn.execute(update(t.policy_versions).where(p.version == version).values(active=True))
+        add_version(conn, version, text, now, origin="file")
     return known is None
 
 

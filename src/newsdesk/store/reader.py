@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from newsdesk.store import schema as t
+from newsdesk.store.policy import add_version, add_vote
 
 DEFAULT_COLLECTION = "Saved"
 
@@ -85,11 +86,8 @@ def unsave_item(conn: Connection, item_id: int, collection: str | None) -> None:
 def add_feedback(
     conn: Connection, item_id: int, kind: str, note: str, editor: str, now: datetime
 ) -> None:
-    conn.execute(
-        insert(t.feedback).values(
-            item_id=item_id, kind=kind, note=note, editor=editor, created_at=now
-        )
-    )
+    """A vote from the desk, kept with the judgement the story had when it was cast."""
+    add_vote(conn, item_id, kind, note, editor, now)
 
 
 # ---- admin: sources ----
@@ -145,17 +143,8 @@ def set_budget(
         conn.execute(update(t.budgets).where(b.id == found).values(**values))
 
 
-def add_policy_version(conn: Connection, version: str, text: str, now: datetime) -> bool:
-    p = t.policy_versions.c
-    if conn.execute(select(p.version).where(p.version == version)).first():
-        return False
-    conn.execute(insert(t.policy_versions).values(version=version, text=text, created_at=now))
-    return True
-
-
-def activate_policy_version(conn: Connection, version: str) -> bool:
-    p = t.policy_versions.c
-    if not conn.execute(select(p.version).where(p.version == version)).first():
-        return False
-    conn.execute(update(t.policy_versions).values(active=p.version == version))
-    return True
+def add_policy_version(
+    conn: Connection, version: str, text: str, now: datetime, editor: str = ""
+) -> bool:
+    """A version an editor wrote in the admin page; a draft until someone activates it."""
+    return add_version(conn, version, text, now, origin="admin", created_by=editor)[1]

@@ -391,6 +391,7 @@ def judgement_values(judgement: Judgement) -> dict[str, Any]:
         "summary_zh": judgement.summary_zh,
         "why": judgement.why,
         "excluded_reason": judgement.excluded_reason,
+        "breakdown": [part.as_dict() for part in judgement.breakdown],
     }
 
 

@@ -200,6 +200,9 @@ judgements = Table(
     Column("why", Text, nullable=False, default=""),
     Column("excluded_reason", Text, nullable=False, default=""),
     Column("receipt_id", Integer, ForeignKey("receipts.id")),
+    # what code added to the editor's score: policy bonuses and editors' adjustments
+    # ([{"points", "label", "origin"}]); NULL for judgements made before it was recorded
+    Column("breakdown", JSON),
     Index("ix_judgements_item", "item_id", "id"),
 )
 
@@ -274,6 +277,7 @@ event_judgements = Table(
     Column("lead_item_id", Integer, ForeignKey("items.id", ondelete="SET NULL")),
     Column("lead_revision", Integer, nullable=False),
     Column("sources_count", Integer, nullable=False),
+    Column("breakdown", JSON),
     Column("coverage_bonus", Integer, nullable=False),
     Index("ix_event_judgements_event", "event_id", "id"),
 )
@@ -383,6 +387,14 @@ feedback = Table(
     Column("note", Text, nullable=False, default=""),
     Column("editor", String(120), nullable=False),
     Column("created_at", TS, nullable=False),
+    # the story's judgement when the vote was cast: what the editor was answering
+    Column("judgement_id", Integer),
+    Column("policy_version", String(40)),
+    Column("importance", Integer),
+    Column("tier", String(12)),
+    Column("hkr", String(3)),  # "HKR" with "-" for a failed judgement, e.g. "H-R"
+    Column("origin", String(20), nullable=False, default="web"),  # web, import
+    Index("ix_feedback_item", "item_id"),
 )
 
 policy_versions = Table(
@@ -392,6 +404,41 @@ policy_versions = Table(
     Column("text", Text, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("active", Boolean, nullable=False, default=False),
+    Column("number", Integer, unique=True),  # 1, 2, 3… in the order versions were recorded
+    Column("origin", String(20)),  # file, admin, proposal
+    Column("created_by", String(120)),
+    Column("proposal", JSON),  # a proposal's changes and the feedback it did not act on
+    Column("preview", JSON),  # the last preview's figures
+)
+
+policy_activations = Table(
+    "policy_activations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(40), nullable=False),
+    Column("previous", String(40)),
+    Column("editor", String(120), nullable=False),
+    Column("activated_at", TS, nullable=False),
+    Column("diff", Text, nullable=False, default=""),
+    Column("preview", JSON),
+    Column("feedback_ids", JSON, nullable=False, default=list),  # the votes it answers
+)
+
+policy_jobs = Table(
+    "policy_jobs",
+    metadata,
+    # work an editor asks for in the admin pages (propose, preview) and the runner does:
+    # pages never judge stories themselves
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),  # propose, preview
+    Column("version", String(40)),
+    Column("params", JSON, nullable=False, default=dict),
+    Column("status", String(12), nullable=False),  # waiting, done, failed
+    Column("result", JSON),
+    Column("error", Text),
+    Column("requested_by", String(120), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("finished_at", TS),
 )
 
 reports = Table(

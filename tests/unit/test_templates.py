@@ -84,6 +84,7 @@ def full_card(**over) -> dict:
         },
         "why": "This is an official OpenAI system card, not routine promo copy. "
         "HKR-H/K/R all pass.",
+        "adjustments": ["+3: Safety (editors' policy)"],
         "take": {
             "en": "OpenAI set o3-mini's deployment gate at post-mitigation Medium.",
             "zh": "OpenAI 把 o3-mini 的部署门槛定在缓解后中等。",

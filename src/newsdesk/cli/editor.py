@@ -12,10 +12,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from newsdesk.cli import policy as policy_loop
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
 from newsdesk.policy.check import check_policy
 from newsdesk.policy.loader import load_policy
 from newsdesk.runner.app import open_database, policy_for
+from newsdesk.runner.policy import active_policy
 
 llm_app = typer.Typer(help="Check the language-model configuration.", no_args_is_help=True)
 policy_app = typer.Typer(help="Inspect and check the editorial policy.", no_args_is_help=True)
@@ -25,6 +27,7 @@ app = typer.Typer()
 
 
 def register(root: typer.Typer) -> None:
+    policy_loop.register(policy_app, root)
     root.add_typer(llm_app, name="llm")
     root.add_typer(policy_app, name="policy")
     root.add_typer(eval_app, name="eval")
@@ -156,7 +159,12 @@ PolicyFile = Annotated[
 def policy_show() -> None:
     """Print the active policy's version, path and numbers."""
     with friendly_errors():
-        policy = policy_for(settings_for())
+        settings = settings_for()
+        db = open_database(settings)
+        try:
+            policy = active_policy(db, settings)
+        finally:
+            db.close()
         out.print(f"policy {policy.version}  ({policy.path})", highlight=False)
         _print_numbers(policy.numbers, "")
 
@@ -173,38 +181,17 @@ def _print_numbers(numbers: dict[str, object], prefix: str) -> None:
 def policy_check(path: PolicyFile = None) -> None:
     """Check a policy file: front matter, every number in range. Exit 1 on problems."""
     with friendly_errors():
+        from newsdesk.editor.propose import VOCABULARY
+
         policy = load_policy(path) if path else policy_for(settings_for())
-        problems = check_policy(policy)
+
+        problems = check_policy(policy, VOCABULARY)
         if problems:
             for line in problems:
                 out.print(f"[red]✗[/] {line}", highlight=False)
             out.print(f"policy {policy.version} has {len(problems)} problem(s)")
             raise typer.Exit(1)
         out.print(f"policy {policy.version} ({policy.path}) is valid", highlight=False)
-
-
-@policy_app.command("versions")
-def policy_versions() -> None:
-    """Policy versions the desk has judged with, newest first."""
-    with friendly_errors():
-        from newsdesk.store.editor import policy_versions as versions
-
-        db = open_database(settings_for())
-        try:
-            with db.read() as conn:
-                rows = versions(conn)
-        finally:
-            db.close()
-        if not rows:
-            out.print("no policy has judged a story yet")
-            return
-        table = Table(title="policy versions")
-        for column in ("version", "first used", "active", "judgements"):
-            table.add_column(column)
-        for r in rows:
-            table.add_row(r["version"], f"{r['created_at']:%Y-%m-%d %H:%M}",
-                          "yes" if r["active"] else "", str(r["judgements"]))  # fmt: skip
-        out.print(table)
 
 
 # ---- eval selection -----------------------------------------------------------------------
@@ -228,7 +215,11 @@ def eval_selection(
         if editor not in ("rules", "llm"):
             raise UserError("--editor must be rules or llm")
         settings = settings_for()
-        policy = policy_for(settings)
+        db = open_database(settings)
+        try:
+            policy = active_policy(db, settings)
+        finally:
+            db.close()
         try:
             cases = load_gold(gold)
         except GoldError as exc:

@@ -16,9 +16,10 @@ from rich.table import Table
 
 from newsdesk.cli.common import DemoOption, UserError, friendly_errors, out, settings_for
 from newsdesk.config import Settings
-from newsdesk.runner.app import catalog_for, open_database, policy_for
+from newsdesk.runner.app import catalog_for, open_database
 from newsdesk.runner.demo import DemoFeedServer
 from newsdesk.runner.local import RunSummary, run_once
+from newsdesk.runner.policy import active_policy, run_policy_jobs
 from newsdesk.store.db import Database
 
 app = typer.Typer()
@@ -60,7 +61,8 @@ def _print_summary(summary: RunSummary) -> None:
 
 
 async def _one_pass(db: Database, settings: Settings, demo_base: str | None) -> RunSummary:
-    policy = policy_for(settings)
+    await run_policy_jobs(db, settings)  # proposals and previews asked for in the admin
+    policy = active_policy(db, settings)  # the version editors activated (the file seeds it)
     catalog = catalog_for(settings, demo_base)
     columns = (TextColumn("{task.description:>8}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip

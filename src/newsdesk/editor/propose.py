@@ -265,45 +265,67 @@ def search(
     voted: list[Voted],
     stories: list[Reading],
     gold: list[tuple[bool, Reading]],
-    rounds: int = 3,
+    max_steps: int = 24,
 ) -> dict[str, Any]:
-    """The numbers that best fit the votes within the caps, as a new front-matter dict."""
+    """The numbers that best fit the votes within the caps, as a new front-matter dict.
+
+    Best-improvement coordinate search: each step tries every value of every number, moves
+    the one number whose best value makes the most stories agree with their votes (ties: the
+    smallest total distance to agreeing, then the number that concerns more voted stories,
+    then the smallest move), and stops when no single move adds an agreeing story. A move is
+    kept only if gold F1 stays within 0.02 and every rule holds; finally every change the
+    votes do not need is undone."""
     base_f1 = gold_scores(gold, current)["f1"]
     numbers = copy.deepcopy(current.numbers)
     support = adjustment_support(voted)
     coords = _coordinates(numbers, support)
+    reach = _reach(coords, voted, support)
     checked: dict[str, bool] = {}
 
     def allowed(candidate: dict[str, Any]) -> bool:
         key = json.dumps(candidate, sort_keys=True)
         if key not in checked:
             draft = with_numbers(current, candidate)
-            checked[key] = gold_scores(gold, draft)[
-                "f1"
-            ] >= base_f1 - MAX_F1_DROP and not broken_rules(current, draft, voted, stories)
+            f1 = gold_scores(gold, draft)["f1"]
+            ok = f1 >= base_f1 - MAX_F1_DROP
+            checked[key] = ok and not broken_rules(current, draft, voted, stories)
         return checked[key]
 
     best = _fit(voted, current)
-    for _ in range(rounds):
-        improved = False
-        for path, values in coords:
+    for _ in range(max_steps):
+        ranked = []
+        for index, (path, values) in enumerate(coords):
             start = _get(numbers, path)
-            ranked = []
             for value in values:
                 if value == start:
                     continue
                 trial = copy.deepcopy(numbers)
                 _put(trial, path, value)
                 score = _fit(voted, with_numbers(current, trial))
-                if score > best:
-                    ranked.append((score, -abs(value - start), value, trial))
-            for score, _, _value, trial in sorted(ranked, key=lambda r: r[:3], reverse=True):
-                if allowed(trial):
-                    numbers, best, improved = trial, score, True
-                    break
-        if not improved:
+                if score[0] > best[0]:
+                    ranked.append((score, reach[index], -abs(value - start), trial))
+        ranked.sort(key=lambda r: r[:3], reverse=True)
+        chosen = next((r for r in ranked if allowed(r[3])), None)
+        if chosen is None:
             break
+        best, numbers = chosen[0], chosen[3]
     return _prune(current, numbers, voted, allowed)
+
+
+def _reach(
+    coords: list[tuple[tuple[str, ...], list[float]]],
+    voted: list[Voted],
+    support: dict[tuple[str, str], set[int]],
+) -> list[int]:
+    """How many voted stories each number concerns: a tie goes to the more general change."""
+    total = sum(v.want is not None for v in voted)
+    out = []
+    for path, _ in coords:
+        if path[0] == "adjust":
+            out.append(len(support.get((path[1], path[2]), ())))
+        else:
+            out.append(total)
+    return out
 
 
 def _prune(
@@ -322,6 +344,10 @@ def _prune(
     return numbers
 
 
+def _num(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
 def changed_numbers(
     old: dict[str, Any], new: dict[str, Any], prefix: tuple[str, ...] = ()
 ) -> list[tuple[tuple[str, ...], float, float]]:
@@ -330,7 +356,7 @@ def changed_numbers(
         a, b = old.get(key), new.get(key)
         if isinstance(a, dict) or isinstance(b, dict):
             out.extend(changed_numbers(a or {}, b or {}, (*prefix, key)))
-        elif isinstance(a, int | float | None) and isinstance(b, int | float | None) and a != b:
+        elif _num(a) and _num(b) and float(a or 0) != float(b or 0):
             out.append(((*prefix, key), float(a or 0), float(b or 0)))
     return out
 

@@ -117,8 +117,10 @@ def feedback_inbox(conn: Connection, limit: int = 200) -> list[Any]:
     f, i, j = t.feedback.c, t.items.c, t.judgements.c
     return list(
         conn.execute(
-            select(f.id, f.item_id, f.kind, f.note, f.editor, f.created_at, i.title, i.tier,
-                   i.importance, j.title_en)
+            select(f.id, f.item_id, f.kind, f.note, f.editor, f.created_at, f.origin,
+                   f.tier.label("tier_then"), f.importance.label("importance_then"),
+                   f.hkr.label("hkr_then"), f.policy_version, i.title, i.tier, i.importance,
+                   j.title_en)
             .join(t.items, i.id == f.item_id)
             .outerjoin(t.judgements, j.id == i.judgement_id)
             .order_by(f.created_at.desc(), f.id.desc())

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
 
+from newsdesk.domain import ScorePart
+from newsdesk.policy.adjust import ORIGIN, describe
 from newsdesk.store import schema as t
 from newsdesk.store.search import match_subquery
 
@@ -64,7 +66,7 @@ _LED = t.events.alias("led")  # the judged multi-source event a story leads, if 
 _VERDICT = (
     "tier", "importance", "hook", "knowledge", "resonance", "hook_reason", "knowledge_reason",
     "resonance_reason", "tags", "title_en", "title_zh", "summary_en", "summary_zh", "why",
-    "editor",
+    "editor", "breakdown",
 )  # fmt: skip
 
 
@@ -273,6 +275,8 @@ def _card(row: Any, comment: Any, event: Any, zone: ZoneInfo, now: datetime) -> 
             "topics": list(tags.get("topics", [])),
         },
         "why": row.why,
+        # the editors' adjustments code added to the score: "−6: Product update (editors' policy)"
+        "adjustments": editors_adjustments(row.breakdown),
         "take": {
             "en": comment.take_en if comment else "",
             "zh": comment.take_zh if comment else "",
@@ -287,6 +291,11 @@ def _card(row: Any, comment: Any, event: Any, zone: ZoneInfo, now: datetime) -> 
         "event": event,
         "backfill": row.backfill,
     }
+
+
+def editors_adjustments(breakdown: Any) -> list[str]:
+    parts = [p for p in breakdown or () if isinstance(p, dict) and p.get("origin") == ORIGIN]
+    return [describe(ScorePart(int(p["points"]), str(p["label"]), ORIGIN)) for p in parts]
 
 
 def api_item(card: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ the feedback inbox. Every route checks the session; every write checks the CSRF 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -11,10 +12,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from newsdesk.domain import SOURCE_GROUPS
 from newsdesk.policy import load_policy
+from newsdesk.policy.check import check_policy
 from newsdesk.policy.loader import PolicyError, parse_policy
 from newsdesk.publish import admin as views
 from newsdesk.publish.admin_desk import source_tests
 from newsdesk.publish.desk import source_health
+from newsdesk.store import policy as policy_store
 from newsdesk.store import reader
 from newsdesk.web.auth import EditorSession, check_csrf, require_editor
 from newsdesk.web.deps import database, render, settings
@@ -36,9 +39,14 @@ SECTIONS = (
 
 def page(request: Request, name: str, section: str, **context: object) -> HTMLResponse:
     return render(
-        request, f"admin/{name}.html", heading=f"Admin · {dict(SECTIONS)[section]}",
-        active="admin", section=section, sections=SECTIONS, **context,
-    )  # fmt: skip
+        request,
+        f"admin/{name}.html",
+        heading=f"Admin · {dict(SECTIONS)[section]}",
+        active="admin",
+        section=section,
+        sections=SECTIONS,
+        **context,
+    )
 
 
 @router.get("", include_in_schema=False)
@@ -150,23 +158,15 @@ def admin_budget_set(
 
 
 def _ensure_file_policy(request: Request) -> None:
-    """The policy file the desk runs with is version one of the history, active until an
-    editor activates another. Written once; later views only read."""
-    policy = load_policy(settings(request).policy_path)
+    """The policy file the desk runs with is version 1 of a new desk's history, active until
+    an editor activates another. Written once; later views only read."""
     with database(request).read() as conn:
-        known = {p.version for p in views.policy_versions(conn)}
-        has_active = views.policy_text(conn) is not None
-    if policy.version in known and has_active:
-        return
+        if policy_store.active_version(conn) is not None:
+            return
+    policy = load_policy(settings(request).policy_path)
     text = policy_text_of(policy.path)
     now = datetime.now(UTC)
-
-    def write(conn):  # type: ignore[no-untyped-def]
-        reader.add_policy_version(conn, policy.version, text, now)
-        if views.policy_text(conn) is None:
-            reader.activate_policy_version(conn, policy.version)
-
-    database(request).write_sync(write)
+    database(request).write_sync(lambda c: policy_store.seed(c, policy.version, text, now))
 
 
 def policy_text_of(path: str) -> str:
@@ -180,20 +180,33 @@ def admin_policy(
 ) -> HTMLResponse:
     _ensure_file_policy(request)
     with database(request).read() as conn:
-        versions = views.policy_versions(conn)
-        shown = views.policy_text(conn, version)
+        versions = policy_store.versions(conn)
+        row = policy_store.find_version(conn, version) if version else None
+        row = row or (None if version else policy_store.active_version(conn))
         diff = None
         if a and b:
             old, new = views.policy_text(conn, a), views.policy_text(conn, b)
             if old is None or new is None:
                 raise HTTPException(404, "no such policy version")
             diff = views.policy_diff(old[1], new[1], a, b)
-    if shown is None:
+        activations = policy_store.activations(conn, 20)
+        jobs = [j for j in policy_store.recent_jobs(conn, 20) if j.kind == "preview"]
+    if row is None:
         raise HTTPException(404, "no such policy version")
     return page(
-        request, "policy", "policy", versions=versions, version=shown[0], text=shown[1],
-        diff=diff, a=a, b=b,
-    )  # fmt: skip
+        request,
+        "policy",
+        "policy",
+        versions=versions,
+        row=row,
+        version=row.version,
+        text=row.text,
+        diff=diff,
+        a=a,
+        b=b,
+        activations=activations,
+        jobs=[j for j in jobs if j.version == row.version][:3],
+    )
 
 
 @router.post("/policy")
@@ -209,8 +222,13 @@ def admin_policy_save(
         policy = parse_policy(text, "the edited policy")
     except PolicyError as exc:
         raise HTTPException(400, str(exc)) from None
+    problems = check_policy(policy)
+    if problems:
+        raise HTTPException(400, "; ".join(problems))
     now = datetime.now(UTC)
-    database(request).write_sync(lambda c: reader.add_policy_version(c, policy.version, text, now))
+    database(request).write_sync(
+        lambda c: reader.add_policy_version(c, policy.version, text, now, editor.name)
+    )
     with database(request).read() as conn:
         active = views.policy_text(conn)
     base = active[0] if active else policy.version
@@ -219,21 +237,96 @@ def admin_policy_save(
     )
 
 
+@router.post("/policy/{version}/preview")
+def admin_policy_preview(
+    request: Request,
+    version: str,
+    editor: EditorSession = Depends(require_editor),
+    csrf: str = Form(""),
+    days: int = Form(14),
+) -> Response:
+    """Ask the next pass to measure this version (pages never judge stories themselves)."""
+    check_csrf(request, editor, csrf)
+    if not 1 <= days <= 365:
+        raise HTTPException(400, "days must be from 1 to 365")
+    row = _version(request, version)
+    now = datetime.now(UTC)
+    database(request).write_sync(
+        lambda c: policy_store.queue_job(
+            c, "preview", editor.name, now, row.version, {"days": days}
+        )
+    )
+    return RedirectResponse(f"/admin/policy?version={row.version}", status_code=303)
+
+
 @router.post("/policy/{version}/activate")
 def admin_policy_activate(
     request: Request,
     version: str,
     editor: EditorSession = Depends(require_editor),
     csrf: str = Form(""),
+    confirm: str = Form(""),
 ) -> Response:
     check_csrf(request, editor, csrf)
-    if not database(request).write_sync(lambda c: reader.activate_policy_version(c, version)):
+    row = _version(request, version)
+    preview = row.preview or None
+    if preview and preview.get("needs_confirmation") and confirm.strip() != row.version:
+        raise HTTPException(
+            400,
+            f"this version lowers gold F1 by {preview['f1_drop']:.3f}; type {row.version} in "
+            "the confirmation field to activate it",
+        )
+    with database(request).read() as conn:
+        active = policy_store.active_version(conn)
+    diff = "\n".join(
+        line
+        for _, line in views.policy_diff(
+            active.text if active else "",
+            row.text,
+            active.version if active else "none",
+            row.version,
+        )
+    )
+    answered = list((row.proposal or {}).get("answered", []))
+    now = datetime.now(UTC)
+    database(request).write_sync(
+        lambda c: policy_store.activate(c, row.version, editor.name, now, diff, preview, answered)
+    )
+    return RedirectResponse(f"/admin/policy?version={row.version}", status_code=303)
+
+
+def _version(request: Request, ref: str) -> Any:
+    with database(request).read() as conn:
+        row = policy_store.find_version(conn, ref)
+    if row is None:
         raise HTTPException(404, "no such policy version")
-    return RedirectResponse(f"/admin/policy?version={version}", status_code=303)
+    return row
 
 
 @router.get("/feedback", response_class=HTMLResponse)
 def admin_feedback(request: Request) -> HTMLResponse:
     with database(request).read() as conn:
         rows = views.feedback_inbox(conn)
-    return page(request, "feedback", "feedback", rows=rows)
+        disputed = policy_store.contradictions(conn)
+        jobs = [j for j in policy_store.recent_jobs(conn, 20) if j.kind == "propose"][:5]
+    return page(request, "feedback", "feedback", rows=rows, disputed=disputed, jobs=jobs)
+
+
+@router.post("/feedback/propose")
+def admin_feedback_propose(
+    request: Request,
+    editor: EditorSession = Depends(require_editor),
+    csrf: str = Form(""),
+    since_days: int = Form(30),
+) -> Response:
+    """Ask the next pass for a policy proposal from the votes (`newsdesk policy propose`)."""
+    check_csrf(request, editor, csrf)
+    if not 1 <= since_days <= 3650:
+        raise HTTPException(400, "since_days must be from 1 to 3650")
+    now = datetime.now(UTC)
+    database(request).write_sync(
+        lambda c: policy_store.queue_job(
+            c, "propose", editor.name, now, None, {"since_days": since_days}
+        )
+    )
+    return RedirectResponse("/admin/feedback", status_code=303)

@@ -1,0 +1,266 @@
+"""The policy loop wired to the store: the active version, proposals, previews, activation,
+and the propose/preview jobs an editor queues in the admin pages.
+
+The active policy lives in the database (`policy_versions.active`); the configured policy file
+seeds version 1 of a new desk. Every judge reads the active version through `active_policy`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from newsdesk.config import Settings
+from newsdesk.editor.calibrate import GoldError, load_gold
+from newsdesk.editor.preview import preview as measure
+from newsdesk.editor.propose import (
+    MAX_F1_DROP,
+    Proposal,
+    ProposalRefused,
+    Story,
+    Vote,
+    gold_readings,
+    group_votes,
+    propose_offline,
+    propose_with_model,
+    stories_of,
+)
+from newsdesk.policy import Policy, load_policy
+from newsdesk.policy.loader import parse_policy
+from newsdesk.store import policy as store
+from newsdesk.store import repo
+from newsdesk.store import schema as t
+from newsdesk.store.db import Database
+
+log = logging.getLogger(__name__)
+SHIPPED_GOLD = Path(__file__).resolve().parents[3] / "eval" / "selection.jsonl"
+
+
+class PolicyLoopError(ValueError):
+    """Something the editor can fix (an unknown version, a missing confirmation)."""
+
+
+def file_policy(settings: Settings) -> tuple[Policy, str]:
+    policy = load_policy(settings.policy_path)
+    return policy, Path(policy.path).read_text(encoding="utf-8")
+
+
+def active_policy(db: Database, settings: Settings) -> Policy:
+    """The desk's policy: the active version in the database (the file seeds version 1)."""
+    with db.read() as conn:
+        row = store.active_version(conn)
+    if row is None:
+        policy, text = file_policy(settings)
+        now = datetime.now(UTC)
+        version = db.write_sync(lambda c: store.seed(c, policy.version, text, now))
+        with db.read() as conn:
+            row = store.find_version(conn, version)
+    return _parsed(row)
+
+
+def _parsed(row: Any) -> Policy:
+    return parse_policy(row.text, f"policy version {row.number}")
+
+
+def version_row(db: Database, ref: str) -> Any:
+    with db.read() as conn:
+        row = store.find_version(conn, ref)
+    if row is None:
+        raise PolicyLoopError(f"no policy version {ref!r} (see `newsdesk policy versions`)")
+    return row
+
+
+# ---- what the loop reads --------------------------------------------------------------------
+
+
+def desk_stories(db: Database, since: datetime, ids: list[int] | None = None) -> list[Story]:
+    """Stories the desk first saw since `since` (or the given ids), read by the rules editor."""
+    i = t.items.c
+    query = select(t.items)
+    query = query.where(i.id.in_(ids)) if ids is not None else query.where(i.first_seen_at >= since)
+    with db.read() as conn:
+        rows = conn.execute(query.order_by(i.id)).all()
+        sources = {r.id: repo.source_from_row(r) for r in conn.execute(select(t.sources))}
+        coverage = repo.coverage_counts(conn, [r.id for r in rows])
+    return stories_of(
+        (r.id, repo.item_from_row(r), sources[r.source_id], coverage.get(r.id, 1)) for r in rows
+    )
+
+
+def load_votes(db: Database, since: datetime | None) -> tuple[list[Vote], dict[int, Story]]:
+    with db.read() as conn:
+        rows = store.votes(conn, since)
+    votes = [
+        Vote(r.id, r.item_id, r.kind, r.note, r.editor, r.tier or "", r.importance) for r in rows
+    ]
+    ids = sorted({v.item_id for v in votes})
+    return votes, {s.item_id: s for s in desk_stories(db, datetime.min, ids)}
+
+
+def gold_cases(path: Path | None) -> list[tuple[bool, Any]]:
+    try:
+        return gold_readings(load_gold(path or SHIPPED_GOLD))
+    except GoldError as exc:
+        raise PolicyLoopError(str(exc)) from None
+
+
+# ---- propose, preview, activate -------------------------------------------------------------
+
+
+async def propose(
+    db: Database,
+    settings: Settings,
+    since: datetime | None,
+    editor: str,
+    client: Any = None,
+    window_days: int = 14,
+) -> dict[str, Any]:
+    """Write a draft version from the votes; its number, version and what changed."""
+    current = active_policy(db, settings)
+    with db.read() as conn:
+        current_text = store.active_version(conn).text
+    votes, stories = load_votes(db, since)
+    window = desk_stories(db, datetime.now(UTC) - timedelta(days=window_days))
+    gold = gold_cases(None)
+    if client is None:
+        proposal = propose_offline(current, current_text, votes, stories, window, gold)
+    else:
+        proposal = await propose_with_model(
+            client, current, current_text, votes, stories, window, gold
+        )
+    return _store_draft(db, proposal, current, editor, client is not None)
+
+
+def _store_draft(
+    db: Database, proposal: Proposal, current: Policy, editor: str, model: bool
+) -> dict[str, Any]:
+    draft = parse_policy(proposal.text, "the draft")
+    summary = {
+        "changes": proposal.changes,
+        "did_not_change": proposal.did_not_change,
+        "answered": proposal.answered,
+        "fit": proposal.fit,
+        "gold": proposal.gold,
+        "proposer": "model" if model else "search",
+        "base": current.version,
+    }
+    now = datetime.now(UTC)
+    number, _ = db.write_sync(
+        lambda c: store.add_version(
+            c, draft.version, proposal.text, now, "proposal", editor, summary
+        )
+    )
+    return {"draft": draft.version, "number": number, **summary}
+
+
+def preview_version(
+    db: Database, settings: Settings, ref: str, days: int = 14, gold: Path | None = None
+) -> dict[str, Any]:
+    """Re-judge the last `days` of stories under the draft with the rules editor; the figures
+    are stored on the version so the admin page and `activate` show them."""
+    row = version_row(db, ref)
+    current, draft = active_policy(db, settings), _parsed(row)
+    stories = desk_stories(db, datetime.now(UTC) - timedelta(days=days))
+    votes, voted_stories = load_votes(db, None)
+    figures = measure(current, draft, stories, group_votes(votes, voted_stories), gold_cases(gold))
+    figures |= {
+        "days": days,
+        "gold_file": str(gold or SHIPPED_GOLD),
+        "number": row.number,
+        "measured_at": datetime.now(UTC).isoformat(),
+    }
+    db.write_sync(lambda c: store.set_preview(c, row.version, figures))
+    return figures
+
+
+def diff_text(old: str, new: str, old_name: str, new_name: str) -> str:
+    return "\n".join(
+        difflib.unified_diff(old.splitlines(), new.splitlines(), old_name, new_name, lineterm="")
+    )
+
+
+def activate_version(
+    db: Database, settings: Settings, ref: str, editor: str, confirm: str = ""
+) -> dict[str, Any]:
+    """Make a version the desk's policy. A draft whose measured gold F1 fell by more than 0.02
+    needs `confirm` equal to its version (typed by the editor)."""
+    active_policy(db, settings)  # a new desk has its version 1 first
+    row = version_row(db, ref)
+    with db.read() as conn:
+        active = store.active_version(conn)
+    if active is not None and active.version == row.version:
+        raise PolicyLoopError(f"version {row.number} ({row.version}) is already active")
+    preview = row.preview or None
+    if preview and preview.get("needs_confirmation") and confirm.strip() != row.version:
+        raise PolicyLoopError(
+            f"version {row.number} lowers gold F1 by {preview['f1_drop']:.3f} (more than "
+            f"{MAX_F1_DROP}); type its version {row.version} to confirm"
+        )
+    diff = diff_text(
+        active.text if active else "", row.text, active.version if active else "none", row.version
+    )
+    answered = list((row.proposal or {}).get("answered", []))
+    now = datetime.now(UTC)
+    db.write_sync(lambda c: store.activate(c, row.version, editor, now, diff, preview, answered))
+    return {
+        "version": row.version,
+        "number": row.number,
+        "previous": active.version if active else None,
+        "answered": answered,
+    }
+
+
+# ---- the admin's jobs ---------------------------------------------------------------------
+
+
+async def run_policy_jobs(db: Database, settings: Settings) -> int:
+    """Do the proposals and previews editors asked for in the admin pages; each job's
+    outcome (or its one-line error) is stored for the page to show. A proposal uses the model
+    when one is configured, like `newsdesk policy propose`."""
+    with db.read() as conn:
+        jobs = store.waiting_jobs(conn)
+    if not jobs:
+        return 0
+    from newsdesk.runner.editor import model_editor  # the editor's client, receipts included
+
+    client = model_editor(db, settings) if any(j.kind == "propose" for j in jobs) else None
+    try:
+        await _run_jobs(db, settings, jobs, client)
+    finally:
+        if client is not None:
+            await client.close()
+    return len(jobs)
+
+
+async def _run_jobs(db: Database, settings: Settings, jobs: list[Any], client: Any) -> None:
+    for job in jobs:
+        result: dict[str, Any] | None = None
+        error: str | None = None
+        try:
+            if job.kind == "propose":
+                since = _since(job.params.get("since_days"))
+                result = await propose(db, settings, since, job.requested_by, client)
+            elif job.kind == "preview":
+                result = preview_version(db, settings, job.version, int(job.params.get("days", 14)))
+            else:
+                error = f"unknown job kind {job.kind!r}"
+        except (ProposalRefused, PolicyLoopError, ValueError) as exc:
+            error = str(exc)
+        except Exception as exc:  # a job's failure is shown on the page, never the pass's
+            log.exception("policy job %s failed", job.id)
+            error = f"{type(exc).__name__}: {exc}"
+        _finish(db, job.id, result, error)
+
+
+def _finish(db: Database, job_id: int, result: dict[str, Any] | None, error: str | None) -> None:
+    now = datetime.now(UTC)
+    db.write_sync(lambda c: store.finish_job(c, job_id, now, result, error))
+
+
+def _since(days: Any) -> datetime | None:
+    return datetime.now(UTC) - timedelta(days=int(days)) if days else None

@@ -62,6 +62,7 @@ def register(policy_app: typer.Typer, root: typer.Typer) -> None:
     policy_app.command("activate")(policy_activate)
     policy_app.command("versions")(policy_versions)
     root.add_typer(feedback_app, name="feedback")
+    root.command("rejudge")(rejudge_command)
 
 
 # ---- policy propose -------------------------------------------------------------------------
@@ -435,3 +436,64 @@ def export_cases(rows: list[Any]) -> tuple[list[dict[str, Any]], list[tuple[dict
                 (case, ", ".join(f"{sum(v.kind == k for v in votes)} {k}" for k in sorted(kinds)))
             )
     return cases, disputed
+
+
+# ---- rejudge --------------------------------------------------------------------------------
+
+TIER_NAMES = ("p1", "featured", "all", "excluded")
+
+
+def rejudge_command(
+    since: Annotated[
+        str, typer.Option("--since", help="Stories filed since: an ISO date, 30d or 12h.")
+    ],
+    tier: Annotated[
+        list[str] | None, typer.Option("--tier", help="Only stories now in this tier (repeat).")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+) -> None:
+    """Judge existing stories again under the active policy version. With a model the
+    estimated calls and cost are shown first; the rules editor costs nothing."""
+    with friendly_errors():
+        from newsdesk.runner.policy import rejudge, rejudge_estimate, rejudge_targets
+
+        tiers = tuple(tier or ())
+        unknown = [x for x in tiers if x not in TIER_NAMES]
+        if unknown:
+            raise UserError(f"--tier must be one of {', '.join(TIER_NAMES)} (not {unknown[0]})")
+        when = parse_since(since)
+        assert when is not None
+        settings = settings_for()
+        db = open_database(settings)
+        try:
+            ids, events = rejudge_targets(db, when, tiers)
+            if not ids:
+                out.print("no judged story matches", highlight=False)
+                return
+            estimate = rejudge_estimate(settings, len(ids))
+            if estimate["calls"]:
+                cost = estimate["cost"]
+                out.print(
+                    f"{len(ids)} stories and {len(events)} events with {estimate['editor']}: about "
+                    f"{estimate['calls']} calls, {estimate['tokens']:,} tokens, "
+                    + (f"${cost:.2f}" if cost is not None else "cost unknown (no price for it)"),
+                    highlight=False,
+                )
+            else:
+                out.print(
+                    f"{len(ids)} stories and {len(events)} events with the rules editor "
+                    "(no model calls)",
+                    highlight=False,
+                )
+            if not yes and not typer.confirm("judge them again?"):
+                raise typer.Exit(1)
+            done = asyncio.run(rejudge(db, settings, ids, events))
+        finally:
+            db.close()
+    counts = done["counts"]
+    tiers_done = ", ".join(f"{counts.get('tiers.' + k, 0)} {k}" for k in TIER_NAMES)
+    out.print(
+        f"re-judged {counts.get('judged', 0)} stories under {done['policy']} ({tiers_done}), "
+        f"{counts.get('judge_failed', 0)} failed; {done['events']} events",
+        highlight=False,
+    )

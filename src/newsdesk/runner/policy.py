@@ -264,3 +264,84 @@ def _finish(db: Database, job_id: int, result: dict[str, Any] | None, error: str
 
 def _since(days: Any) -> datetime | None:
     return datetime.now(UTC) - timedelta(days=int(days)) if days else None
+
+
+# ---- rejudge --------------------------------------------------------------------------------
+
+# What one story's judgement costs with a model, from bench/editor.py (docs/editor.md):
+# about 1.3 judge calls per story (second opinions near a line), 2,400 tokens in, 650 out.
+CALLS_PER_STORY = 1.3
+TOKENS_IN_PER_STORY, TOKENS_OUT_PER_STORY = 2400, 650
+REJUDGE_CHUNK = 200  # stories cleared and judged at a time, so few are ever off the desk
+
+
+def rejudge_targets(
+    db: Database, since: datetime, tiers: tuple[str, ...] = ()
+) -> tuple[list[int], list[int]]:
+    """Stories filed since `since` (optionally only those in `tiers`), and the judged
+    multi-source events they lead."""
+    i, e = t.items.c, t.events.c
+    query = select(i.id).where(i.filed_at >= since, i.judgement_id.is_not(None))
+    if tiers:
+        query = query.where(i.tier.in_(tiers))
+    with db.read() as conn:
+        ids = [int(r) for r in conn.execute(query.order_by(i.filed_at.desc(), i.id)).scalars()]
+        events = (
+            [
+                int(r)
+                for r in conn.execute(
+                    select(e.id).where(e.lead_item_id.in_(ids), e.judgement_id.is_not(None))
+                ).scalars()
+            ]
+            if ids
+            else []
+        )
+    return ids, events
+
+
+def rejudge_estimate(settings: Settings, stories: int) -> dict[str, Any]:
+    """Calls, tokens and cost a model re-judgement would take (the rules editor costs 0)."""
+    from newsdesk.editor.providers import price_for
+
+    if not settings.llm_configured:
+        return {"editor": "rules", "calls": 0, "tokens": 0, "cost": 0.0}
+    tokens_in, tokens_out = stories * TOKENS_IN_PER_STORY, stories * TOKENS_OUT_PER_STORY
+    cost = price_for(settings, settings.llm_model, tokens_in, tokens_out)
+    return {
+        "editor": settings.llm_model,
+        "calls": round(stories * CALLS_PER_STORY),
+        "tokens": tokens_in + tokens_out,
+        "cost": cost,
+    }
+
+
+async def rejudge(
+    db: Database, settings: Settings, item_ids: list[int], event_ids: list[int]
+) -> dict[str, Any]:
+    """Judge the stories again under the active version, through the judge step: each chunk's
+    current verdicts are cleared and the step judges them at once (a story whose model call
+    fails keeps its error and is tried again on the next pass, like any unjudged story)."""
+    from newsdesk.runner.steps import StepContext, comment, judge, judge_events
+
+    policy = active_policy(db, settings)
+    counts: dict[str, int] = {}
+    async with StepContext(db, settings, policy) as ctx:
+        for start in range(0, len(item_ids), REJUDGE_CHUNK):
+            chunk = item_ids[start : start + REJUDGE_CHUNK]
+            await db.write(lambda c, ids=chunk: store.clear_verdicts(c, ids, []))
+            result = await judge(ctx, chunk)
+            for key, n in result.counts.items():
+                counts[key] = counts.get(key, 0) + n
+            if result.next.get("comment"):
+                await comment(ctx, result.next["comment"])
+        if event_ids:
+            await db.write(lambda c: store.clear_verdicts(c, [], event_ids))
+            result = await judge_events(ctx, event_ids)
+            for key, n in result.counts.items():
+                counts[key] = counts.get(key, 0) + n
+    return {
+        "policy": policy.version,
+        "stories": len(item_ids),
+        "events": len(event_ids),
+        "counts": counts,
+    }

@@ -295,3 +295,22 @@ def finish_job(
 def recent_jobs(conn: Connection, limit: int = 10) -> list[Any]:
     j = t.policy_jobs.c
     return list(conn.execute(select(t.policy_jobs).order_by(j.id.desc()).limit(limit)).all())
+
+
+# ---- rejudge ----------------------------------------------------------------------------
+
+
+def clear_verdicts(conn: Connection, item_ids: list[int], event_ids: list[int]) -> None:
+    """Make stories (and events) due for judging again; their judgements stay in history."""
+    if item_ids:
+        conn.execute(
+            update(t.items)
+            .where(t.items.c.id.in_(item_ids))
+            .values(judgement_id=None, judge_error=None)
+        )
+    if event_ids:
+        conn.execute(
+            update(t.events)
+            .where(t.events.c.id.in_(event_ids))
+            .values(judgement_id=None, judge_error=None)
+        )

@@ -283,3 +283,62 @@ def test_feed_filters_and_pages(client, db) -> None:
     assert "Lab" in sources and "Wire" in sources
     with db.read() as conn:
         assert [c["source"]["id"] for c in list_cards(conn, language="zh").cards] == ["wire"]
+
+
+async def test_policy_loop_in_the_admin(client, db) -> None:
+    """Votes keep their judgement; the propose and preview buttons queue work for the pass;
+    activation needs a session, the CSRF token and, after a gold-F1 drop, the typed version."""
+    from newsdesk.runner.policy import run_policy_jobs
+    from newsdesk.store import policy as policy_store
+
+    csrf = sign_in(client)
+    nova = client.ids["Lab ships Nova-2"]
+    for kind in ("up", "down"):
+        client.post(f"/items/{nova}/feedback", data={"csrf": csrf, "kind": kind, "note": kind})
+    with db.read() as conn:
+        votes = policy_store.votes(conn)
+    assert {(v.tier, v.importance) for v in votes} == {("p1", 90)}
+    page = client.get("/admin/feedback").text
+    assert "contradicted" in page and "p1 · 90 · HKR" in page
+
+    # The button asks the next pass for a proposal; with 2 votes it is refused, and says so.
+    assert client.post("/admin/feedback/propose", data={"csrf": csrf}).status_code == 200
+    settings = load_settings(database_url=db.url, data_dir="/nonexistent")
+    assert await run_policy_jobs(db, settings) == 1
+    assert "refused" in client.get("/admin/feedback").text
+    assert "at least 5" in client.get("/admin/feedback").text
+
+    # A saved version whose (stored) preview lost gold F1 needs its version typed.
+    first = re.search(r"Version ([0-9a-f]{12})", client.get("/admin/policy").text).group(1)  # type: ignore[union-attr]
+    original = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    edited = original.replace("p1_min_importance = 85", "p1_min_importance = 95")
+    for line in ("T1 = 72", "T1_5 = 74", "T2 = 76"):  # featured needs 95 too: recall falls
+        edited = edited.replace(line, line[:-2] + "95")
+    client.post("/admin/policy", data={"csrf": csrf, "text": edited})
+    with db.read() as conn:
+        draft = next(r for r in policy_store.versions(conn) if r.version != first)
+    assert (
+        client.post(f"/admin/policy/{draft.version}/preview", data={"csrf": csrf}).status_code
+        == 200
+    )
+    assert await run_policy_jobs(db, settings) == 1
+    with db.read() as conn:
+        preview = policy_store.find_version(conn, draft.version).preview
+    assert (
+        preview["current"]["f1"] > preview["draft"]["f1"] + 0.02 and preview["needs_confirmation"]
+    )
+    page = client.get(f"/admin/policy?version={draft.version}").text
+    assert "needs its version typed" in page
+
+    url = f"/admin/policy/{draft.version}/activate"
+    anonymous = TestClient(client.app, base_url="http://desk.test")
+    assert anonymous.post(url, data={"csrf": csrf, "confirm": draft.version}).status_code == 401
+    assert client.post(url, data={"confirm": draft.version}).status_code == 403
+    refused = client.post(url, data={"csrf": csrf})
+    assert refused.status_code == 400 and draft.version in refused.text
+    assert client.post(url, data={"csrf": csrf, "confirm": draft.version}).status_code == 200
+    with db.read() as conn:
+        assert policy_store.active_version(conn).version == draft.version
+        activation = policy_store.activations(conn)[0]
+    assert activation.editor and activation.previous == first
+    assert "+p1_min_importance = 95" in activation.diff and activation.preview == preview

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
 from newsdesk.config import Settings
-from newsdesk.runner.app import catalog_for, open_database, policy_for
+from newsdesk.runner.app import catalog_for, open_database
+from newsdesk.runner.policy import active_policy
 from newsdesk.store import queue as store_queue
 from newsdesk.store.db import Database
 
@@ -54,7 +55,7 @@ def worker(
         try:
             out.print(f"newsdesk worker on {', '.join(wanted)} ({concurrency} at once), "
                       f"database {db.safe_url}")  # fmt: skip
-            policy = policy_for(settings)
+            policy = active_policy(db, settings)
             asyncio.run(run_worker(db, settings, policy, queues=wanted, concurrency=concurrency,
                                    catalog=lambda: catalog_for(settings, None)))  # fmt: skip
         finally:

@@ -8,6 +8,7 @@ seeds version 1 of a new desk. Every judge reads the active version through `act
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -64,7 +65,13 @@ def active_policy(db: Database, settings: Settings) -> Policy:
 
 
 def _parsed(row: Any) -> Policy:
-    return parse_policy(row.text, f"policy version {row.number}")
+    return _parse(row.text, int(row.number or 0))
+
+
+@functools.lru_cache(maxsize=8)
+def _parse(text: str, number: int) -> Policy:
+    """Parsed once per version: workers read the active version for every task."""
+    return parse_policy(text, f"policy version {number}")
 
 
 def version_row(db: Database, ref: str) -> Any:

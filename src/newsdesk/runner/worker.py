@@ -30,6 +30,7 @@ from procrastinate.exceptions import AlreadyEnqueued
 from newsdesk import metrics
 from newsdesk.config import Settings
 from newsdesk.policy import Policy
+from newsdesk.runner.policy import active_policy, run_policy_jobs
 from newsdesk.runner.source_tests import run_source_tests
 from newsdesk.runner.steps import STEPS, StepContext, StepResult, pending
 from newsdesk.store import repo
@@ -117,7 +118,11 @@ async def defer_next(app: procrastinate.App, result: StepResult) -> None:
 
 def _context(job: JobContext) -> StepContext:
     base: StepContext = job.additional_context["steps"]
-    return base.for_task()
+    ctx = base.for_task()
+    # The desk's policy is the version editors activated last: read for every task, so an
+    # activation reaches running workers without a restart.
+    ctx.policy = active_policy(ctx.db, ctx.settings)
+    return ctx
 
 
 @bp.task(name="step", pass_context=True, retry=RETRY)
@@ -152,6 +157,7 @@ async def tick(context: JobContext, timestamp: int) -> int:
         now = datetime.now(UTC)
         await ctx.db.write(lambda c: repo.upsert_sources(c, catalog(), now))
     await run_source_tests(ctx.db, ctx.settings)
+    await run_policy_jobs(ctx.db, ctx.settings)  # proposals and previews asked for in the admin
     if not ctx.settings.collect_enabled:
         return 0
     return await defer(context.app, "collect", await pending(ctx, "collect"))

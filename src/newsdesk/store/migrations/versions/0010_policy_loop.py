@@ -1,8 +1,8 @@
 """policy loop: judgement breakdowns, votes with their judgement, numbered policy versions,
 activations and the admin's policy jobs
 
-Revision ID: 0009_policy_loop
-Revises: 0008_auth_failures
+Revision ID: 0010_policy_loop
+Revises: 0009_queue
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0009_policy_loop"
-down_revision: str | None = "0008_auth_failures"
+revision: str = "0010_policy_loop"
+down_revision: str | None = "0009_queue"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,8 +13,9 @@ media and individuals T2, Hacker News and Digg T3).
 Prints one table: p1, featured, all and excluded shares for the baseline policy and ours, their
 ratio, gold F1 for each, and the tier of the o3-mini System Card.
 
-Run: .venv/bin/python bench/tiers.py [--baseline FILE] [--policy FILE]
-(the baseline defaults to the shipped policy as of `git show main~N:…`, given as a file)
+Run: .venv/bin/python bench/tiers.py --baseline FILE [--policy FILE] [--corpus DIR]
+(the baseline is a policy file, e.g. the shipped one before a change: `git show REV:src/…`;
+`--corpus DIR` reads every feed file under DIR instead of the two AI folders of the corpus)
 """
 
 from __future__ import annotations
@@ -52,9 +53,15 @@ GOLD = ROOT / "eval" / "selection.jsonl"
 TIERS = ("p1", "featured", "all", "excluded")
 T3_FEEDS = ("hackernews", "digg")
 T2_FEEDS = (
-    "the_batch", "arenamag", "piratewires", "ai_first_podcast", "paulgraham", "chanderramesh",
-    "blogsurgeai", "steve_jobs_archive",
-)  # fmt: skip
+    "the_batch",
+    "arenamag",
+    "piratewires",
+    "ai_first_podcast",
+    "paulgraham",
+    "chanderramesh",
+    "blogsurgeai",
+    "steve_jobs_archive",
+)
 REFERENCE = "OpenAI o3-mini System Card"
 
 
@@ -83,17 +90,28 @@ def corpus_catalog(base: str, names: list[str]) -> list[Source]:
     return sources
 
 
-async def build_desk(work: Path, corpus: bool) -> list[tuple[Item, Source, int]]:
-    """Collect and group one desk; return every story with its source and coverage."""
+def corpus_files(corpus: Path) -> list[tuple[str, Path]]:
+    """(served name, file): the two AI folders of ../shared/corpus, else every feed under DIR."""
+    if corpus == CORPUS:
+        return [
+            (f"{folder.split('+')[0]}-{path.name}", path)
+            for folder in CORPUS_DIRS
+            for path in sorted((CORPUS / folder).glob("*.xml"))
+        ]
+    found = sorted(p for p in corpus.rglob("*") if p.suffix in (".xml", ".json", ".atom"))
+    return [(f"{i}-{p.name}", p) for i, p in enumerate(found)]
+
+
+async def build_desk(work: Path, corpus: Path | None = None) -> list[tuple[Item, Source, int]]:
+    """Collect and group one desk (the demo's, or the corpus's when given); return every story
+    with its source and coverage."""
     feeds = work / "feeds"
     feeds.mkdir()
     names = []
-    if corpus:
-        for folder in CORPUS_DIRS:
-            for path in sorted((CORPUS / folder).glob("*.xml")):
-                name = f"{folder.split('+')[0]}-{path.name}"
-                shutil.copy(path, feeds / name)
-                names.append(name)
+    if corpus is not None:
+        for name, path in corpus_files(corpus):
+            shutil.copy(path, feeds / name)
+            names.append(name)
     else:
         for path in DEMO_FEEDS.iterdir():
             shutil.copy(path, feeds / path.name)
@@ -115,18 +133,15 @@ async def build_desk(work: Path, corpus: bool) -> list[tuple[Item, Source, int]]
     return stories
 
 
-def shares(stories: list[tuple[Item, Source, int]], policy: Policy) -> tuple[Counter[str], str]:
+def shares(stories: list[tuple[Item, Source, int]], policy: Policy) -> Counter[str]:
     counts: Counter[str] = Counter()
-    reference = "absent"
     for item, source, coverage in stories:
-        judgement = rules_judgement(item, source, policy, coverage)
-        counts[judgement.tier.value] += 1
-        if item.title.strip() == REFERENCE:
-            reference = f"{judgement.tier.value} {judgement.importance}"
-    return counts, reference
+        counts[rules_judgement(item, source, policy, coverage).tier.value] += 1
+    return counts
 
 
 async def gold_f1(policy: Policy) -> float:
+    """F1 on every scored case of the shipped gold set."""
     cases = load_gold(GOLD)
 
     async def judge(case: Any) -> Any:
@@ -148,29 +163,36 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", type=Path, required=True, help="the policy to compare to")
     parser.add_argument("--policy", type=Path, default=None, help="ours (default: shipped)")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder of feed files")
     args = parser.parse_args()
     baseline, ours = load_policy(args.baseline), load_policy(args.policy)
-    if not CORPUS.exists():
-        sys.exit(f"no corpus at {CORPUS}: this bench needs ../shared/corpus")
+    if not args.corpus.exists():
+        sys.exit(f"no corpus at {args.corpus}: pass --corpus DIR")
     with tempfile.TemporaryDirectory() as tmp:
         demo_dir, corpus_dir = Path(tmp, "demo"), Path(tmp, "corpus")
         demo_dir.mkdir()
         corpus_dir.mkdir()
         desks = {
-            "demo": await build_desk(demo_dir, corpus=False),
-            "corpus": await build_desk(corpus_dir, corpus=True),
+            "demo": await build_desk(demo_dir),
+            "corpus": await build_desk(corpus_dir, args.corpus),
         }
     table = Table(title=f"rules editor tiers: baseline {baseline.version} vs ours {ours.version}")
     for column in ("", "baseline", "ours", "ours / baseline"):
         table.add_column(column, justify="right")
     for name, stories in desks.items():
-        before, ref_before = shares(stories, baseline)
-        after, ref_after = shares(stories, ours)
+        before, after = shares(stories, baseline), shares(stories, ours)
         for tier in TIERS:
-            table.add_row(f"{name}: {tier} of {len(stories)}", pct(before, tier),
-                          pct(after, tier), ratio(before, after, tier))  # fmt: skip
-        if name == "corpus":
-            table.add_row("o3-mini System Card (corpus)", ref_before, ref_after, "")
+            table.add_row(
+                f"{name}: {tier} of {len(stories)}",
+                pct(before, tier),
+                pct(after, tier),
+                ratio(before, after, tier),
+            )
+    gold = {c.item.title: c for c in load_gold(GOLD)}[REFERENCE]
+    refs = [rules_judgement(gold.item, gold.source, p, gold.coverage) for p in (baseline, ours)]
+    table.add_row(
+        "o3-mini System Card (gold case)", *(f"{j.tier.value} {j.importance}" for j in refs), ""
+    )
     f1_before, f1_after = await gold_f1(baseline), await gold_f1(ours)
     f1_ratio = f"{f1_after / f1_before:.2f}" if f1_before else "-"
     table.add_row("gold F1 (all scored cases)", f"{f1_before:.4f}", f"{f1_after:.4f}", f1_ratio)

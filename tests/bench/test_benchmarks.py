@@ -125,13 +125,37 @@ def check_web(out: str) -> None:
             assert_ratio(number(c[8]), number(c[3]), base_p50, rel=0.15)
 
 
+def check_tiers(out: str) -> None:
+    cells = {}
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith("│") and line.endswith("│"):  # a row of rich's table
+            parts = [c.strip() for c in line[1:-1].split("│")]
+            cells[parts[0]] = parts[1:]
+    for desk in ("demo", "corpus"):
+        rows = [cells[k] for k in cells if k.startswith(f"{desk}: ")]
+        assert len(rows) == 4, cells
+        counts = [[int(c.split()[0]) for c in r[:2]] for r in rows]
+        total = int(next(k for k in cells if k.startswith(f"{desk}: p1 of ")).split()[-1])
+        assert total > 0 and [sum(col) for col in zip(*counts, strict=True)] == [total, total]
+        for (before, after), r in zip(counts, rows, strict=True):
+            if before:
+                assert_ratio(number(r[2]), after, before)
+    before, after, ratio = cells["gold F1 (all scored cases)"]
+    assert 0 < number(before) <= 1 and 0 < number(after) <= 1
+    assert_ratio(number(ratio), number(after), number(before))
+    assert cells["o3-mini System Card (gold case)"][1].startswith("p1 ")
+
+
 DEMO = shlex.quote(str(DEMO_FEEDS))
+POLICY = shlex.quote(str(ROOT / "src" / "newsdesk" / "policy" / "editorial.md"))
 PG = f"--pg {shlex.quote(PG_URL)}" if PG_URL else ""
 SMOKE: dict[str, tuple[str, Callable[[str], None]]] = {
     "editor.py": ("--stories 12 --latency 0.05 --jitter 0.02 --corpus ''", check_editor),
     "collect.py": (f"--feeds 4 --baseline-feeds 2 --concurrency 4 --corpus {DEMO}", check_collect),
     "parse.py": (f"--rounds 1 --corpus {DEMO}", check_parse),
     "events.py": (f"--items 300 --baseline-sample 10 --corpus {DEMO}", check_events),
+    "tiers.py": (f"--baseline {POLICY} --corpus {DEMO}", check_tiers),
     "web.py": (f"--items 300 --events 60 --seconds 0.5 --clients 2 --cache off {PG}", check_web),
 }
 

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from newsdesk.cli import admin, editor, events, outputs, pipeline, queue, reports, sources
+from newsdesk.cli import admin, backup, editor, events, outputs, pipeline, queue, reports, sources
 
 app = typer.Typer(
     help="newsdesk: a self-hosted AI-news radar with an editor inside.",
@@ -18,6 +18,7 @@ app.registered_commands += reports.app.registered_commands
 app.registered_commands += outputs.app.registered_commands
 app.registered_commands += queue.app.registered_commands
 app.add_typer(admin.config_app, name="config")
+admin.db_app.registered_commands += backup.app.registered_commands  # db backup, db restore
 app.add_typer(admin.db_app, name="db")
 app.add_typer(queue.queue_app, name="queue")
 app.add_typer(sources.app, name="sources")

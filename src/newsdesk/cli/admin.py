@@ -8,7 +8,7 @@ from newsdesk.cli.common import friendly_errors, out, settings_for
 from newsdesk.runner.app import open_database
 
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
-db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+db_app = typer.Typer(help="Manage the database: schema, backups.", no_args_is_help=True)
 
 
 @config_app.command("show")

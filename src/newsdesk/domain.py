@@ -42,6 +42,18 @@ SOURCE_GROUPS = (
 )
 
 
+# Row ids are INTEGER columns: 32-bit `integer` on PostgreSQL (a larger number in a query is
+# an "out of range" error), 64-bit on SQLite (whose driver refuses more). One bound for both,
+# the smaller, so a number from a URL, a cursor or a form that names no row on either engine
+# is "not found" and never reaches a query.
+MAX_ID = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether `value` could be a row id; anything else is "not found", never a query."""
+    return 0 < value <= MAX_ID
+
+
 def feed_url_key(url: str) -> str:
     """One key for the spellings of one feed URL: scheme and host in any case, with or
     without a trailing slash (OPML files list `http://x.example` and `http://x.example/`)."""

@@ -47,7 +47,9 @@ def test_reports_api_pages_and_markdown(client_for, desk) -> None:
     assert 0 < len(brief["entries"]) <= 12 and len(brief["flashes"]) <= 10
     # The weekly compiled the whole week, composing the missing dailies up to Sunday.
     assert client.get("/api/v1/daily").json()["period"] == "2025-02-02"
-    assert client.get("/api/v1/daily/not-a-date").status_code == 400
+    # The document declares the period's pattern (422 when broken); a day no calendar has: 400
+    assert client.get("/api/v1/daily/not-a-date").status_code == 422
+    assert client.get("/api/v1/daily/2025-02-30").json()["error"] == "period must be YYYY-MM-DD"
     assert client.get("/api/v1/weekly/2025-01-27").json()["kind"] == "weekly"
     page = client.get("/daily/2025-01-31")
     assert page.status_code == 200 and "OpenAI o3-mini System Card" in page.text

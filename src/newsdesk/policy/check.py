@@ -15,6 +15,17 @@ def _score(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 100
 
 
+def _table(n: dict[str, Any], key: str, problems: list[str]) -> dict[str, Any]:
+    """The sub-table `key` (empty when absent); anything else is a problem, not a crash."""
+    value = n.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"[{key}] must be a table")
+        return {}
+    return value
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -90,10 +101,7 @@ def check_policy(policy: Policy, vocabulary: Mapping[str, Set[str]] | None = Non
     margin = n.get("borderline_margin")
     if not isinstance(margin, int | float) or not 0 <= margin <= 20:
         problems.append("borderline_margin must be a number from 0 to 20")
-    lines = n.get("featured_line", {})
-    if not isinstance(lines, dict):
-        problems.append("[featured_line] must be a table of source tiers")
-        lines = {}
+    lines = _table(n, "featured_line", problems)
     for tier, value in lines.items():
         if tier not in SOURCE_TIERS:
             problems.append(
@@ -105,18 +113,21 @@ def check_policy(policy: Policy, vocabulary: Mapping[str, Set[str]] | None = Non
         for tier, value in lines.items():
             if _score(value) and value > n["p1_min_importance"]:
                 problems.append(f"featured_line.{tier} ({value}) is above p1_min_importance")
-    bands = n.get("bands", {})
-    values = [v for v in bands.values() if _score(v)] if isinstance(bands, dict) else []
+    bands = _table(n, "bands", problems)
+    values = [v for v in bands.values() if _score(v)]
     if len(values) != len(bands) or values != sorted(values, reverse=True):
         problems.append("[bands] must be numbers from 0 to 100, highest band first")
-    for key, value in (n.get("bonus") or {}).items():
+    for key, value in _table(n, "bonus", problems).items():
         if not isinstance(value, int | float) or not 0 <= value <= 10:
             problems.append(f"bonus.{key} must be a number from 0 to 10")
-    lengths = n.get("lengths", {})
+    lengths = _table(n, "lengths", problems)
     for key in ("sharp_p1_words", "sharp_featured_words"):
         pair = lengths.get(key)
         if pair is not None and (
-            not isinstance(pair, list) or len(pair) != 2 or not 0 < pair[0] <= pair[1]
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(x, int | float) and not isinstance(x, bool) for x in pair)
+            or not 0 < pair[0] <= pair[1]
         ):
             problems.append(f"lengths.{key} must be [min, max] with 0 < min <= max")
     for key in ("why_max_chars", "take_max_chars"):

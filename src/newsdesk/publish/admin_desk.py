@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, or_, select
 
+from newsdesk.domain import is_row_id
 from newsdesk.store import schema as t
 
 TEST_STATUSES = ("testing", "tested", "test_failed")
@@ -59,6 +60,8 @@ def recent_events(conn: Connection, query: str = "", limit: int = 50) -> list[An
 
 def event_members(conn: Connection, event_id: int) -> tuple[Any, list[Any]] | None:
     """One event and its stories with their relation and whether an editor placed them."""
+    if not is_row_id(event_id):
+        return None
     e, m, i = t.events.c, t.event_members.c, t.items.c
     event = conn.execute(select(e.id, e.title_en).where(e.id == event_id)).first()
     if event is None:

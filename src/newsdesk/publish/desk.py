@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from newsdesk.domain import is_row_id
 from newsdesk.publish.read import PUBLIC_TIERS, relative_age
 from newsdesk.store import schema as t
 
@@ -17,6 +18,8 @@ def event_members(
     conn: Connection, item_id: int, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """The other public stories of this story's event, oldest first: the coverage drawer."""
+    if not is_row_id(item_id):
+        return []
     m, i, s, j = t.event_members.c, t.items.c, t.sources.c, t.judgements.c
     event_id = conn.execute(select(m.event_id).where(m.item_id == item_id)).scalar()
     if event_id is None:

@@ -17,7 +17,15 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, exists, or_, select
 
-from newsdesk.publish.read import PUBLIC_TIERS, BadRequest, api_item, get_card, relative_age
+from newsdesk.domain import is_row_id
+from newsdesk.publish.read import (
+    PUBLIC_TIERS,
+    BadRequest,
+    api_item,
+    aware_utc,
+    get_card,
+    relative_age,
+)
 from newsdesk.store import schema as t
 
 RISING = 1.15
@@ -144,6 +152,8 @@ def get_event(
     conn: Connection, event_id: int, tz: str = "UTC", now: datetime | None = None
 ) -> dict[str, Any] | None:
     """One public event: lead, members in time order with their relation, and coverage."""
+    if not is_row_id(event_id):
+        return None
     now = now or datetime.now(UTC)
     row = conn.execute(
         select(t.events).where(t.events.c.id == event_id).where(_public_events())
@@ -250,9 +260,13 @@ def _decode_event_cursor(cursor: str, order: str) -> tuple[Any, int]:
         kind, key, event_id = json.loads(raw)
         if kind != order:
             raise ValueError("cursor of another order")
-        value = datetime.fromisoformat(key) if order == "newest" else float(key)
-        return value, int(event_id)
-    except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        value = aware_utc(datetime.fromisoformat(key)) if order == "newest" else float(key)
+        if isinstance(event_id, bool) or not isinstance(event_id, int) or not is_row_id(event_id):
+            raise ValueError("not an event id")
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("heat is a finite number")
+        return value, event_id
+    except (ValueError, TypeError, OverflowError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadRequest("cursor is not one this desk issued for this order") from exc
 
 

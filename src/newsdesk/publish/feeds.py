@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
@@ -16,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from feedgen.feed import FeedGenerator
+from lxml import etree
 from sqlalchemy import Connection
 
 from newsdesk.publish.read import HOT_TIERS, PUBLIC_TIERS, list_cards
@@ -23,7 +25,9 @@ from newsdesk.store import outputs
 
 FEED_SIZE = 50
 TIER_RANK = {"p1": 0, "featured": 1, "all": 2}
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Characters XML 1.0 cannot carry at all (C0 controls but tab and newlines, lone surrogates,
+# U+FFFE/U+FFFF): a tag in a URL or a title from a feed may hold them, and lxml refuses them.
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -59,13 +63,17 @@ class Feed:
     entries: list[Entry]
 
     @property
-    def updated(self) -> datetime:
-        return max((e.updated for e in self.entries), default=EPOCH)
+    def updated(self) -> datetime | None:
+        """The newest entry's time; None for an empty feed, which has no date to claim."""
+        return max((e.updated for e in self.entries), default=None)
 
 
-def featured_spec(lang: str = "en") -> FeedSpec:
-    path = "/feed" if lang == "en" else f"/feed/lang/{lang}"
-    return FeedSpec("newsdesk: featured", "P1 and featured AI stories", path, HOT_TIERS, lang=lang)
+def featured_spec(lang: str | None = None) -> FeedSpec:
+    """The featured feed: `/feed` in English, or `/feed/lang/{lang}` (its own self link)."""
+    path = "/feed" if lang is None else f"/feed/lang/{lang}"
+    return FeedSpec(
+        "newsdesk: featured", "P1 and featured AI stories", path, HOT_TIERS, lang=lang or "en"
+    )
 
 
 def full_text_spec() -> FeedSpec:
@@ -187,30 +195,42 @@ def report_feed(reports: list[dict[str, Any]], kind: str, base_url: str, render_
 # --- serialisation -------------------------------------------------------------------------
 
 
+def xml_text(value: str) -> str:
+    return NOT_XML.sub("", value)
+
+
 def to_rss(feed: Feed, base_url: str) -> bytes:
-    spec = feed.spec
+    spec, x = feed.spec, xml_text
     fg = FeedGenerator()
-    fg.title(spec.title)
+    fg.title(x(spec.title))
     # feedgen takes the channel <link> from the last link set, so the site goes last.
-    fg.link(href=f"{base_url}{spec.path}.xml", rel="self")
-    fg.link(href=f"{base_url}/", rel="alternate")
-    fg.description(spec.description)
+    fg.link(href=x(f"{base_url}{spec.path}.xml"), rel="self")
+    fg.link(href=x(f"{base_url}/"), rel="alternate")
+    fg.description(x(spec.description))
     fg.language(spec.lang)
     fg.generator("newsdesk")
     fg.docs("https://www.rssboard.org/rss-specification")
     fg.ttl(15)
-    # Built from the newest entry, not the clock, so an unchanged feed is byte-identical.
-    fg.lastBuildDate(feed.updated)
+    # Built from the newest entry, not the clock, so an unchanged feed is byte-identical. An
+    # empty feed has no date to claim (not 1970, and not feedgen's "now" either: see below).
+    if feed.updated is not None:
+        fg.lastBuildDate(feed.updated)
     for entry in reversed(feed.entries):  # feedgen prepends each new entry
         fe = fg.add_entry()
-        fe.guid(entry.guid, permalink=False)
-        fe.title(entry.title)
-        fe.link(href=entry.link)
-        fe.description(entry.html)
+        fe.guid(x(entry.guid), permalink=False)
+        fe.title(x(entry.title))
+        fe.link(href=x(entry.link))
+        fe.description(x(entry.html))
         fe.pubDate(entry.published)
         for tag in entry.tags:
-            fe.category(term=tag)
-    return fg.rss_str(pretty=True)  # type: ignore[no-any-return]
+            fe.category(term=x(tag))
+    body: bytes = fg.rss_str(pretty=True)
+    if feed.updated is None:  # feedgen writes the clock when given no date: take it out
+        root = etree.fromstring(body)
+        channel = root.find("channel")
+        channel.remove(channel.find("lastBuildDate"))
+        body = etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+    return body
 
 
 def rfc3339(when: datetime) -> str:

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
 
-from newsdesk.domain import ScorePart
+from newsdesk.domain import ScorePart, is_row_id
 from newsdesk.policy.adjust import ORIGIN, describe
 from newsdesk.store import schema as t
 from newsdesk.store.search import match_subquery
@@ -57,9 +57,19 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, item_id = raw.rsplit("|", 1)
-        return datetime.fromisoformat(when), int(item_id)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        filed_at, last_id = aware_utc(datetime.fromisoformat(when)), int(item_id)
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise BadRequest("cursor is not one this desk issued") from None
+    if not is_row_id(last_id):
+        raise BadRequest("cursor is not one this desk issued")
+    return filed_at, last_id
+
+
+def aware_utc(when: datetime) -> datetime:
+    """A cursor's time in UTC; a naive one was not written by this desk (it writes offsets)."""
+    if when.tzinfo is None:
+        raise ValueError("a time without an offset")
+    return when.astimezone(UTC)
 
 
 _LED = t.events.alias("led")  # the judged multi-source event a story leads, if any
@@ -176,6 +186,8 @@ def _covered_elsewhere() -> Any:
 def get_card(
     conn: Connection, item_id: int, tz: str = "UTC", now: datetime | None = None
 ) -> dict[str, Any] | None:
+    if not is_row_id(item_id):
+        return None
     row = conn.execute(
         _card_query().where(t.items.c.id == item_id).where(shown_tier().in_(PUBLIC_TIERS))
     ).first()

@@ -16,6 +16,7 @@ from xml.sax.saxutils import quoteattr
 
 from sqlalchemy import Connection
 
+from newsdesk.domain import is_row_id
 from newsdesk.publish.feeds import tag_path
 from newsdesk.publish.read import HOT_TIERS, PUBLIC_TIERS, decode_cursor, encode_cursor, get_card
 from newsdesk.store import outputs
@@ -78,12 +79,14 @@ def parse_item_id(value: str) -> int | None:
     """Accept the long form (hex), the short form (decimal) and a bare hex id."""
     try:
         if value.startswith(ITEM_PREFIX):
-            return int(value.removeprefix(ITEM_PREFIX), 16)
-        if value.isdigit():
-            return int(value)
-        return int(value, 16)
+            found = int(value.removeprefix(ITEM_PREFIX), 16)
+        elif value.isdigit():
+            found = int(value)
+        else:
+            found = int(value, 16)
     except ValueError:
         return None
+    return found if is_row_id(found) else None
 
 
 def long_id(item_id: int) -> str:
@@ -176,7 +179,7 @@ def opml(conn: Connection, base: str) -> str:
         "<body>",
     ]
     for label, subs in groups.items():
-        lines.append(f"<outline text={quoteattr(label)} title={quoteattr(label)}>")
+        lines.append(f"<outline text={quoteattr(label)}>")  # a folder: text alone, no type
         for sub in subs:
             lines.append(
                 f'<outline type="rss" text={quoteattr(sub.title)} title={quoteattr(sub.title)} '

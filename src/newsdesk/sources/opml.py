@@ -98,8 +98,9 @@ def _render(folder: _Folder, depth: int) -> list[str]:
     indent = "  " * depth
     lines = [_feed_outline(s, indent) for s in folder.feeds]
     for name, inner in folder.folders.items():
-        quoted = quoteattr(name)
-        lines += [f"{indent}<outline text={quoted} title={quoted}>"]
+        # A folder is `text` alone: with a title but no type the W3C validator takes it for
+        # a feed that forgot its type.
+        lines += [f"{indent}<outline text={quoteattr(name)}>"]
         lines += _render(inner, depth + 1)
         lines += [f"{indent}</outline>"]
     return lines

@@ -21,8 +21,9 @@ from newsdesk.store import policy as policy_store
 from newsdesk.store import reader
 from newsdesk.web.auth import EditorSession, check_csrf, require_editor
 from newsdesk.web.deps import database, render, settings
+from newsdesk.web.openapi import EDITOR_FORM
 
-router = APIRouter(prefix="/admin", dependencies=[Depends(require_editor)])
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_editor)], responses=EDITOR_FORM)
 TIERS = ("T1", "T1_5", "T2", "T3")
 WINDOWS = ("minute", "hour", "day")
 SECTIONS = (

@@ -11,15 +11,16 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from newsdesk.domain import SOURCE_GROUPS, Source
+from newsdesk.domain import SOURCE_GROUPS, Source, is_row_id
 from newsdesk.publish import admin_desk as views
 from newsdesk.store import events as store_events
 from newsdesk.store import source_tests
 from newsdesk.web.admin import TIERS, page
 from newsdesk.web.auth import EditorSession, check_csrf, require_editor
 from newsdesk.web.deps import database
+from newsdesk.web.openapi import EDITOR_FORM, http_error
 
-router = APIRouter(prefix="/admin", dependencies=[Depends(require_editor)])
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_editor)], responses=EDITOR_FORM)
 SOURCE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{1,79}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 
@@ -57,6 +58,8 @@ def admin_events_merge(
     other: int = Form(...),
 ) -> Response:
     check_csrf(request, editor, csrf)
+    if not (is_row_id(keep) and is_row_id(other)):
+        raise HTTPException(404, "no such event")
     now = datetime.now(UTC)
     _edit(request, lambda c: store_events.merge_events(c, keep, other, now))
     return RedirectResponse(f"/admin/events?event={keep}", status_code=303)
@@ -71,12 +74,14 @@ def admin_events_split(
     item: int = Form(...),
 ) -> Response:
     check_csrf(request, editor, csrf)
+    if not (is_row_id(event_id) and is_row_id(item)):
+        raise HTTPException(404, "no such event or story")
     now = datetime.now(UTC)
     new_id = _edit(request, lambda c: store_events.split_item(c, event_id, item, now))
     return RedirectResponse(f"/admin/events?event={new_id}", status_code=303)
 
 
-@router.post("/sources/new")
+@router.post("/sources/new", responses={409: http_error("A source with that id exists")})
 def admin_source_add(
     request: Request,
     editor: EditorSession = Depends(require_editor),

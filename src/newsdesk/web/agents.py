@@ -8,6 +8,7 @@ from fastapi.responses import PlainTextResponse
 from newsdesk.publish import agents
 from newsdesk.web.deps import database, settings
 from newsdesk.web.feeds import base_url
+from newsdesk.web.openapi import MarkdownResponse
 
 router = APIRouter(tags=["agents"])
 MARKDOWN = agents.MARKDOWN
@@ -58,7 +59,11 @@ def llms_txt(request: Request) -> PlainTextResponse:
     return PlainTextResponse(_guide(base_url(request)), media_type="text/plain; charset=utf-8")
 
 
-@router.get("/api/v1/agent.md", response_class=PlainTextResponse, summary="The desk in Markdown")
+@router.get(
+    "/api/v1/agent.md",
+    response_class=MarkdownResponse,
+    summary="The desk in Markdown",
+)
 def agent_md(request: Request) -> PlainTextResponse:
     base = base_url(request)
     with database(request).read() as conn:

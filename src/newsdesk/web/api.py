@@ -6,22 +6,27 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 
 from newsdesk.publish.read import PUBLIC_TIERS, BadRequest, api_item, get_card, list_cards
 from newsdesk.web.deps import database, settings
+from newsdesk.web.openapi import BAD_REQUEST_JSON, CURSOR, NOT_FOUND_JSON
 
 router = APIRouter(prefix="/api/v1", tags=["items"])
+# One tier or several joined by commas ("p1,featured"); the parameter may repeat.
+TIERS = r"^((p1|featured|all)(,(p1|featured|all))*)?$"
+TierList = list[Annotated[str, Field(pattern=TIERS)]]
 
 
-@router.get("/items", summary="Public stories, newest first")
+@router.get("/items", summary="Public stories, newest first", responses=BAD_REQUEST_JSON)
 def api_items(
     request: Request,
-    tier: Annotated[list[str] | None, Query(description="p1, featured or all; repeatable")] = None,
+    tier: Annotated[TierList | None, Query(description="p1, featured or all; repeatable")] = None,
     tag: str | None = None,
     source: str | None = None,
     q: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(**CURSOR)] = None,
 ) -> JSONResponse:
     tiers = tuple(x for value in tier or [] for x in value.split(",") if x) or PUBLIC_TIERS
     try:
@@ -37,7 +42,7 @@ def api_items(
     )
 
 
-@router.get("/items/{item_id}", summary="One public story")
+@router.get("/items/{item_id}", summary="One public story", responses=NOT_FOUND_JSON)
 def api_one(request: Request, item_id: int) -> JSONResponse:
     with database(request).read() as conn:
         card = get_card(conn, item_id, tz=settings(request).timezone)

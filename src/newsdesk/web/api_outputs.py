@@ -5,24 +5,35 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from newsdesk.publish import lists
 from newsdesk.publish.read import PUBLIC_TIERS, BadRequest, api_item, list_cards
 from newsdesk.publish.reports import api_report, get_report, latest_report, list_reports
 from newsdesk.web.deps import database, settings
+from newsdesk.web.openapi import BAD_REQUEST_JSON, CURSOR, DAY, NOT_FOUND_JSON
 
 router = APIRouter(prefix="/api/v1")
 Kind = Literal["daily", "weekly", "monthly"]
+# Well-formed (else 422); a day the calendar lacks, such as 2025-02-30, is a 400.
+Period = Annotated[
+    str, Path(pattern=DAY, json_schema_extra={"format": "date"}, description="YYYY-MM-DD")
+]
+REPORT = {**BAD_REQUEST_JSON, **NOT_FOUND_JSON}
 
 
-@router.get("/search", summary="Full-text search over public stories", tags=["items"])
+@router.get(
+    "/search",
+    summary="Full-text search over public stories",
+    tags=["items"],
+    responses=BAD_REQUEST_JSON,
+)
 def search(
     request: Request,
     q: Annotated[str, Query(min_length=1, description="words to find in titles and summaries")],
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
-    cursor: str | None = None,
+    cursor: Annotated[str | None, Query(**CURSOR)] = None,
 ) -> JSONResponse:
     try:
         with database(request).read() as conn:
@@ -69,31 +80,47 @@ def report_index(request: Request, kind: Kind) -> JSONResponse:
     return JSONResponse({"reports": [{"period": r["period"], "title": r["title"]} for r in rows]})
 
 
-@router.get("/daily", summary="The latest daily brief", tags=["reports"])
+@router.get("/daily", summary="The latest daily brief", tags=["reports"], responses=NOT_FOUND_JSON)
 def daily_latest(request: Request) -> JSONResponse:
     return _report(request, "daily", None)
 
 
-@router.get("/daily/{period}", summary="The daily brief of a day", tags=["reports"])
-def daily(request: Request, period: str) -> JSONResponse:
+@router.get(
+    "/daily/{period}", summary="The daily brief of a day", tags=["reports"], responses=REPORT
+)
+def daily(request: Request, period: Period) -> JSONResponse:
     return _report(request, "daily", period)
 
 
-@router.get("/weekly", summary="The latest weekly report", tags=["reports"])
+@router.get(
+    "/weekly", summary="The latest weekly report", tags=["reports"], responses=NOT_FOUND_JSON
+)
 def weekly_latest(request: Request) -> JSONResponse:
     return _report(request, "weekly", None)
 
 
-@router.get("/weekly/{period}", summary="A weekly report (period: its Monday)", tags=["reports"])
-def weekly(request: Request, period: str) -> JSONResponse:
+@router.get(
+    "/weekly/{period}",
+    summary="A weekly report (period: its Monday)",
+    tags=["reports"],
+    responses=REPORT,
+)
+def weekly(request: Request, period: Period) -> JSONResponse:
     return _report(request, "weekly", period)
 
 
-@router.get("/monthly", summary="The latest monthly report", tags=["reports"])
+@router.get(
+    "/monthly", summary="The latest monthly report", tags=["reports"], responses=NOT_FOUND_JSON
+)
 def monthly_latest(request: Request) -> JSONResponse:
     return _report(request, "monthly", None)
 
 
-@router.get("/monthly/{period}", summary="A monthly report (period: its 1st)", tags=["reports"])
-def monthly(request: Request, period: str) -> JSONResponse:
+@router.get(
+    "/monthly/{period}",
+    summary="A monthly report (period: its 1st)",
+    tags=["reports"],
+    responses=REPORT,
+)
+def monthly(request: Request, period: Period) -> JSONResponse:
     return _report(request, "monthly", period)

@@ -21,6 +21,7 @@ from newsdesk.web import (
     agents,
     api,
     api_outputs,
+    edge,
     events_api,
     events_pages,
     feeds,
@@ -28,6 +29,7 @@ from newsdesk.web import (
     ingest,
     mcp,
     metrics,
+    openapi,
     pages,
     reader,
     reports,
@@ -62,6 +64,8 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     mcp.install(app, settings, db)
     access.install(app, settings)
     reader.install(app)  # the reader's pages, editor actions, sign-in and admin
+    openapi.install(app)  # the answers middleware gives, declared on the routes it guards
+    app.add_middleware(edge.Edge)  # added last, so outermost: HEAD runs as GET in every layer
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

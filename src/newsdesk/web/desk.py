@@ -13,6 +13,7 @@ from newsdesk.publish.read import MAX_LIMIT, get_card, group_by_day, list_cards
 from newsdesk.store import reader
 from newsdesk.web.auth import check_csrf, require_editor
 from newsdesk.web.deps import database, render, settings
+from newsdesk.web.openapi import EDITOR_FORM, SIGNED_IN, MarkdownResponse
 
 router = APIRouter()
 FEEDBACK_KINDS = {"up": "👍 good", "down": "👎 wrong"}
@@ -31,7 +32,9 @@ def _collection_name(value: str) -> str:
     return name or reader.DEFAULT_COLLECTION
 
 
-@router.get("/saved", response_class=HTMLResponse, summary="Saved stories (editors)")
+@router.get(
+    "/saved", response_class=HTMLResponse, summary="Saved stories (editors)", responses=SIGNED_IN
+)
 def saved_page(request: Request, collection: str | None = None) -> HTMLResponse:
     require_editor(request)
     with database(request).read() as conn:
@@ -47,7 +50,12 @@ def saved_page(request: Request, collection: str | None = None) -> HTMLResponse:
     )  # fmt: skip
 
 
-@router.get("/saved/export.md", summary="Saved stories as Markdown (editors)")
+@router.get(
+    "/saved/export.md",
+    response_class=MarkdownResponse,
+    summary="Saved stories as Markdown (editors)",
+    responses=SIGNED_IN,
+)
 def saved_export(request: Request, collection: str | None = None) -> Response:
     require_editor(request)
     with database(request).read() as conn:
@@ -80,7 +88,12 @@ def _known_item(request: Request, item_id: int) -> None:
             raise HTTPException(404, "no such story")
 
 
-@router.post("/items/{item_id}/save", summary="Save a story to a collection (editors)")
+@router.post(
+    "/items/{item_id}/save",
+    summary="Save a story to a collection (editors)",
+    response_class=HTMLResponse,
+    responses=EDITOR_FORM,
+)
 def save(
     request: Request,
     item_id: int,
@@ -107,7 +120,12 @@ def save(
     return RedirectResponse(_back(request, item_id), status_code=303)
 
 
-@router.post("/items/{item_id}/feedback", summary="👍 or 👎 with an optional note (editors)")
+@router.post(
+    "/items/{item_id}/feedback",
+    summary="👍 or 👎 with an optional note (editors)",
+    response_class=HTMLResponse,
+    responses=EDITOR_FORM,
+)
 def feedback(
     request: Request,
     item_id: int,

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from newsdesk.publish.events import api_event, get_event, hot_events, list_events
 from newsdesk.publish.read import BadRequest
 from newsdesk.web.deps import database, settings
+from newsdesk.web.openapi import BAD_REQUEST_JSON, CURSOR, NOT_FOUND_JSON
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
@@ -21,12 +22,16 @@ def api_hot(request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 30) -
     return JSONResponse({"events": [api_event(e, with_members=False) for e in events]})
 
 
-@router.get("/events", summary="Public events, newest report first or hottest first")
+@router.get(
+    "/events",
+    summary="Public events, newest report first or hottest first",
+    responses=BAD_REQUEST_JSON,
+)
 def api_events(
     request: Request,
     order: Annotated[Literal["newest", "heat"], Query(description="newest or heat")] = "newest",
     limit: Annotated[int, Query(ge=1, le=100)] = 30,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[str | None, Query(**CURSOR)] = None,
 ) -> JSONResponse:
     try:
         with database(request).read() as conn:
@@ -43,7 +48,11 @@ def api_events(
     )
 
 
-@router.get("/events/{event_id}", summary="One event: lead, members with relations, coverage")
+@router.get(
+    "/events/{event_id}",
+    summary="One event: lead, members with relations, coverage",
+    responses=NOT_FOUND_JSON,
+)
 def api_one_event(request: Request, event_id: int) -> JSONResponse:
     with database(request).read() as conn:
         event = get_event(conn, event_id, tz=settings(request).timezone)

@@ -9,6 +9,7 @@ from newsdesk.publish import agents
 from newsdesk.publish.events import get_event, hot_events
 from newsdesk.web.deps import database, render, settings
 from newsdesk.web.feeds import base_url
+from newsdesk.web.openapi import MARKDOWN_PAGE, NOT_FOUND_HTML, MarkdownResponse
 
 router = APIRouter()
 
@@ -21,7 +22,12 @@ def events_page(request: Request) -> HTMLResponse:
 
 
 # Declared before the HTML page so "/events/7.md" is not read as an event id.
-@router.get("/events/{event_id}.md", response_class=PlainTextResponse, summary="Event as Markdown")
+@router.get(
+    "/events/{event_id}.md",
+    response_class=MarkdownResponse,
+    summary="Event as Markdown",
+    responses=MARKDOWN_PAGE,
+)
 def event_markdown(request: Request, event_id: int) -> PlainTextResponse:
     with database(request).read() as conn:
         event = get_event(conn, event_id, tz=settings(request).timezone)
@@ -33,7 +39,9 @@ def event_markdown(request: Request, event_id: int) -> PlainTextResponse:
     return PlainTextResponse(agents.event_page_md(event, base) + "\n", media_type=agents.MARKDOWN)
 
 
-@router.get("/events/{event_id}", response_class=HTMLResponse, summary="One event")
+@router.get(
+    "/events/{event_id}", response_class=HTMLResponse, summary="One event", responses=NOT_FOUND_HTML
+)
 def event_page(request: Request, event_id: int) -> HTMLResponse:
     with database(request).read() as conn:
         event = get_event(conn, event_id, tz=settings(request).timezone)

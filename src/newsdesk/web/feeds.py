@@ -16,8 +16,9 @@ from fastapi.responses import Response
 from newsdesk.publish import feeds
 from newsdesk.publish.reports import list_reports, report_html
 from newsdesk.web.deps import database, settings
+from newsdesk.web.openapi import FEED
 
-router = APIRouter(tags=["feeds"])
+router = APIRouter(tags=["feeds"], responses=FEED, default_response_class=Response)
 CACHE_CONTROL = "public, max-age=300"
 MEDIA = {"xml": "application/rss+xml; charset=utf-8", "json": "application/feed+json"}
 Fmt = Literal["xml", "json"]
@@ -32,23 +33,21 @@ def feed_response(request: Request, feed: feeds.Feed, fmt: str) -> Response:
     base = base_url(request)
     body = feeds.to_rss(feed, base) if fmt == "xml" else feeds.to_json_feed(feed, base)
     etag = feeds.etag_for(body)
-    modified = feed.updated.replace(microsecond=0)
-    headers = {
-        "ETag": etag,
-        "Last-Modified": format_datetime(modified, usegmt=True),
-        "Cache-Control": CACHE_CONTROL,
-    }
+    modified = feed.updated.replace(microsecond=0) if feed.updated else None
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    if modified is not None:  # an empty feed has no date: its ETag alone validates it
+        headers["Last-Modified"] = format_datetime(modified, usegmt=True)
     if _not_modified(request, etag, modified):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=MEDIA[fmt], headers=headers)
 
 
-def _not_modified(request: Request, etag: str, modified: datetime) -> bool:
+def _not_modified(request: Request, etag: str, modified: datetime | None) -> bool:
     match = request.headers.get("if-none-match")
     if match is not None:  # RFC 9110: If-None-Match wins over If-Modified-Since
         return etag in {tag.strip() for tag in match.split(",")} or match.strip() == "*"
     since = request.headers.get("if-modified-since")
-    if since:
+    if since and modified is not None:
         try:
             return parsedate_to_datetime(since) >= modified
         except (TypeError, ValueError):
@@ -87,7 +86,7 @@ def by_language(request: Request, lang: Literal["en", "zh"], fmt: Fmt) -> Respon
     return _story(request, feeds.featured_spec(lang), fmt)
 
 
-@router.get("/feed/tag/{tag}.{fmt}", summary="Public stories with one tag")
+@router.get("/feed/tag/{tag:path}.{fmt}", summary="Public stories with one tag")
 def by_tag(request: Request, tag: str, fmt: Fmt) -> Response:
     return _story(request, feeds.tag_spec(tag), fmt)
 

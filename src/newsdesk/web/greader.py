@@ -21,8 +21,14 @@ from newsdesk.publish.read import BadRequest
 from newsdesk.web import throttle
 from newsdesk.web.deps import database, settings
 from newsdesk.web.feeds import base_url
+from newsdesk.web.openapi import READER_APP, answer, json_error
 
-router = APIRouter(tags=["reader apps"])
+router = APIRouter(tags=["reader apps"], responses=READER_APP)
+TEXT = {"response_class": PlainTextResponse}
+STREAM = {
+    400: json_error("A continuation or ot (Unix seconds) this desk cannot use"),
+    404: answer("No such stream, or the reader API is off", "application/json", "text/plain"),
+}
 API = "/reader/api/0"
 MAX_ITEMS = 100
 
@@ -52,7 +58,7 @@ def _check(request: Request) -> Response | str:
     return expected
 
 
-@router.post("/accounts/ClientLogin", summary="Log in a reader app")
+@router.post("/accounts/ClientLogin", summary="Log in a reader app", **TEXT)
 def client_login(
     request: Request, Email: Annotated[str, Form()] = "", Passwd: Annotated[str, Form()] = ""
 ) -> Response:
@@ -74,7 +80,7 @@ def client_login(
     return PlainTextResponse(f"SID={token}\nLSID={token}\nAuth={token}\n")
 
 
-@router.get(f"{API}/token", summary="Edit token")
+@router.get(f"{API}/token", summary="Edit token", **TEXT)
 def edit_token(request: Request) -> Response:
     auth = _check(request)
     if isinstance(auth, Response):
@@ -146,7 +152,10 @@ def _stream_args(
     stream = reader.resolve_stream(stream_id)
     if stream is None:
         return JSONResponse({"error": "unknown stream"}, status_code=404)
-    since = datetime.fromtimestamp(ot, UTC) if ot else None
+    try:
+        since = datetime.fromtimestamp(ot, UTC) if ot else None
+    except (OverflowError, OSError, ValueError):
+        return JSONResponse({"error": "ot must be a time in Unix seconds"}, status_code=400)
     try:
         with database(request).read() as conn:
             return reader.stream_page(
@@ -157,7 +166,9 @@ def _stream_args(
         return JSONResponse({"error": str(exc)}, status_code=400)
 
 
-@router.get(API + "/stream/contents/{stream_id:path}", summary="Stories of a stream")
+@router.get(
+    API + "/stream/contents/{stream_id:path}", summary="Stories of a stream", responses=STREAM
+)
 def stream_contents(
     request: Request, stream_id: str, n: int = 20, c: str | None = None,
     xt: str | None = None, ot: int | None = None,
@@ -177,7 +188,7 @@ def stream_contents(
     return JSONResponse(body)
 
 
-@router.get(f"{API}/stream/items/ids", summary="Ids of a stream's stories")
+@router.get(f"{API}/stream/items/ids", summary="Ids of a stream's stories", responses=STREAM)
 def stream_item_ids(
     request: Request, s: str = reader.READING_LIST, n: int = 20, c: str | None = None,
     xt: str | None = None, ot: int | None = None,
@@ -207,7 +218,7 @@ async def items_contents(request: Request) -> Response:
     return JSONResponse({"id": "user/-/state/com.google/reading-list", "items": items})
 
 
-@router.post(f"{API}/edit-tag", summary="Mark stories read/unread, starred/unstarred")
+@router.post(f"{API}/edit-tag", summary="Mark stories read/unread, starred/unstarred", **TEXT)
 async def edit_tag(request: Request) -> Response:
     auth = _check(request)
     if isinstance(auth, Response):
@@ -225,7 +236,12 @@ async def edit_tag(request: Request) -> Response:
     return PlainTextResponse("OK")
 
 
-@router.get("/subscriptions.opml", summary="OPML export of the desk's subscriptions")
+@router.get(
+    "/subscriptions.opml",
+    summary="OPML export of the desk's subscriptions",
+    responses={200: answer("OPML 2.0", "text/x-opml")},
+    response_class=Response,
+)
 def opml_export(request: Request) -> Response:
     with database(request).read() as conn:
         body = reader.opml(conn, base_url(request))

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from newsdesk.store import sources as source_store
 from newsdesk.web import throttle
 from newsdesk.web.deps import database
+from newsdesk.web.openapi import json_error
 
 router = APIRouter(tags=["ingest"])
 
@@ -102,7 +103,18 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status, headers=headers or None)
 
 
-@router.post("/api/ingest", summary="Push up to 50 stories into a push source")
+@router.post(
+    "/api/ingest",
+    summary="Push up to 50 stories into a push source",
+    status_code=202,
+    responses={
+        400: json_error("The body is not JSON"),
+        401: json_error("No bearer token, or one no enabled push source has"),
+        413: json_error("Over 2 MB or over 50 items"),
+        422: json_error('The body is not {"items": [...]}'),
+        429: json_error("Over 10 calls a minute for this source"),
+    },
+)
 async def ingest(request: Request) -> JSONResponse:
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from newsdesk.publish.desk import event_members, filter_choices, saved_set, tag_count
@@ -20,6 +20,7 @@ from newsdesk.publish.read import (
 )
 from newsdesk.web.auth import current_editor
 from newsdesk.web.deps import database, render, settings
+from newsdesk.web.openapi import BAD_REQUEST_HTML, CURSOR, NOT_FOUND_HTML
 
 router = APIRouter()
 PAGE_SIZE = 30  # cards per page; infinite scroll brings the next 30 (rendering is the cost)
@@ -92,30 +93,49 @@ def feed_page(
 class FeedFilters:
     """The query parameters every feed page takes; one place to add a filter."""
 
-    tier: str | None = None
+    tier: Literal["p1", "featured", "all"] | None = None
     tag: str | None = None
     source: str | None = None
     group: str | None = None
     language: str | None = None
     q: str | None = None
-    cursor: str | None = None
+    cursor: Annotated[str | None, Query(**CURSOR)] = None
+
+
+@dataclass
+class HotFilters(FeedFilters):
+    tier: Literal["p1", "featured"] | None = None  # Hot shows only these two
 
 
 Filters = Annotated[FeedFilters, Depends()]
 
 
-@router.get("/", response_class=HTMLResponse, summary="Hot: p1 and featured stories")
-def hot(request: Request, filters: Filters) -> HTMLResponse:
+@router.get(
+    "/",
+    response_class=HTMLResponse,
+    summary="Hot: p1 and featured stories",
+    responses=BAD_REQUEST_HTML,
+)
+def hot(request: Request, filters: Annotated[HotFilters, Depends()]) -> HTMLResponse:
     return feed_page(request, "Hot", "hot", HOT_TIERS, **asdict(filters))
 
 
-@router.get("/all", response_class=HTMLResponse, summary="Every public story")
+@router.get(
+    "/all", response_class=HTMLResponse, summary="Every public story", responses=BAD_REQUEST_HTML
+)
 def all_stories(request: Request, filters: Filters) -> HTMLResponse:
     return feed_page(request, "All stories", "all", PUBLIC_TIERS, **asdict(filters))
 
 
-@router.get("/tags/{tag}", response_class=HTMLResponse, summary="Every public story with a tag")
-def tag_page(request: Request, tag: str, cursor: str | None = None) -> HTMLResponse:
+@router.get(
+    "/tags/{tag:path}",
+    response_class=HTMLResponse,
+    summary="Every public story with a tag",
+    responses=BAD_REQUEST_HTML,
+)
+def tag_page(
+    request: Request, tag: str, cursor: Annotated[str | None, Query(**CURSOR)] = None
+) -> HTMLResponse:
     with database(request).read() as conn:
         n = tag_count(conn, tag)
     return feed_page(
@@ -124,7 +144,9 @@ def tag_page(request: Request, tag: str, cursor: str | None = None) -> HTMLRespo
     )  # fmt: skip
 
 
-@router.get("/items/{item_id}", response_class=HTMLResponse, summary="One story")
+@router.get(
+    "/items/{item_id}", response_class=HTMLResponse, summary="One story", responses=NOT_FOUND_HTML
+)
 def item_page(request: Request, item_id: int) -> HTMLResponse:
     with database(request).read() as conn:
         card = get_card(conn, item_id, tz=settings(request).timezone)

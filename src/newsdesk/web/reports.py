@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
 from newsdesk.publish.reports import get_report, list_reports
 from newsdesk.web.deps import database, render, settings
+from newsdesk.web.openapi import MARKDOWN_PAGE, NOT_FOUND_HTML, MarkdownResponse
 
 router = APIRouter(tags=["reports"])
 Kind = Literal["daily", "weekly", "monthly"]
@@ -54,9 +55,19 @@ def _routes(kind: Kind) -> None:
 
     label = HEADINGS[kind]
     router.add_api_route(f"/{kind}", _archive, response_class=HTMLResponse, summary=f"{label}s")
-    router.add_api_route(f"/{kind}/{{period}}.md", _markdown, summary=f"{label} as Markdown")
     router.add_api_route(
-        f"/{kind}/{{period}}", _page, response_class=HTMLResponse, summary=f"One {label.lower()}"
+        f"/{kind}/{{period}}.md",
+        _markdown,
+        response_class=MarkdownResponse,
+        summary=f"{label} as Markdown",
+        responses=MARKDOWN_PAGE,
+    )
+    router.add_api_route(
+        f"/{kind}/{{period}}",
+        _page,
+        response_class=HTMLResponse,
+        summary=f"One {label.lower()}",
+        responses=NOT_FOUND_HTML,
     )
 
 

@@ -58,7 +58,12 @@ def _check(request: Request) -> Response | str:
     return expected
 
 
-@router.post("/accounts/ClientLogin", summary="Log in a reader app", **TEXT)
+@router.post(
+    "/accounts/ClientLogin",
+    summary="Log in a reader app",
+    responses={429: answer("Too many failed logins: wait Retry-After seconds", "text/plain")},
+    **TEXT,
+)
 def client_login(
     request: Request, Email: Annotated[str, Form()] = "", Passwd: Annotated[str, Form()] = ""
 ) -> Response:

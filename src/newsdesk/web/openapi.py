@@ -78,7 +78,7 @@ SIGN_IN: dict[tuple[str, str], Answers] = {
         303: answer("Signed in: on to `next`"),
         401: answer("The form again, saying the password was wrong", "text/html"),
         403: http_error("The sign-in form expired"),
-        429: answer("Too many failed attempts: wait Retry-After seconds"),
+        429: answer("Too many failed sign-ins: wait Retry-After seconds", "text/html"),
     },
     ("post", "/signout"): {
         **SIGNED_IN,

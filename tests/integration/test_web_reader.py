@@ -186,7 +186,7 @@ def test_save_collections_export_and_feedback(client, db) -> None:
     assert r.status_code == 200
     assert (
         client.post(f"/items/{nova}/feedback", data={"csrf": csrf, "kind": "meh"}).status_code
-        == 400
+        == 422
     )
     assert (
         client.post("/items/999999/feedback", data={"csrf": csrf, "kind": "up"}).status_code == 404

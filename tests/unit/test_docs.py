@@ -16,7 +16,7 @@ from newsdesk.config import Settings
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 NOT_SETTINGS = {"NEWSDESK_TEST_DATABASE_URL", "NEWSDESK_REQUIRE_POSTGRES", "NEWSDESK_BENCH_PG_URL",
-                "NEWSDESK_CONFIG_FILE"}  # fmt: skip
+                "NEWSDESK_CONFIG_FILE", "NEWSDESK_FUZZ_EXAMPLES"}  # fmt: skip
 WORD = re.compile(r"[a-z][a-z-]*(?:\\\|[a-z][a-z-]*)*")
 
 

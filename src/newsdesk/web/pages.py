@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -93,7 +93,8 @@ def feed_page(
 class FeedFilters:
     """The query parameters every feed page takes; one place to add a filter."""
 
-    tier: Literal["p1", "featured", "all"] | None = None
+    # Declared, not enforced by FastAPI: a wrong tier gets this desk's 400 page, not JSON.
+    tier: Annotated[str | None, Query(json_schema_extra={"enum": list(PUBLIC_TIERS)})] = None
     tag: str | None = None
     source: str | None = None
     group: str | None = None
@@ -104,7 +105,7 @@ class FeedFilters:
 
 @dataclass
 class HotFilters(FeedFilters):
-    tier: Literal["p1", "featured"] | None = None  # Hot shows only these two
+    tier: Annotated[str | None, Query(json_schema_extra={"enum": list(HOT_TIERS)})] = None
 
 
 Filters = Annotated[FeedFilters, Depends()]

@@ -1,6 +1,7 @@
 """Bad input at start-up ends with one clear line on stderr, never a traceback."""
 
 import socket
+import subprocess
 from pathlib import Path
 
 from .conftest import clean_env, newsdesk
@@ -77,3 +78,13 @@ def test_database_directory_under_read_only_parent(tmp_path: Path, tmpfs) -> Non
         assert_one_clear_line(result, f"cannot create the directory {parent / 'missing'}",
                               "Read-only file system")  # fmt: skip
     assert not (parent / "missing").exists()
+
+
+def test_database_on_a_read_only_file_system(tmp_path: Path, tmpfs) -> None:
+    disk = tmpfs("desk")
+    env = clean_env(tmp_path, NEWSDESK_DATA_DIR=str(disk))
+    assert newsdesk(["db", "upgrade"], env, tmp_path).returncode == 0
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+    result = newsdesk(["run", "--once"], env, tmp_path)
+    assert_one_clear_line(result, "unable to open database file",
+                          f"{disk} is on a read-only file system")  # fmt: skip

@@ -9,11 +9,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import DBAPIError
 
 from newsdesk.config import ConfigError, Settings, load_settings
 from newsdesk.policy.loader import PolicyError
 from newsdesk.sources.catalog import CatalogError
-from newsdesk.store.db import DatabaseError
+from newsdesk.store.db import DatabaseError, StorageFailure, storage_failure
 
 out = Console()
 err = Console(stderr=True)
@@ -28,15 +29,30 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line."""
 
 
+def say_error(message: str) -> None:
+    # the message may quote a server or a file ("[/]" in a URL): text, never markup
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
 @contextlib.contextmanager
 def friendly_errors() -> Iterator[None]:
-    """Turn every problem the user can fix into one line on stderr and exit code 2."""
+    """Turn every problem the user can fix into one line on stderr and exit code 2; a
+    database that fails under a running command (full disk, server gone) is one line too,
+    with exit code 1."""
     try:
         yield
+    except StorageFailure as exc:
+        say_error(str(exc))
+        raise typer.Exit(1) from None
     except (*USER_ERRORS, UserError) as exc:
-        # the message may quote a server or a file ("[/]" in a URL): text, never markup
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        say_error(str(exc))
         raise typer.Exit(2) from None
+    except DBAPIError as exc:  # met outside `Database` (migrations run on the engine itself)
+        failure = storage_failure(exc, "")
+        if failure is None:
+            raise
+        say_error(str(failure))
+        raise typer.Exit(1) from None
 
 
 def settings_for(demo: bool = False) -> Settings:

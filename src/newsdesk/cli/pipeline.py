@@ -7,20 +7,27 @@ import contextlib
 import errno
 import socket
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from newsdesk.cli.common import DemoOption, UserError, friendly_errors, out, settings_for
+from newsdesk.cli.common import (
+    DemoOption,
+    UserError,
+    friendly_errors,
+    out,
+    say_error,
+    settings_for,
+)
 from newsdesk.config import Settings
 from newsdesk.runner.app import catalog_for, open_database
 from newsdesk.runner.demo import DemoFeedServer
 from newsdesk.runner.local import RunSummary, run_once
 from newsdesk.runner.policy import active_policy, run_policy_jobs
-from newsdesk.store.db import Database
+from newsdesk.store.db import Database, StorageFailure
 
 app = typer.Typer()
 
@@ -60,7 +67,15 @@ def _print_summary(summary: RunSummary) -> None:
     out.print(table)
 
 
+def _quiet_storage_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # When the database fails, every story's task in flight fails the same way; the first
+    # failure ends the pass and is reported once, the others are not news.
+    if not isinstance(context.get("exception"), StorageFailure):
+        loop.default_exception_handler(context)
+
+
 async def _one_pass(db: Database, settings: Settings, demo_base: str | None) -> RunSummary:
+    asyncio.get_running_loop().set_exception_handler(_quiet_storage_failures)
     await run_policy_jobs(db, settings)  # proposals and previews asked for in the admin
     policy = active_policy(db, settings)  # the version editors activated (the file seeds it)
     catalog = catalog_for(settings, demo_base)
@@ -94,9 +109,18 @@ def run(
             db.close()
 
 
+async def _pass_in_loop(db: Database, settings: Settings, base: str | None) -> None:
+    """One pass of a long-running command: a full disk or a lost database server ends this
+    pass with one line, and the next pass tries again (it resumes from what was stored)."""
+    try:
+        _print_summary(await _one_pass(db, settings, base))
+    except StorageFailure as exc:
+        say_error(f"{exc}; next pass in {settings.run_interval_minutes} minutes")
+
+
 async def _loop(db: Database, settings: Settings, base: str | None) -> None:
     while True:
-        _print_summary(await _one_pass(db, settings, base))
+        await _pass_in_loop(db, settings, base)
         await asyncio.sleep(settings.run_interval_minutes * 60)
 
 
@@ -146,7 +170,7 @@ async def _serve(db: Database, settings: Settings, base: str | None, pipeline: b
     try:
         while pipeline and not web.done():
             await asyncio.sleep(settings.run_interval_minutes * 60)
-            _print_summary(await _one_pass(db, settings, base))
+            await _pass_in_loop(db, settings, base)
         await web
     finally:
         server.should_exit = True
@@ -161,7 +185,7 @@ def up(demo: DemoOption = False) -> None:
         db = open_database(settings)
         try:
             with _demo_server(demo) as base:
-                _print_summary(asyncio.run(_one_pass(db, settings, base)))
+                asyncio.run(_pass_in_loop(db, settings, base))  # the desk serves regardless
                 with contextlib.suppress(KeyboardInterrupt):
                     asyncio.run(_serve(db, settings, base, pipeline=True))
         finally:

@@ -40,7 +40,7 @@ from newsdesk.policy import Policy
 from newsdesk.store import editor as store
 from newsdesk.store import event_judgements as event_store
 from newsdesk.store import repo
-from newsdesk.store.db import Database
+from newsdesk.store.db import Database, StorageFailure
 from newsdesk.store.event_judgements import EventTodo
 
 __all__ = ["BudgetExceeded", "EventSubject", "StorySubject", "comment_one", "judge_one"]
@@ -285,7 +285,7 @@ async def judge_one(
             result = await subject.model(client, policy)
             judgement, receipt, flags = result.judgement, result.receipt_id, result.flags
             counts["second_opinions"] += result.second_opinion
-    except BudgetExceeded:
+    except (BudgetExceeded, StorageFailure):  # every story's problem, not this one's
         raise
     except Exception as exc:  # one bad story must not stop the desk; retried next pass
         counts[subject.failed] += 1
@@ -318,7 +318,7 @@ async def comment_one(
     related = [RelatedStory(r["title"], r["filed_at"], r["summary"], r["source"]) for r in rows]
     try:
         result = await subject.commentary(client, judgement, policy, related)
-    except BudgetExceeded:
+    except (BudgetExceeded, StorageFailure):
         raise
     except Exception as exc:
         counts["comment_failed"] += 1

@@ -20,7 +20,7 @@ from newsdesk.events.grouping import WINDOW, joinable
 from newsdesk.events.heat import HEAT_WINDOW, Report, event_heat
 from newsdesk.events.relate import Relation, RelationModel, judge_relations, nearest
 from newsdesk.store import events as store_events
-from newsdesk.store.db import Database
+from newsdesk.store.db import Database, StorageFailure
 
 
 @dataclass
@@ -78,6 +78,8 @@ async def group_pending(
         else:
             try:
                 decision = await _choose_with_model(db, index, ref, model, now, ahead)
+            except StorageFailure:
+                raise
             except Exception:  # a failed, held or paused model call must
                 # not lose the story: the rules decide this one, as they do with no model
                 decision = await index.choose(ref)

@@ -20,7 +20,7 @@ from newsdesk.editor.providers import LLMProvider, ModelError, routes_from_setti
 from newsdesk.runner.editor import StoreReceipts
 from newsdesk.runner.notify import dispatch, enqueue_new, targets_for
 from newsdesk.runner.reports import scheduled_reports
-from newsdesk.store.db import Database
+from newsdesk.store.db import Database, StorageFailure
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +88,8 @@ async def after_pass(
         if targets:
             await enqueue_new(db, targets, now, briefs)
             await dispatch(db, settings, targets)
+    except StorageFailure:  # the pass's end cannot be stored either: say so, once
+        raise
     except Exception:  # outputs must never stop the desk; the error is logged, not raised
         log.exception("outputs after the pass failed")
     finally:

@@ -36,7 +36,7 @@ from newsdesk.policy.loader import parse_policy
 from newsdesk.store import policy as store
 from newsdesk.store import repo
 from newsdesk.store import schema as t
-from newsdesk.store.db import Database
+from newsdesk.store.db import Database, StorageFailure
 
 log = logging.getLogger(__name__)
 SHIPPED_GOLD = Path(__file__).resolve().parents[3] / "eval" / "selection.jsonl"
@@ -258,6 +258,8 @@ async def _run_jobs(db: Database, settings: Settings, jobs: list[Any], client: A
                 error = f"unknown job kind {job.kind!r}"
         except (ProposalRefused, PolicyLoopError, ValueError) as exc:
             error = str(exc)
+        except StorageFailure:
+            raise
         except Exception as exc:  # a job's failure is shown on the page, never the pass's
             log.exception("policy job %s failed", job.id)
             error = f"{type(exc).__name__}: {exc}"

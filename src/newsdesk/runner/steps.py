@@ -51,7 +51,7 @@ from newsdesk.store import event_judgements as event_store
 from newsdesk.store import events as events_store
 from newsdesk.store import repo
 from newsdesk.store import sources as source_store
-from newsdesk.store.db import Database
+from newsdesk.store.db import Database, StorageFailure
 
 Id = int | str
 T = TypeVar("T")
@@ -269,6 +269,8 @@ async def collect(ctx: StepContext, source_ids: list[Any]) -> StepResult:
         async with in_flight:
             try:
                 return await collect_source(ctx.db, fetcher, ctx.fetch_slots, pool, row, rules)
+            except StorageFailure:  # the database's problem, not this source's: stop the pass
+                raise
             except Exception as exc:  # a bug one source's bytes found: that source's
                 return await record_crash(ctx.db, row, exc)  # error, not the pass's
             finally:

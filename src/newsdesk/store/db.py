@@ -9,6 +9,7 @@ PostgreSQL has no such limit, so there writes run on a small pool of threads.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,13 +18,53 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 T = TypeVar("T")
 
 
 class DatabaseError(RuntimeError):
     """The database cannot be used; the message is meant for the user as it is."""
+
+
+class StorageFailure(DatabaseError):
+    """The database stopped working under a running command: the disk is full, the server is
+    gone, the file cannot be written. Whatever was committed stays; the transaction that met
+    it rolled back. Raised by `Database` so that the steps' "one bad story must not stop the
+    desk" handlers let it through (it is every story's problem) and the command ends with
+    this one line."""
+
+
+_FULL = ("database or disk is full", "no space left on device", "could not extend file",
+         "could not write", "disk quota exceeded")  # fmt: skip
+_SQLITE_BROKEN = ("disk i/o error", "readonly database", "unable to open database file",
+                  "database is locked", "database disk image is malformed")  # fmt: skip
+
+
+def storage_failure(exc: BaseException, where: str) -> StorageFailure | None:
+    """The StorageFailure `exc` amounts to, or None when it is an ordinary error (a bug, a
+    constraint) that should surface as it is."""
+    if not isinstance(exc, DBAPIError) or exc.orig is None:
+        return None
+    lines = str(exc.orig).strip().splitlines()
+    reason = lines[0] if lines else type(exc.orig).__name__
+    state = str(getattr(exc.orig, "sqlstate", "") or "")
+    lowered = reason.lower()
+    where = f" at {where}" if where else ""
+    then = "what was stored before stays, and the next pass continues from there"
+    if any(sign in lowered for sign in _FULL) or state.startswith("53"):
+        return StorageFailure(
+            f"the database{where} is out of space ({reason}); free some space: {then}"
+        )
+    # psycopg gives a failed connection no SQLSTATE ("is not currently accepting connections",
+    # "connection refused"); SQLite's errors never have one, hence the sqlite_errorcode test
+    refused = isinstance(exc, OperationalError) and not state
+    refused = refused and not hasattr(exc.orig, "sqlite_errorcode")
+    if exc.connection_invalidated or refused or state.startswith(("08", "57P")):
+        return StorageFailure(f"lost the database{where} ({reason}); {then}")
+    if any(sign in lowered for sign in _SQLITE_BROKEN):
+        return StorageFailure(f"cannot write the database{where} ({reason}); {then}")
+    return None
 
 
 def engine_url(url: str) -> str:
@@ -109,16 +150,39 @@ class Database:
                 conn.execute(text("SELECT 1"))
         except OperationalError as exc:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            reason += self._why_not_open()
             raise DatabaseError(f"cannot reach the database at {self.safe_url}: {reason}") from None
+
+    def _why_not_open(self) -> str:
+        # SQLite only says "unable to open database file"; a WAL database also needs to write
+        # its -shm file beside it, so a read-only file system is a common, silent cause
+        database = self.engine.url.database if self.is_sqlite else None
+        if not database or database == ":memory:":
+            return ""
+        parent = Path(database).parent
+        try:
+            read_only = bool(os.statvfs(parent).f_flag & os.ST_RDONLY)
+        except OSError:
+            return f" ({parent} does not exist)" if not parent.exists() else ""
+        return f" ({parent} is on a read-only file system)" if read_only else ""
 
     @property
     def safe_url(self) -> str:
         return self.engine.url.render_as_string(hide_password=True)
 
+    def _failed(self, exc: BaseException) -> StorageFailure | None:
+        return storage_failure(exc, self.safe_url)
+
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            yield conn
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except DBAPIError as exc:
+            failure = self._failed(exc)
+            if failure is None:
+                raise
+            raise failure from exc
 
     async def read_async(self, fn: Callable[[Connection], T]) -> T:
         """Run fn(conn) on a pooled read connection in a thread: a slow query inside async code
@@ -131,6 +195,15 @@ class Database:
         return await asyncio.to_thread(run)
 
     def _run_write(self, fn: Callable[[Connection], T]) -> T:
+        try:
+            return self._write_once(fn)
+        except DBAPIError as exc:
+            failure = self._failed(exc)
+            if failure is None:
+                raise
+            raise failure from exc
+
+    def _write_once(self, fn: Callable[[Connection], T]) -> T:
         if not self.is_sqlite:
             with self.engine.begin() as pg_conn:
                 return fn(pg_conn)

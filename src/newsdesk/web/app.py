@@ -6,16 +6,17 @@ stories only through `newsdesk.publish`.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from newsdesk import __version__
 from newsdesk.config import Settings, load_settings
-from newsdesk.store.db import Database
+from newsdesk.store.db import Database, StorageFailure
 from newsdesk.web import (
     access,
     agents,
@@ -35,6 +36,7 @@ from newsdesk.web import (
     reports,
 )
 
+log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 
 
@@ -66,6 +68,14 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     reader.install(app)  # the reader's pages, editor actions, sign-in and admin
     openapi.install(app)  # the answers middleware gives, declared on the routes it guards
     app.add_middleware(edge.Edge)  # added last, so outermost: HEAD runs as GET in every layer
+
+    @app.exception_handler(StorageFailure)
+    async def storage_failed(request: Request, exc: StorageFailure) -> Response:
+        # a full disk or a database server that went away: say so plainly, never a traceback;
+        # the details (and the database's address) go to the log, not to the public
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return PlainTextResponse("the desk's database is unavailable; try again shortly\n",
+                                 status_code=503, headers={"Retry-After": "30"})  # fmt: skip
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> Response:

@@ -179,3 +179,35 @@ async def test_a_note_with_instructions_changes_nothing(db, tmp_path) -> None:
     ]
     injected = propose_offline(policy, text, hostile, stories, window, gold)
     assert injected.text == plain.text and injected.changes == plain.changes
+
+
+async def test_a_preview_with_the_model_pays_once(db, tmp_path) -> None:
+    from fakes.fake_llm import FakeLLM
+    from newsdesk.runner.policy import preview_estimate, preview_with_model
+    from newsdesk.runner.steps import StepContext
+
+    settings = load_settings(allow_private_urls=True, data_dir=tmp_path, fulltext_enabled=False)
+    with DemoFeedServer() as base:
+        await run_once(
+            db,
+            settings,
+            active_policy(db, settings),
+            catalog=load_catalog(DEMO_CATALOG, demo_base=base),
+            demo=True,
+        )
+    with FakeLLM() as fake:
+        model = load_settings(
+            llm_base_url=fake.base_url, llm_model="fake-editor", data_dir=tmp_path
+        )
+        estimate = preview_estimate(db, model, days=30)
+        assert estimate["stories"] == len(desk_state(db)) and estimate["calls"] > 0
+        async with StepContext(db, model, active_policy(db, model)) as ctx:
+            client = ctx.provider()
+            first = await preview_with_model(db, model, "1", client, days=30)
+            paid = len(fake.log)
+            again = await preview_with_model(db, model, "1", client, days=30)
+        assert paid >= estimate["stories"] and len(fake.log) == paid  # receipts answer repeats
+    assert first["editor"] == "fake-editor" and first["stories"] == estimate["stories"]
+    assert again["enter"] == first["enter"] and again["draft"] == first["draft"]
+    # the same policy judged by the same model on the gold set: no F1 drop
+    assert first["current"] == first["draft"] and not first["needs_confirmation"]

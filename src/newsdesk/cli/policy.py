@@ -139,17 +139,26 @@ def policy_preview(
         Path | None, typer.Option("--gold", help="Gold file (default: eval/selection.jsonl).")
     ] = None,
     as_json: JsonOption = False,
+    model: Annotated[
+        bool,
+        typer.Option("--model", help="Judge with the configured model (costs calls; asks first)."),
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before paying for calls.")] = False,
 ) -> None:
-    """Re-judge recent stories under a draft with the rules editor and show what moves: p1 and
-    featured entries and exits, agreement with the votes, gold precision/recall/F1 side by
-    side. A draft that lowers gold F1 by more than 0.02 is marked."""
+    """Re-judge recent stories under a draft and show what moves: p1 and featured entries and
+    exits, agreement with the votes, gold precision/recall/F1 side by side. The rules editor
+    by default (free); `--model` prints the estimated calls and cost first. A draft that
+    lowers gold F1 by more than 0.02 is marked."""
     with friendly_errors():
         from newsdesk.runner.policy import preview_version
 
         settings = settings_for()
         db = open_database(settings)
         try:
-            figures = preview_version(db, settings, draft, days, gold)
+            if model:
+                figures = _model_preview(db, settings, draft, days, gold, yes)
+            else:
+                figures = preview_version(db, settings, draft, days, gold)
         except _loop_errors() as exc:
             raise UserError(str(exc)) from None
         finally:
@@ -160,9 +169,43 @@ def policy_preview(
     _print_preview(figures)
 
 
+def _model_preview(
+    db: Any, settings: Any, draft: str, days: int, gold: Path | None, yes: bool
+) -> dict[str, Any]:
+    from newsdesk.runner.editor import model_editor
+    from newsdesk.runner.policy import preview_estimate, preview_with_model, version_row
+
+    if not settings.llm_configured:
+        raise UserError("--model needs NEWSDESK_LLM_BASE_URL and NEWSDESK_LLM_MODEL")
+    version_row(db, draft)  # an unknown version is refused before anything is estimated
+    estimate = preview_estimate(db, settings, days, gold)
+    cost = estimate["cost"]
+    err.print(
+        f"{estimate['stories']} stories and {estimate['gold_cases']} gold cases with "
+        f"{estimate['editor']}: about {estimate['calls']} calls, {estimate['tokens']:,} tokens, "
+        + (f"${cost:.2f}" if cost is not None else "cost unknown (no price for the model)")
+        + " (answers already paid for are reused)",
+        highlight=False,
+    )
+    if not yes and not typer.confirm("pay for them?", err=True):
+        raise typer.Exit(1)
+    client = model_editor(db, settings)
+    if client is None:
+        raise UserError("model calls are disabled (NEWSDESK_MODEL_CALLS_ENABLED=false)")
+
+    async def run() -> dict[str, Any]:
+        try:
+            return await preview_with_model(db, settings, draft, client, days, gold)
+        finally:
+            await client.close()
+
+    return asyncio.run(run())
+
+
 def _print_preview(f: dict[str, Any]) -> None:
     out.print(
-        f"preview of version {f['number']} ({f['draft_version']}) against the active "
+        f"preview ({f.get('editor', 'rules')} editor) of version {f['number']} "
+        f"({f['draft_version']}) against the active "
         f"{f['current_version']}: {f['stories']} stories of the last {f['days']} days",
         highlight=False,
     )

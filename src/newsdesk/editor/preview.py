@@ -12,19 +12,15 @@ from collections import Counter
 from typing import Any
 
 from newsdesk.domain import Tier
-from newsdesk.editor.propose import (
-    MAX_F1_DROP,
-    SELECTED,
-    Reading,
-    Story,
-    Voted,
-    gold_scores,
-)
-from newsdesk.editor.rules import verdict
+from newsdesk.editor.propose import MAX_F1_DROP, SELECTED, Story, Voted, gold_scores
+from newsdesk.editor.rules import Reading, verdict
 from newsdesk.policy import Policy
 
 RANK = {Tier.EXCLUDED: 0, Tier.ALL: 1, Tier.FEATURED: 2, Tier.P1: 3}
 LIST_LIMIT = 200  # stories listed per direction; the counts are always whole
+
+
+Verdicts = dict[int, tuple[Tier, int]]  # story id -> (tier, importance)
 
 
 def preview(
@@ -34,50 +30,86 @@ def preview(
     voted: list[Voted],
     gold: list[tuple[bool, Reading]],
 ) -> dict[str, Any]:
+    """The rules editor's preview: every story judged under both policies, for free."""
+    before: Verdicts = {}
+    after: Verdicts = {}
+    for story in stories:
+        old, new = verdict(story.reading, current), verdict(story.reading, draft)
+        before[story.item_id] = (old.tier, old.importance)
+        after[story.item_id] = (new.tier, new.importance)
+    agreement = []
+    for v in voted:
+        if v.want is None:
+            agreement.append((None, False, False))
+            continue
+        was = verdict(v.story.reading, current).tier in SELECTED
+        now = verdict(v.story.reading, draft).tier in SELECTED
+        agreement.append((v.want, was, now))
+    titles = {s.item_id: s.title for s in stories}
+    figures = compare(
+        titles, before, after, agreement, gold_scores(gold, current), gold_scores(gold, draft)
+    )
+    return figures | {
+        "current_version": current.version,
+        "draft_version": draft.version,
+        "gold_cases": len(gold),
+        "editor": "rules",
+    }
+
+
+def compare(
+    titles: dict[int, str],
+    before: Verdicts,
+    after: Verdicts,
+    agreement: list[tuple[bool | None, bool, bool]],
+    gold_before: dict[str, float],
+    gold_after: dict[str, float],
+) -> dict[str, Any]:
+    """The preview's figures from two sets of verdicts, whichever editor made them.
+    `agreement` holds (wanted selected, selected before, selected after) per voted story,
+    None for a disputed one."""
     enter: list[dict[str, Any]] = []
     leave: list[dict[str, Any]] = []
     tiers: dict[str, Counter[str]] = {"current": Counter(), "draft": Counter()}
-    for story in stories:
-        old, new = verdict(story.reading, current), verdict(story.reading, draft)
-        tiers["current"][old.tier.value] += 1
-        tiers["draft"][new.tier.value] += 1
-        if old.tier is new.tier:
+    for item_id, (old, old_score) in before.items():
+        if item_id not in after:
+            continue
+        new, new_score = after[item_id]
+        tiers["current"][old.value] += 1
+        tiers["draft"][new.value] += 1
+        if old is new:
             continue
         row = {
-            "item_id": story.item_id,
-            "title": story.title,
-            "from": old.tier.value,
-            "to": new.tier.value,
-            "importance_from": old.importance,
-            "importance_to": new.importance,
+            "item_id": item_id,
+            "title": titles.get(item_id, ""),
+            "from": old.value,
+            "to": new.value,
+            "importance_from": old_score,
+            "importance_to": new_score,
         }
-        if new.tier in SELECTED and RANK[new.tier] > RANK[old.tier]:
+        if new in SELECTED and RANK[new] > RANK[old]:
             enter.append(row)
-        elif old.tier in SELECTED and RANK[new.tier] < RANK[old.tier]:
+        elif old in SELECTED and RANK[new] < RANK[old]:
             leave.append(row)
-    agreement = {"votes": 0, "current": 0, "draft": 0, "disputed": 0}
-    for v in voted:
-        if v.want is None:
-            agreement["disputed"] += 1
+    votes = {"votes": 0, "current": 0, "draft": 0, "disputed": 0}
+    for want, was, now in agreement:
+        if want is None:
+            votes["disputed"] += 1
             continue
-        agreement["votes"] += 1
-        agreement["current"] += (verdict(v.story.reading, current).tier in SELECTED) == v.want
-        agreement["draft"] += (verdict(v.story.reading, draft).tier in SELECTED) == v.want
-    before, after = gold_scores(gold, current), gold_scores(gold, draft)
-    drop = round(before["f1"] - after["f1"], 4)
+        votes["votes"] += 1
+        votes["current"] += was == want
+        votes["draft"] += now == want
+    drop = round(gold_before["f1"] - gold_after["f1"], 4)
     return {
-        "current_version": current.version,
-        "draft_version": draft.version,
-        "stories": len(stories),
-        "current": before,
-        "draft": after,
-        "gold_cases": len(gold),
+        "stories": sum(tiers["current"].values()),
+        "current": gold_before,
+        "draft": gold_after,
         "f1_drop": drop,
         "needs_confirmation": drop > MAX_F1_DROP,
         "enter": enter[:LIST_LIMIT],
         "leave": leave[:LIST_LIMIT],
         "entered": len(enter),
         "left": len(leave),
-        "votes_agreement": agreement,
+        "votes_agreement": votes,
         "tiers": {name: {t.value: counts[t.value] for t in Tier} for name, counts in tiers.items()},
     }

@@ -116,12 +116,14 @@ def gold_readings(cases: list[Case]) -> list[tuple[bool, Reading]]:
 
 
 def gold_scores(gold: list[tuple[bool, Reading]], policy: Policy) -> dict[str, float]:
-    tp = fp = fn = 0
-    for want, reading in gold:
-        got = verdict(reading, policy).tier in SELECTED
-        tp += want and got
-        fp += got and not want
-        fn += want and not got
+    return prf([(want, verdict(reading, policy).tier in SELECTED) for want, reading in gold])
+
+
+def prf(pairs: list[tuple[bool, bool]]) -> dict[str, float]:
+    """Precision, recall and F1 of (should select, selected) pairs."""
+    tp = sum(want and got for want, got in pairs)
+    fp = sum(got and not want for want, got in pairs)
+    fn = sum(want and not got for want, got in pairs)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -7,6 +7,7 @@ seeds version 1 of a new desk. Every judge reads the active version through `act
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import functools
 import logging
@@ -14,13 +15,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from newsdesk.config import Settings
+from newsdesk.domain import Tier
 from newsdesk.editor.calibrate import GoldError, load_gold
 from newsdesk.editor.preview import preview as measure
 from newsdesk.editor.propose import (
     MAX_F1_DROP,
+    SELECTED,
     Proposal,
     ProposalRefused,
     Story,
@@ -183,6 +186,122 @@ def preview_version(
     }
     db.write_sync(lambda c: store.set_preview(c, row.version, figures))
     return figures
+
+
+def preview_estimate(
+    db: Database, settings: Settings, days: int, gold: Path | None = None
+) -> dict[str, Any]:
+    """What a preview with the model editor would cost: the window's stories judged under
+    the draft, and the gold cases under both policies (receipts answer repeats for free)."""
+    since = datetime.now(UTC) - timedelta(days=days)
+    with db.read() as conn:
+        stories = conn.execute(
+            select(func.count())
+            .select_from(t.items)
+            .where(t.items.c.first_seen_at >= since, t.items.c.judgement_id.is_not(None))
+        ).scalar_one()
+    cases = _gold_case_list(gold)
+    return rejudge_estimate(settings, int(stories) + 2 * len(cases)) | {
+        "stories": int(stories),
+        "gold_cases": len(cases),
+    }
+
+
+def _gold_case_list(gold: Path | None) -> list[Any]:
+    try:
+        return [c for c in load_gold(gold or SHIPPED_GOLD) if c.decision in ("select", "reject")]
+    except GoldError as exc:
+        raise PolicyLoopError(str(exc)) from None
+
+
+async def preview_with_model(
+    db: Database,
+    settings: Settings,
+    ref: str,
+    client: Any,
+    days: int = 14,
+    gold: Path | None = None,
+) -> dict[str, Any]:
+    """The preview with the model editor (only when asked: it pays for calls): the window's
+    stories keep their current verdicts (what the desk shows) and are judged under the draft;
+    the gold cases are judged under both. Every call goes through the receipts."""
+    from newsdesk.editor.judge import model_judgement
+    from newsdesk.editor.preview import compare
+    from newsdesk.editor.propose import prf
+
+    row = version_row(db, ref)
+    current, draft = active_policy(db, settings), _parsed(row)
+    since = datetime.now(UTC) - timedelta(days=days)
+    i = t.items.c
+    with db.read() as conn:
+        rows = conn.execute(
+            select(t.items).where(i.first_seen_at >= since, i.judgement_id.is_not(None))
+        ).all()
+        sources = {r.id: repo.source_from_row(r) for r in conn.execute(select(t.sources))}
+        coverage = repo.coverage_counts(conn, [r.id for r in rows])
+        kinds: dict[int, set[str]] = {}
+        for vote in store.votes(conn):
+            kinds.setdefault(vote.item_id, set()).add(vote.kind)
+    slots = asyncio.Semaphore(settings.llm_concurrency)
+
+    async def judged(item: Any, source: Any, policy: Policy, cover: int) -> tuple[Any, int]:
+        async with slots:
+            result = await model_judgement(client, item, source, policy, cover)
+        return result.judgement.tier, result.judgement.importance
+
+    drafts = await asyncio.gather(
+        *(
+            judged(repo.item_from_row(r), sources[r.source_id], draft, coverage.get(r.id, 1))
+            for r in rows
+        )
+    )
+    before = {r.id: (Tier(r.tier), int(r.importance or 0)) for r in rows}
+    after = dict(zip([r.id for r in rows], drafts, strict=True))
+    cases = _gold_case_list(gold)
+    gold_now = await asyncio.gather(*(judged(c.item, c.source, current, c.coverage) for c in cases))
+    gold_draft = await asyncio.gather(*(judged(c.item, c.source, draft, c.coverage) for c in cases))
+    agreement = [
+        (_want(k), before[item_id][0] in SELECTED, after[item_id][0] in SELECTED)
+        for item_id, k in kinds.items()
+        if item_id in before
+    ]
+    figures = compare(
+        {r.id: r.title for r in rows},
+        before,
+        after,
+        agreement,
+        prf(
+            [
+                (c.decision == "select", g[0] in SELECTED)
+                for c, g in zip(cases, gold_now, strict=True)
+            ]
+        ),
+        prf(
+            [
+                (c.decision == "select", g[0] in SELECTED)
+                for c, g in zip(cases, gold_draft, strict=True)
+            ]
+        ),
+    )
+    figures |= {
+        "current_version": current.version,
+        "draft_version": draft.version,
+        "gold_cases": len(cases),
+        "editor": settings.llm_model,
+        "days": days,
+        "gold_file": str(gold or SHIPPED_GOLD),
+        "number": row.number,
+        "measured_at": datetime.now(UTC).isoformat(),
+    }
+    db.write_sync(lambda c: store.set_preview(c, row.version, figures))
+    return figures
+
+
+def _want(kinds: set[str]) -> bool | None:
+    """Select (up, star), reject (down), or None when editors disagree."""
+    if "down" in kinds and kinds & {"up", "star"}:
+        return None
+    return "down" not in kinds
 
 
 def diff_text(old: str, new: str, old_name: str, new_name: str) -> str:

@@ -228,7 +228,8 @@ def _coordinates(
     def around(path: tuple[str, ...], radius: int, low: int, high: int) -> None:
         value = int(_get(numbers, path))
         span = range(max(low, value - radius), min(high, value + radius) + 1)
-        coords.append((path, [float(v) for v in span]))
+        # a point keeps its sign: coverage never counts against a story, marketing never for
+        coords.append((path, [float(v) for v in span if v * value >= 0]))
 
     for tier in numbers.get("featured_line", {}):
         around(("featured_line", tier), 6, 0, 100)

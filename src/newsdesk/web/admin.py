@@ -244,12 +244,10 @@ def admin_policy_preview(
     version: str,
     editor: EditorSession = Depends(require_editor),
     csrf: str = Form(""),
-    days: int = Form(14),
+    days: int = Form(14, ge=1, le=365),
 ) -> Response:
     """Ask the next pass to measure this version (pages never judge stories themselves)."""
     check_csrf(request, editor, csrf)
-    if not 1 <= days <= 365:
-        raise HTTPException(400, "days must be from 1 to 365")
     row = _version(request, version)
     now = datetime.now(UTC)
     database(request).write_sync(
@@ -318,12 +316,10 @@ def admin_feedback_propose(
     request: Request,
     editor: EditorSession = Depends(require_editor),
     csrf: str = Form(""),
-    since_days: int = Form(30),
+    since_days: int = Form(30, ge=1, le=3650),
 ) -> Response:
     """Ask the next pass for a policy proposal from the votes (`newsdesk policy propose`)."""
     check_csrf(request, editor, csrf)
-    if not 1 <= since_days <= 3650:
-        raise HTTPException(400, "since_days must be from 1 to 3650")
     now = datetime.now(UTC)
     database(request).write_sync(
         lambda c: policy_store.queue_job(

@@ -173,3 +173,30 @@ async def test_faults_in_every_way_end_judged_and_paid_once(db, demo) -> None:
         assert {e.fault for e in fake.log} >= set(FAULT_KINDS)
         # No request body got a good answer twice: only failed calls were ever re-sent.
         assert fake.paid_twice() == []
+
+
+async def test_a_budget_pause_shows_in_the_admin_until_model_work_resumes(db, demo) -> None:
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from newsdesk.web.app import create_app
+
+    def budgets_page(settings) -> str:
+        with TestClient(create_app(settings, db), base_url="http://desk.test") as client:
+            page = client.get("/signin")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+            client.post("/signin", data={"password": "pw-for-tests", "csrf": csrf})
+            return client.get("/admin/budgets").text
+
+    with FakeLLM() as fake:
+        spent = settings_for(fake, llm_budget_calls_per_day=10, llm_concurrency=2,
+                             admin_password="pw-for-tests", page_cache_seconds=0)  # fmt: skip
+        summary = await run_once(db, spent, load_policy(), catalog=demo, demo=True)
+        assert "limit 10" in summary.paused
+        assert "Model steps are paused" in budgets_page(spent)
+        assert "limit 10" in budgets_page(spent)
+        free = settings_for(fake, admin_password="pw-for-tests", page_cache_seconds=0)
+        resumed = await run_once(db, free, load_policy(), catalog=demo, demo=True)
+        assert resumed.paused == "" and resumed.judged > 0
+        assert "Model steps are paused" not in budgets_page(free)

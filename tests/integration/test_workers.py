@@ -7,20 +7,23 @@ answer is paid twice; a source locked by one worker is not fetched by the other.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from conftest import PG_URL
+from conftest import PG_URL, Route
 from fakes.fake_llm import FakeLLM
 from newsdesk.config import load_settings
 from newsdesk.policy import load_policy
@@ -28,6 +31,7 @@ from newsdesk.runner.demo import DemoFeedServer
 from newsdesk.runner.local import run_once
 from newsdesk.sources.catalog import DEMO_CATALOG, load_catalog
 from newsdesk.store import queue as store_queue
+from newsdesk.store import repo
 from newsdesk.store import schema as t
 from newsdesk.store.db import Database
 from newsdesk.store.migrate import upgrade
@@ -235,3 +239,153 @@ def test_a_worker_killed_while_judging_pays_no_answer_twice(pg_url, feeds, tmp_p
     assert len(unjudged) <= 16
     assert all(q["failed"] == 0 for q in jobs["queues"].values()), jobs
     assert all(q["doing"] == 0 for n, q in jobs["queues"].items() if n != "outputs"), jobs
+
+
+LAB = (Path(__file__).parents[1] / "fixtures" / "lab.xml").read_bytes()
+
+
+class SlowFeed:
+    """A feed that takes `seconds` to answer and remembers how many requests overlapped."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds, self.inside, self.most, self.started = seconds, 0, 0, 0
+        self.lock = threading.Lock()
+
+    def __call__(self, handler: Any) -> None:
+        with self.lock:
+            self.inside += 1
+            self.started += 1
+            self.most = max(self.most, self.inside)
+        try:
+            time.sleep(self.seconds)
+            handler.send_response(200)
+            handler.send_header("Content-Length", str(len(LAB)))
+            handler.end_headers()
+            handler.wfile.write(LAB)
+        finally:
+            with self.lock:
+                self.inside -= 1
+
+
+def one_source_catalog(tmp_path: Path, url: str) -> Path:
+    catalog = tmp_path / "one.toml"
+    catalog.write_text(
+        f'[[source]]\nid = "lab"\nname = "Example Lab"\nurl = "{url}"\nkind = "rss"\n'
+        'group = "vendor-official"\nlanguage = "en"\ntier = "T1"\n', encoding="utf-8"
+    )  # fmt: skip
+    return catalog
+
+
+def fetch_runs(db: Database) -> int:
+    return _count(db, t.fetch_runs)
+
+
+def test_a_source_locked_by_one_worker_is_not_fetched_by_another(
+    pg_url, feeds, server, tmp_path
+) -> None:
+    import asyncio
+
+    from newsdesk.runner.worker import defer, make_app
+
+    _, policy = feeds
+    slow = SlowFeed(3.0)
+    catalog = one_source_catalog(tmp_path, server.add("/lab.xml", Route(handler=slow)))
+    env = environment(pg_url, catalog, policy)
+    newsdesk(env, "db", "upgrade")
+    db = Database(pg_url)
+    db.write_sync(lambda c: repo.upsert_sources(c, load_catalog(catalog), datetime.now(UTC)))
+
+    async def three_jobs_for_one_source() -> None:  # past the queueing lock, on purpose
+        settings = load_settings(database_url=pg_url)
+        async with make_app(settings).open_async() as app:
+            for _ in range(3):
+                await defer(app, "collect", ["lab"], queueing_lock=None)
+
+    asyncio.run(three_jobs_for_one_source())
+    workers = [start_worker(env, tmp_path / f"lock-{n}.log") for n in (1, 2)]
+    try:
+        wait_for(lambda: fetch_runs(db) >= 1 and idle(db), 120, "the jobs to run")
+        time.sleep(3)  # a second fetch, had it started, would be seen by now
+    finally:
+        stop(workers)
+    try:
+        assert slow.most == 1  # never two fetches of the source at once
+        assert slow.started == 1 and fetch_runs(db) == 1  # later jobs found it no longer due
+        assert _count(db, t.items) == 3
+    finally:
+        db.close()
+
+
+def test_a_worker_killed_while_collecting_leaves_the_source_to_another(
+    pg_url, feeds, server, tmp_path
+) -> None:
+    _, policy = feeds
+    slow = SlowFeed(6.0)
+    catalog = one_source_catalog(tmp_path, server.add("/lab.xml", Route(handler=slow)))
+    env = environment(pg_url, catalog, policy)
+    newsdesk(env, "db", "upgrade")
+    first = start_worker(env, tmp_path / "collect-1.log")
+    db = Database(pg_url)
+    try:
+        wait_for(lambda: slow.started >= 1, 150, "the first tick to start fetching")
+        first.send_signal(signal.SIGKILL)  # mid-fetch: nothing stored yet
+        first.wait()
+        assert _count(db, t.items) == 0 and fetch_runs(db) == 0
+        second = start_worker(env, tmp_path / "collect-2.log")
+        try:
+            wait_for(lambda: fetch_runs(db) == 1 and idle(db), 150, "the survivor to collect")
+        finally:
+            stop([second])
+        with db.read() as conn:
+            status = store_queue.status(conn)
+            titles = conn.execute(select(t.items.c.title)).scalars().all()
+        assert len(titles) == len(set(titles)) == 3  # every story once
+        assert slow.started == 2  # fetched again by the survivor, once
+        assert status["queues"]["collect"]["doing"] == 0 and status["stalled"] == 0
+    finally:
+        db.close()
+
+
+def test_a_failing_task_is_retried_with_backoff_then_recorded(pg_url, feeds, tmp_path) -> None:
+    import asyncio
+
+    from newsdesk.runner.worker import make_app
+
+    _, policy = feeds
+    env = environment(pg_url, tmp_path / "none.toml", policy)
+    (tmp_path / "none.toml").write_text("", encoding="utf-8")
+    newsdesk(env, "db", "upgrade")
+
+    async def broken_job() -> None:  # a step that does not exist raises on every attempt
+        async with make_app(load_settings(database_url=pg_url)).open_async() as app:
+            await app.configure_task("newsdesk:step", queue="editor").defer_async(
+                step="no_such_step", ids=[1]
+            )
+
+    asyncio.run(broken_job())
+    worker = start_worker(env, tmp_path / "fail.log")
+    db = Database(pg_url)
+
+    def attempts() -> tuple[str, int]:
+        with db.read() as conn:
+            row = conn.execute(text(
+                "SELECT status::text, attempts FROM procrastinate_jobs WHERE queue_name='editor'"
+            )).one()  # fmt: skip
+        return row[0], int(row[1])
+
+    try:
+        wait_for(lambda: attempts()[1] >= 2, 60, "a retry")
+        started = time.monotonic()
+        wait_for(lambda: attempts()[0] == "failed", 240, "the job to fail for good")
+        waited = time.monotonic() - started
+    finally:
+        stop([worker])
+    try:
+        assert attempts() == ("failed", 7)  # the first run and 6 retries
+        assert waited > 4 + 8 + 16 + 32 + 64  # the waits between attempts grew
+        shown = json.loads(newsdesk(env, "queue", "status", "--json").stdout)
+        assert shown["queues"]["editor"]["failed"] == 1
+        assert "1 failed job(s) back" in newsdesk(env, "queue", "retry").stdout
+        assert attempts()[0] == "todo"
+    finally:
+        db.close()

@@ -65,6 +65,11 @@ def usage_summary(conn: Connection, now: datetime, tz: str = "UTC") -> list[dict
     return out
 
 
+def model_pause(conn: Connection) -> Any:
+    """Why model steps are paused now (a spent budget, as the last model step said), or None."""
+    return conn.execute(select(t.desk_state).where(t.desk_state.c.key == "paused")).first()
+
+
 def budgets(conn: Connection) -> list[Any]:
     b = t.budgets.c
     return list(conn.execute(select(t.budgets).order_by(b.service, b.window)).all())

@@ -9,8 +9,6 @@ from sqlalchemy import Connection
 
 from newsdesk.store import outputs
 
-REPORT_KINDS = ("daily", "weekly", "monthly")
-
 
 def _shape(row: dict[str, Any]) -> dict[str, Any]:
     data = row["data"] or {}

@@ -19,6 +19,7 @@ from newsdesk.policy import Policy
 from newsdesk.runner.source_tests import run_source_tests
 from newsdesk.runner.steps import STEPS, Progress, StepContext, StepResult, pending
 from newsdesk.store import repo
+from newsdesk.store import state as desk_state
 from newsdesk.store.db import Database
 
 __all__ = ["Progress", "RunSummary", "run_once"]
@@ -117,6 +118,9 @@ async def run_once(
             if name == "collect":
                 await ctx.close_collect()  # the CPU pool's processes are not needed after it
     finished = datetime.now(UTC)
+    # what the admin pages and `queue status` show, as the workers record it
+    worked = summary.judged + summary.events_judged + summary.commented > 0
+    await desk_state.set_paused(db, summary.paused, finished, worked)
     summary.seconds = (finished - started).total_seconds()
     stats = summary.as_dict()
     await db.write(lambda c: repo.finish_pipeline_run(c, run_id, finished, "ok", stats))

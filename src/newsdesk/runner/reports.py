@@ -20,8 +20,6 @@ from newsdesk.reports.render import render_markdown
 from newsdesk.store import outputs
 from newsdesk.store.db import Database
 
-KINDS = ("daily", "weekly", "monthly")
-
 
 def day_window(day: date, tz: str) -> tuple[datetime, datetime]:
     zone = ZoneInfo(tz)

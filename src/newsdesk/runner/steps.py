@@ -419,49 +419,42 @@ async def judge_events(ctx: StepContext, event_ids: list[Any]) -> StepResult:
 
 async def comment(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     """Take and sharp for the given model-judged p1 and featured stories that have none."""
-    result = StepResult("comment")
-    ids = [int(i) for i in item_ids]
-    client = ctx.editor()
-    if client is None or not ids or ctx.paused:
-        result.paused = ctx.paused if ids and client is not None else ""
-        return result
-    todo = await ctx.load(lambda c, chunk: editor_store.items_to_comment(c, len(chunk), chunk),
-                          ids)  # fmt: skip
-    todo = _in_order(todo, ids, lambda r: r[0])
-    ctx.progress.start("comment", len(todo))
 
-    async def one(item_id: int, item: Any, source: Any, jrow: Any) -> None:
-        async with ctx.model_slots:
-            if not ctx.paused:
-                subject = StorySubject(item_id, item, source)
-                try:
-                    result.counts.update(await comment_one(
-                        ctx.db, client, ctx.policy, subject, judgement_from_row(jrow)))  # fmt: skip
-                except BudgetExceeded as exc:
-                    ctx.paused = str(exc)
-        ctx.progress.advance("comment")
+    def load(c: Connection, chunk: list[Any]) -> list[tuple[Any, Any]]:
+        rows = editor_store.items_to_comment(c, len(chunk), chunk)
+        return [(StorySubject(i, item, source), jrow) for i, item, source, jrow in rows]
 
-    await asyncio.gather(*(one(*row) for row in todo))
-    result.paused = ctx.paused
-    return result
+    return await _comment_each(ctx, StepResult("comment"), item_ids, load)
 
 
 async def comment_events(ctx: StepContext, event_ids: list[Any]) -> StepResult:
     """One take and sharp for each given model-judged p1 or featured event that has none."""
-    result = StepResult("comment_events")
-    ids = [int(i) for i in event_ids]
+
+    def load(c: Connection, chunk: list[Any]) -> list[tuple[Any, Any]]:
+        rows = event_store.events_to_comment(c, len(chunk), chunk)
+        return [(EventSubject(todo, ctx.policy), jrow) for todo, jrow in rows]
+
+    return await _comment_each(ctx, StepResult("comment_events"), event_ids, load)
+
+
+async def _comment_each(
+    ctx: StepContext,
+    result: StepResult,
+    given: list[Any],
+    load: Callable[[Connection, list[Any]], list[tuple[Any, Any]]],
+) -> StepResult:
+    """Comment each (subject, judgement row) `load` finds among the ids, in the ids' order."""
+    ids = [int(i) for i in given]
     client = ctx.editor()
     if client is None or not ids or ctx.paused:
         result.paused = ctx.paused if ids and client is not None else ""
         return result
-    todo = await ctx.load(lambda c, chunk: event_store.events_to_comment(c, len(chunk), chunk), ids)
-    todo = _in_order(todo, ids, lambda r: r[0].event_id)
+    todo = _in_order(await ctx.load(load, ids), ids, lambda r: r[0].id)
     ctx.progress.start("comment", len(todo))
 
-    async def one(event: Any, jrow: Any) -> None:
+    async def one(subject: Any, jrow: Any) -> None:
         async with ctx.model_slots:
             if not ctx.paused:
-                subject = EventSubject(event, ctx.policy)
                 try:
                     result.counts.update(await comment_one(
                         ctx.db, client, ctx.policy, subject, judgement_from_row(jrow)))  # fmt: skip

@@ -58,8 +58,8 @@ BATCH = 25  # ids per job: small enough to spread over workers, large enough to 
 SETTLE = {"group": 5, "judge": 10, "judge_events": 10}
 HEARTBEAT_SECONDS = 5.0  # the worker's heartbeat; a worker silent for STALLED_AFTER is dead
 STALLED_AFTER = 15.0
-# How a failed task is retried: 6 attempts, waiting 2, 4, 8, 16, 32 s; then it stays `failed`
-# (visible in `queue status`, retried by hand with `queue retry`).
+# How a failed task is retried: 6 more runs, waiting 2, 4, 8, 16, 32 and 64 s (2 ** attempt);
+# then it stays `failed` (visible in `queue status`, queued again with `queue retry`).
 RETRY = RetryStrategy(max_attempts=6, exponential_wait=2)
 
 bp = Blueprint()

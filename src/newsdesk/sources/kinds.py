@@ -14,7 +14,6 @@ from newsdesk.sources.jsonfeed import looks_like_json, parse_json_feed
 from newsdesk.sources.rss import NotAFeed, parse_feed_with_ttl
 from newsdesk.sources.web_list import PageFetch, complete_entries, parse_web_list
 
-FETCHED_KINDS = ("rss", "web_list", "json_api")
 THREAD_FROM_BYTES = 32 * 1024  # smaller bodies parse faster than a thread hand-off
 
 

@@ -177,12 +177,6 @@ def save_guard_flags(
         )  # fmt: skip
 
 
-def guard_flags_for(conn: Connection, item_id: int) -> list[dict[str, Any]]:
-    g = t.guard_flags.c
-    rows = conn.execute(select(t.guard_flags).where(g.item_id == item_id).order_by(g.id))
-    return [dict(r._mapping) for r in rows]
-
-
 def items_to_comment(
     conn: Connection, limit: int = 500, ids: list[int] | None = None
 ) -> list[tuple[int, Item, Source, Any]]:

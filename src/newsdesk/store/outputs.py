@@ -196,18 +196,6 @@ def marks_for(conn: Connection, item_ids: list[int]) -> dict[int, tuple[bool, bo
     return {row.item_id: (row.read, row.starred) for row in rows}
 
 
-def marked_ids(
-    conn: Connection, *, starred: bool | None = None, read: bool | None = None
-) -> set[int]:
-    r = t.reader_marks.c
-    query = select(r.item_id)
-    if starred is not None:
-        query = query.where(r.starred.is_(starred))
-    if read is not None:
-        query = query.where(r.read.is_(read))
-    return set(conn.execute(query).scalars())
-
-
 def set_mark(
     conn: Connection, item_ids: list[int], now: datetime, *, read: bool | None = None,
     starred: bool | None = None,

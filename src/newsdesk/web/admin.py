@@ -114,10 +114,12 @@ def admin_budgets(request: Request) -> HTMLResponse:
     with database(request).read() as conn:
         rows = views.budgets(conn)
         services = views.known_services(conn)
+        pause = views.model_pause(conn)
     # Budgets are per service, the model endpoint's host; offer the configured one first.
     configured = urlsplit(settings(request).llm_base_url).netloc
     services = list(dict.fromkeys([s for s in (configured, *services) if s]))
-    return page(request, "budgets", "budgets", budgets=rows, windows=WINDOWS, services=services)
+    return page(request, "budgets", "budgets", budgets=rows, windows=WINDOWS, services=services,
+                pause=pause)  # fmt: skip
 
 
 def _limit(value: str, kind: type[int] | type[float]) -> int | float | None:

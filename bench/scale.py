@@ -1,0 +1,259 @@
+"""Scale benchmark: the collect farm of bench/collect.py plus the fake model (fixed latency)
+through `run_once`, one `newsdesk worker` and two, each on a fresh PostgreSQL database.
+
+End to end: from the first fetch to the last story judged. Reported per mode: stories judged,
+seconds, stories per second, CPU seconds of newsdesk's processes (parse workers included) and
+of PostgreSQL's, CPU per story, and the jobs run. Then the ratios 2 workers / 1 worker and
+1 worker / run_once, and what the queue costs per task: (CPU of 1 worker + its PostgreSQL CPU
+- the same for run_once) / jobs. The fake model runs in its own process, the farm in another;
+both share the machine's cores with what is measured (their CPU is not counted).
+
+Model calls are not capped by NEWSDESK_LLM_CONCURRENCY here (it is set high): the model-bound
+part is then bound by the latency and by how fast one process can prepare, check and store
+answers, which is what a second worker adds.
+
+Run: .venv/bin/python bench/scale.py [--feeds 1000] [--latency 0.05]
+(PostgreSQL at NEWSDESK_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test;
+the bench makes and drops databases named scale_bench_*.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from collect import corpus_files, farm_main, feed_urls
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = os.environ.get("NEWSDESK_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POLICY = ROOT / "src" / "newsdesk" / "policy" / "editorial.md"
+
+
+@dataclass
+class Mode:
+    name: str
+    stories: int
+    seconds: float
+    cpu: float  # newsdesk processes
+    pg_cpu: float
+    jobs: int
+
+    @property
+    def rate(self) -> float:
+        return self.stories / self.seconds if self.seconds else 0.0
+
+
+def pg_cpu() -> float:
+    """CPU seconds of every PostgreSQL process on this machine, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        if name.startswith("postgres"):
+            fields = stat[stat.rindex(")") + 2 :].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def fresh_database() -> str:
+    import psycopg
+
+    name = f"scale_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return PG.rsplit("/", 1)[0] + f"/{name}"
+
+
+def drop_database(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(PG, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
+
+
+def count(url: str, sql: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return int(conn.execute(sql).fetchone()[0])  # type: ignore[index]
+
+
+def idle(url: str) -> bool:
+    busy = count(url, "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo','doing') "
+                      "AND queue_name <> 'outputs'")  # fmt: skip
+    waiting = count(url, "SELECT count(*) FROM items WHERE judgement_id IS NULL "
+                         "AND judge_error IS NULL")  # fmt: skip
+    ungrouped = count(url, "SELECT count(*) FROM items i LEFT JOIN event_members m "
+                           "ON m.item_id = i.id WHERE m.item_id IS NULL")  # fmt: skip
+    return busy == 0 and waiting == 0 and ungrouped == 0
+
+
+def newsdesk(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "newsdesk", *args], env=env, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+def run_once_mode(env: dict[str, str]) -> Mode:
+    url = env["NEWSDESK_DATABASE_URL"]
+    newsdesk(env, "db", "upgrade")
+    cpu0, pg0, t0 = children_cpu(), pg_cpu(), time.monotonic()
+    newsdesk(env, "run", "--once")
+    seconds = time.monotonic() - t0
+    return Mode("run_once (one process)", count(url, "SELECT count(*) FROM judgements"), seconds,
+                children_cpu() - cpu0, pg_cpu() - pg0, 0)  # fmt: skip
+
+
+def workers_mode(env: dict[str, str], n: int, logs: Path) -> Mode:
+    url = env["NEWSDESK_DATABASE_URL"]
+    newsdesk(env, "db", "upgrade")
+    cpu0, pg0, t0 = children_cpu(), pg_cpu(), time.monotonic()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "newsdesk", "worker", "--concurrency", "16"],
+            env=env,
+            stdout=(logs / f"w{n}-{k}.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        for k in range(n)
+    ]
+    try:
+        asyncio.run(defer_all(env))  # instead of waiting for the first tick's minute
+        time.sleep(5)
+        while not idle(url):
+            time.sleep(0.5)
+        seconds = time.monotonic() - t0
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            p.wait(timeout=120)
+    jobs = count(url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded' "
+                      "AND task_name = 'newsdesk:step'")  # fmt: skip
+    label = f"{n} worker process{'es' if n > 1 else ''}"
+    return Mode(label, count(url, "SELECT count(*) FROM judgements"), seconds,
+                children_cpu() - cpu0, pg_cpu() - pg0, jobs)  # fmt: skip
+
+
+async def defer_all(env: dict[str, str]) -> None:
+    from datetime import UTC, datetime
+
+    from newsdesk.config import load_settings
+    from newsdesk.runner.app import catalog_for
+    from newsdesk.runner.worker import defer, make_app
+    from newsdesk.store import repo
+    from newsdesk.store.db import Database
+
+    settings = load_settings(database_url=env["NEWSDESK_DATABASE_URL"],
+                             catalog=env["NEWSDESK_CATALOG"])  # fmt: skip
+    db = Database(settings.effective_database_url)
+    sources = catalog_for(settings, None)
+    db.write_sync(lambda c: repo.upsert_sources(c, sources, datetime.now(UTC)))
+    db.close()
+    async with make_app(settings).open_async() as app:
+        await defer(app, "collect", [s.id for s in sources])
+
+
+def catalog_file(urls: list[str], tmp: Path) -> Path:
+    lines = []
+    for n, url in enumerate(urls):
+        lines += [f'[[source]]\nid = "f{n}"\nname = "Feed {n}"\nurl = "{url}"\nkind = "rss"\n'
+                  'group = "media"\nlanguage = "en"\ntier = "T2"\n']  # fmt: skip
+    path = tmp / "farm.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def table(modes: list[Mode]) -> str:
+    head = ("mode", "stories", "seconds", "stories/s", "CPU s", "PG CPU s", "CPU ms/story", "jobs")
+    rows = [head] + [
+        (m.name, str(m.stories), f"{m.seconds:.1f}", f"{m.rate:.1f}", f"{m.cpu:.1f}",
+         f"{m.pg_cpu:.1f}", f"{1000 * (m.cpu + m.pg_cpu) / max(m.stories, 1):.1f}", str(m.jobs))
+        for m in modes
+    ]  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--feeds", type=int, default=1000)
+    parser.add_argument("--latency", type=float, default=0.05, help="fake model seconds/answer")
+    parser.add_argument("--port", type=int, default=18765, help="the fake model's port")
+    args = parser.parse_args()
+    if not corpus_files():
+        sys.exit("../shared/corpus is absent: the farm is built from it")
+    ready: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    farm = multiprocessing.Process(target=farm_main, args=(args.feeds, ready), daemon=True)
+    farm.start()
+    fake = subprocess.Popen([sys.executable, "-m", "newsdesk", "dev", "fake-llm", "--port",
+                             str(args.port), "--latency", str(args.latency)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    modes: list[Mode] = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        try:
+            urls = feed_urls(ready.get(timeout=60), args.feeds)
+            catalog = catalog_file(urls, tmp)
+            policy = tmp / "editorial.md"  # the corpus spans years: first imports keep them
+            policy.write_text(POLICY.read_text(encoding="utf-8").replace(
+                "first_import_window_days = 365", "first_import_window_days = 100000"))  # fmt: skip
+            time.sleep(2)
+            base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
+            for mode in ("run_once", 1, 2):
+                url = fresh_database()
+                env = base | {
+                    "NEWSDESK_DATABASE_URL": url, "NEWSDESK_CATALOG": str(catalog),
+                    "NEWSDESK_POLICY_PATH": str(policy), "NEWSDESK_ALLOW_PRIVATE_URLS": "true",
+                    "NEWSDESK_FULLTEXT_ENABLED": "false", "NEWSDESK_FETCH_TIMEOUT_SECONDS": "5",
+                    "NEWSDESK_LLM_BASE_URL": f"http://127.0.0.1:{args.port}/v1",
+                    "NEWSDESK_LLM_MODEL": "fake-editor", "NEWSDESK_LLM_CONCURRENCY": "256",
+                    "NEWSDESK_CONCURRENCY": "48",
+                }  # fmt: skip
+                try:
+                    if mode == "run_once":
+                        modes.append(run_once_mode(env))
+                    else:
+                        modes.append(workers_mode(env, int(mode), tmp))
+                finally:
+                    drop_database(url)
+        finally:
+            fake.terminate()
+            farm.terminate()
+    once, one, two = modes
+    queue_ms = 1000 * ((one.cpu + one.pg_cpu) - (once.cpu + once.pg_cpu)) / max(one.jobs, 1)
+    print(
+        f"scale benchmark: {args.feeds} feeds (bench/collect.py farm), fake model "
+        f"{args.latency * 1000:.0f} ms per answer, {os.cpu_count()} cores, load average "
+        f"{os.getloadavg()[0]:.2f} at the end"
+    )
+    print(table(modes))
+    print(f"ratio stories/s, 2 workers / 1 worker: {two.rate / one.rate:.2f}x (target >= 1.7)")
+    print(f"ratio stories/s, 1 worker / run_once: {one.rate / once.rate:.2f}x (target >= 0.9)")
+    print(f"queue cost per job (1 worker - run_once, newsdesk + PostgreSQL CPU): {queue_ms:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -78,6 +78,15 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def free_port() -> int:
+    """A port nobody listens on (another fake model may be running on this machine)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def fresh_database() -> str:
     import psycopg
 
@@ -201,8 +210,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="fake model seconds/answer")
-    parser.add_argument("--port", type=int, default=18765, help="the fake model's port")
     args = parser.parse_args()
+    args.port = free_port()
     if not corpus_files():
         sys.exit("../shared/corpus is absent: the farm is built from it")
     ready: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]

@@ -67,3 +67,17 @@ async def test_a_calls_budget_holds_for_two_workers_together(two_workers) -> Non
         paid = sum(e.status == 200 for e in fake.log)
     assert 1 <= paid <= 5 and outcomes.count("answered") == paid
     assert outcomes.count("paused") == 16 - paid
+
+
+async def test_many_calls_in_flight_do_not_hold_the_connection_pool(two_workers) -> None:
+    """More calls on the wire than the pool has connections, each writing while it holds its
+    slot (as a receipt is settled): none waits for a connection (a slot holds none)."""
+    db = two_workers[0]
+    book = StoreReceipts(db)
+
+    async def call(n: int) -> None:
+        async with book.slot("wide", 64):
+            await asyncio.sleep(0.3)
+            await db.write(lambda c: c.exec_driver_sql("SELECT 1"))
+
+    await asyncio.wait_for(asyncio.gather(*(call(n) for n in range(48))), timeout=20)

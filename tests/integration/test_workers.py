@@ -92,8 +92,14 @@ def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "newsdesk", "worker", "--concurrency", "4"],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+
+
+def kill(worker: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the worker and its parse processes at once, as a lost machine would."""
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 def stop(workers: list[subprocess.Popen[bytes]]) -> None:
@@ -213,8 +219,7 @@ def test_a_worker_killed_while_judging_pays_no_answer_twice(pg_url, feeds, tmp_p
         def kill_one_mid_judge(workers: list[subprocess.Popen[bytes]], db: Database) -> None:
             wait_for(lambda: sum(e.schema == "judgement" for e in fake.log) >= 10, 150,
                      "the model to be judging")  # fmt: skip
-            workers[0].send_signal(signal.SIGKILL)
-            workers[0].wait()
+            kill(workers[0])
 
         run_workers_until_idle(env, tmp_path, pg_url, catalog, policy, during=kill_one_mid_judge)
         paid_twice = fake.paid_twice()
@@ -328,8 +333,7 @@ def test_a_worker_killed_while_collecting_leaves_the_source_to_another(
     db = Database(pg_url)
     try:
         wait_for(lambda: slow.started >= 1, 150, "the first tick to start fetching")
-        first.send_signal(signal.SIGKILL)  # mid-fetch: nothing stored yet
-        first.wait()
+        kill(first)  # mid-fetch: nothing stored yet
         assert _count(db, t.items) == 0 and fetch_runs(db) == 0
         second = start_worker(env, tmp_path / "collect-2.log")
         try:

@@ -11,8 +11,10 @@ the story or event stays pending and the next pass (or the sweep) tries again.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
-import zlib
+import socket
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -20,7 +22,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from newsdesk.config import Settings
 from newsdesk.domain import HKR, Item, Judgement, Source, Tags, Tier
@@ -40,6 +42,7 @@ from newsdesk.policy import Policy
 from newsdesk.store import editor as store
 from newsdesk.store import event_judgements as event_store
 from newsdesk.store import repo
+from newsdesk.store import state as desk_state
 from newsdesk.store.db import Database, StorageFailure
 from newsdesk.store.event_judgements import EventTodo
 
@@ -87,42 +90,35 @@ class StoreReceipts:
         )
 
     def slot(self, service: str, limit: int) -> AbstractAsyncContextManager[None]:
-        """One of `limit` call slots of `service` for the whole fleet: on PostgreSQL a session
-        advisory lock per slot, freed by the database when its holder dies; on SQLite (one
-        process) nothing beyond the provider's own semaphore."""
+        """One of `limit` call slots of `service` for the whole fleet: on PostgreSQL a lease row
+        (`store/state.py`), freed when the call ends or, if its holder died, when the lease
+        runs out; on SQLite (one process) nothing beyond the provider's own semaphore."""
         if self.db.is_sqlite:
             return nullcontext()
-        return _fleet_slot(self.db, service, limit)
+        return _fleet_slot(self.db, service, limit, LEASE)
+
+
+# A slot's lease outlives any one call (timeout × attempts); a killed holder's slot frees then.
+LEASE = timedelta(minutes=15)
 
 
 @asynccontextmanager
-async def _fleet_slot(db: Database, service: str, limit: int) -> AsyncIterator[None]:
-    key = zlib.crc32(f"newsdesk-llm:{service}".encode()) & 0x7FFFFFFF
-    conn = await asyncio.to_thread(db.engine.connect)
+async def _fleet_slot(
+    db: Database, service: str, limit: int, lease: timedelta
+) -> AsyncIterator[None]:
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    key = None
+    while key is None:
+        until = datetime.now(UTC) + lease
+        key = await db.write(
+            lambda c, until=until: desk_state.take_slot(c, service, limit, holder, until)
+        )
+        if key is None:  # every slot is busy: wait a moment, as a semaphore would
+            await asyncio.sleep(0.05 + random.random() * 0.1)
     try:
-        slot = None
-        while slot is None:
-            for n in range(limit):
-                taken = await asyncio.to_thread(
-                    lambda n=n: conn.execute(
-                        text("SELECT pg_try_advisory_lock(:k, :n)"), {"k": key, "n": n}
-                    ).scalar_one()
-                )
-                if taken:
-                    slot = n
-                    break
-            else:
-                await asyncio.sleep(0.05 + random.random() * 0.1)  # every slot is busy
-        try:
-            yield
-        finally:
-            await asyncio.to_thread(
-                lambda: conn.execute(
-                    text("SELECT pg_advisory_unlock(:k, :n)"), {"k": key, "n": slot}
-                )
-            )
+        yield
     finally:
-        await asyncio.to_thread(conn.close)
+        await db.write(lambda c: desk_state.free_slot(c, key, holder))
 
 
 def model_editor(db: Database, settings: Settings) -> LLMProvider | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, text
 
 from newsdesk.store.db import Database
 from newsdesk.store.schema import desk_state
@@ -28,3 +28,31 @@ async def set_paused(db: Database, reason: str, now: datetime, worked: bool) -> 
         await db.write(lambda c: put(c, PAUSED, reason, now))
     elif worked:
         await db.write(lambda c: c.execute(delete(desk_state).where(desk_state.c.key == PAUSED)))
+
+
+# Model call slots shared by every process (PostgreSQL): one desk_state row per slot taken,
+# its value the holder, its time when the lease runs out (a killed holder's slot frees then).
+_TAKE_SLOT = text("""
+WITH free AS (
+    SELECT 'llm-slot:' || :service || ':' || n AS key FROM generate_series(0, :limit - 1) AS n
+    WHERE NOT EXISTS (SELECT 1 FROM desk_state d
+                      WHERE d.key = 'llm-slot:' || :service || ':' || n AND d.updated_at >= now())
+    ORDER BY random() LIMIT 1
+)
+INSERT INTO desk_state (key, value, updated_at) SELECT key, :holder, :until FROM free
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+    WHERE desk_state.updated_at < now()
+RETURNING key
+""")
+
+
+def take_slot(
+    conn: Connection, service: str, limit: int, holder: str, until: datetime
+) -> str | None:
+    """One free slot of `service` (of `limit`) leased to `holder`, or None when all are taken."""
+    params = {"service": service, "limit": limit, "holder": holder, "until": until}
+    return conn.execute(_TAKE_SLOT, params).scalar()
+
+
+def free_slot(conn: Connection, key: str, holder: str) -> None:
+    conn.execute(delete(desk_state).where(desk_state.c.key == key, desk_state.c.value == holder))

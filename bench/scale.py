@@ -212,6 +212,8 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="fake model seconds/answer")
     args = parser.parse_args()
     args.port = free_port()
+    # a stopped run still stops its farm, fake model and workers (the finally blocks run)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not corpus_files():
         sys.exit("../shared/corpus is absent: the farm is built from it")
     ready: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
@@ -251,6 +253,7 @@ def main() -> None:
         finally:
             fake.terminate()
             farm.terminate()
+            fake.wait()
     once, one, two = modes
     queue_ms = 1000 * ((one.cpu + one.pg_cpu) - (once.cpu + once.pg_cpu)) / max(one.jobs, 1)
     print(

@@ -170,12 +170,19 @@ async def sweep(context: JobContext, timestamp: int) -> int:
     the outputs step (heat, due reports, notifications)."""
     ctx = _context(context)
     queued = 0
+    ungrouped: set[Any] = set()
     for step in STEPS:
         if step in ("collect", "outputs"):
             continue
         ids = await pending(ctx, step)
-        if ids:  # one sweep job per step at a time, so a slow queue is not flooded
-            queued += await defer(context.app, step, ids, queueing_lock=f"sweep:{step}")
+        if step == "group":
+            ungrouped = set(ids)
+        elif step == "judge":  # a story is judged after grouping, with its coverage
+            ids = [i for i in ids if i not in ungrouped]
+        for n in range(0, len(ids), BATCH):
+            # one waiting sweep job per batch, so a slow queue is not flooded minute after minute
+            queued += await defer(context.app, step, ids[n : n + BATCH],
+                                  queueing_lock=f"sweep:{step}:{n // BATCH}")  # fmt: skip
     queued += await defer(context.app, "outputs", [])
     return queued
 

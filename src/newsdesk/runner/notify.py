@@ -42,8 +42,7 @@ async def enqueue_new(
     if not targets:
         return 0
     tiers = tuple(sorted({tier for target in targets for tier in target.tiers}))
-    with db.read() as conn:
-        stories = outputs.stories_to_notify(conn, now - WINDOW, tiers)
+    stories = await db.read_async(lambda c: outputs.stories_to_notify(c, now - WINDOW, tiers))
 
     def fill(conn: Any) -> int:
         added = 0
@@ -86,9 +85,12 @@ async def dispatch(db: Database, settings: Settings, targets: list[Target]) -> d
     """Deliver what is pending; a failure stays pending until MAX_ATTEMPTS."""
     by_key = {t.key: t for t in targets}
     counts = {"sent": 0, "failed": 0, "dropped": 0}
-    with db.read() as conn:
+
+    def load(conn: Any) -> tuple[list[Any], dict[Any, Any]]:
         pending = outputs.pending_deliveries(conn, MAX_ATTEMPTS)
-        messages = {row["id"]: _message(conn, row, settings.base_url) for row in pending}
+        return pending, {row["id"]: _message(conn, row, settings.base_url) for row in pending}
+
+    pending, messages = await db.read_async(load)
 
     async def one(row: dict[str, Any]) -> None:
         target, message = by_key.get(row["target"]), messages[row["id"]]

@@ -65,11 +65,13 @@ async def build_daily(
 ) -> dict[str, Any]:
     """Compose, store and return the daily brief of a day (replacing a stored one)."""
     start, end = day_window(day, settings.timezone)
-    with db.read() as conn:
-        rows = outputs.brief_candidates(conn, start, end)
-        earlier = outputs.briefed_since(
-            conn, (day - timedelta(days=7)).isoformat(), day.isoformat()
-        )
+
+    def load(conn: Any) -> tuple[Any, Any]:
+        since = (day - timedelta(days=7)).isoformat()
+        return (outputs.brief_candidates(conn, start, end),
+                outputs.briefed_since(conn, since, day.isoformat()))  # fmt: skip
+
+    rows, earlier = await db.read_async(load)
     brief = compose_daily(day, [_candidate(r) for r in rows], _earlier(earlier))
     return await _store(db, settings, "daily", day.isoformat(), brief.data(), keep_empty)
 
@@ -86,11 +88,10 @@ async def build_period(
     daily that is missing, from the stories filed that day). With a model, the overview and
     section intros are written and guarded; without one they stay None."""
     start, end = week_of(day) if kind == "weekly" else month_of(day)
-    with db.read() as conn:
-        stored = {
-            r["period"]: r["data"]
-            for r in outputs.list_reports(conn, "daily", 62, start.isoformat(), end.isoformat())
-        }
+    found = await db.read_async(
+        lambda c: outputs.list_reports(c, "daily", 62, start.isoformat(), end.isoformat())
+    )
+    stored = {r["period"]: r["data"] for r in found}
     today = datetime.now(ZoneInfo(settings.timezone)).date()
     dailies = []
     current = start
@@ -151,8 +152,10 @@ async def scheduled_reports(
            ("monthly", last_month, last_month)]  # fmt: skip
     made = []
     for kind, period, day in due:
-        with db.read() as conn:
-            exists = outputs.get_report(conn, kind, period.isoformat()) is not None
+        found = await db.read_async(
+            lambda c, k=kind, p=period: outputs.get_report(c, k, p.isoformat())
+        )
+        exists = found is not None
         if not exists:
             # The schedule stores no empty report: a quiet day (or a new desk) leaves no trace.
             report = await build_report(db, settings, kind, day, keep_empty=False, model=model)

@@ -19,8 +19,7 @@ from newsdesk.store.db import Database
 
 async def run_source_tests(db: Database, settings: Settings) -> int:
     """Test-fetch every source waiting for it; returns how many were tried."""
-    with db.read() as conn:
-        rows = store.sources_to_test(conn)
+    rows = await db.read_async(store.sources_to_test)
     if not rows or not settings.collect_enabled:
         return 0
 

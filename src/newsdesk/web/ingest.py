@@ -127,8 +127,7 @@ async def ingest(request: Request) -> JSONResponse:
     if wait:
         return _error(429, "too many wrong tokens from this address", **throttle.retry_after(wait))
     db = database(request)
-    with db.read() as conn:
-        source = source_store.push_source_for_token(conn, token.strip())
+    source = await db.read_async(lambda c: source_store.push_source_for_token(c, token.strip()))
     if source is None:
         return _error(401, "unknown or disabled token", **{"WWW-Authenticate": "Bearer"})
     await throttle.passed_async(request, attempt)

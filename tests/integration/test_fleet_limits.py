@@ -81,3 +81,19 @@ async def test_many_calls_in_flight_do_not_hold_the_connection_pool(two_workers)
             await db.write(lambda c: c.exec_driver_sql("SELECT 1"))
 
     await asyncio.wait_for(asyncio.gather(*(call(n) for n in range(48))), timeout=20)
+
+
+async def test_a_dead_holders_slot_comes_back_when_its_lease_runs_out(two_workers) -> None:
+    """A slot whose holder stopped renewing (a killed worker) is free again after the lease."""
+    from datetime import UTC, datetime, timedelta
+
+    from newsdesk.store import state
+
+    db = two_workers[0]
+    gone = datetime.now(UTC) + timedelta(seconds=2)
+    taken = db.write_sync(lambda c: state.take_slot(c, "lost", 1, "killed-worker", gone))
+    assert taken is not None
+    assert db.write_sync(lambda c: state.take_slot(c, "lost", 1, "other", gone)) is None
+    await asyncio.sleep(2.5)
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    assert db.write_sync(lambda c: state.take_slot(c, "lost", 1, "other", later)) == taken

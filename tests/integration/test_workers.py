@@ -91,7 +91,8 @@ def newsdesk(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "newsdesk", "worker", "--concurrency", "4"],
+            [sys.executable, "-m", "newsdesk", "worker", "--concurrency", "4", "--log-level",
+             "info"],
             env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
 
@@ -338,6 +339,10 @@ def test_a_worker_killed_while_collecting_leaves_the_source_to_another(
         second = start_worker(env, tmp_path / "collect-2.log")
         try:
             wait_for(lambda: fetch_runs(db) == 1 and idle(db), 150, "the survivor to collect")
+        except AssertionError:
+            for log in ("collect-1.log", "collect-2.log"):
+                print(log, (tmp_path / log).read_text(errors="replace")[-6000:])
+            raise
         finally:
             stop([second])
         with db.read() as conn:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -40,12 +41,19 @@ def worker(
     concurrency: Annotated[
         int, typer.Option("--concurrency", min=1, help="Tasks this worker runs at once.")
     ] = 8,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="debug, info (every job), warning or error.")
+    ] = "warning",
 ) -> None:
     """Run a Procrastinate worker (PostgreSQL): it takes steps from the queues until SIGTERM,
     which lets the running tasks finish."""
     from newsdesk.runner.worker import ALL_QUEUES, run_worker
 
     with friendly_errors():
+        if log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise UserError(f"unknown log level {log_level!r}; use debug, info, warning or error")
+        logging.basicConfig(level=log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
         settings = settings_for()
         wanted = [q.strip() for q in queues.split(",") if q.strip()]
         unknown = sorted(set(wanted) - set(ALL_QUEUES))

@@ -98,8 +98,9 @@ class StoreReceipts:
         return _fleet_slot(self.db, service, limit, LEASE)
 
 
-# A slot's lease outlives any one call (timeout × attempts); a killed holder's slot frees then.
-LEASE = timedelta(minutes=15)
+# A slot is leased for LEASE and renewed every LEASE / 3 while its call runs, so a killed
+# holder's slot is free again within LEASE.
+LEASE = timedelta(seconds=30)
 
 
 @asynccontextmanager
@@ -115,9 +116,19 @@ async def _fleet_slot(
         )
         if key is None:  # every slot is busy: wait a moment, as a semaphore would
             await asyncio.sleep(0.05 + random.random() * 0.1)
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease.total_seconds() / 3)
+            until = datetime.now(UTC) + lease
+            await db.write(lambda c, until=until: desk_state.renew_slot(c, key, holder, until))
+
+    renewing = asyncio.create_task(renew())
     try:
         yield
     finally:
+        renewing.cancel()
+        await asyncio.gather(renewing, return_exceptions=True)
         await db.write(lambda c: desk_state.free_slot(c, key, holder))
 
 

@@ -187,7 +187,7 @@ async def sweep(context: JobContext, timestamp: int) -> int:
     return queued
 
 
-@bp.periodic(cron="*/10 * * * * *")
+@bp.periodic(cron="* * * * * */10")  # the sixth field is seconds
 @bp.task(name="retry_stalled", pass_context=True, queue="outputs")
 async def retry_stalled(context: JobContext, timestamp: int) -> int:
     """Jobs left `doing` by a worker whose heartbeat stopped (killed, frozen, lost its

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, text
+from sqlalchemy import Connection, delete, select, text, update
 
 from newsdesk.store.db import Database
 from newsdesk.store.schema import desk_state
@@ -52,6 +52,14 @@ def take_slot(
     """One free slot of `service` (of `limit`) leased to `holder`, or None when all are taken."""
     params = {"service": service, "limit": limit, "holder": holder, "until": until}
     return conn.execute(_TAKE_SLOT, params).scalar()
+
+
+def renew_slot(conn: Connection, key: str, holder: str, until: datetime) -> None:
+    conn.execute(
+        update(desk_state)
+        .where(desk_state.c.key == key, desk_state.c.value == holder)
+        .values(updated_at=until)
+    )
 
 
 def free_slot(conn: Connection, key: str, holder: str) -> None:

@@ -88,3 +88,11 @@ def test_database_on_a_read_only_file_system(tmp_path: Path, tmpfs) -> None:
     result = newsdesk(["run", "--once"], env, tmp_path)
     assert_one_clear_line(result, "unable to open database file",
                           f"{disk} is on a read-only file system")  # fmt: skip
+
+
+def test_worker_on_sqlite_says_workers_need_postgresql(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)  # the default database: a SQLite file
+    result = newsdesk(["worker"], env, tmp_path, timeout=60)
+    assert_one_clear_line(result, "workers need PostgreSQL", "NEWSDESK_DATABASE_URL=postgresql://")
+    for queue_command in (["queue", "status"], ["queue", "retry"]):
+        assert_one_clear_line(newsdesk(queue_command, env, tmp_path), "need PostgreSQL")

@@ -25,7 +25,7 @@ from typing import Any
 
 import procrastinate
 from procrastinate import Blueprint, JobContext, RetryStrategy
-from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
 
 from newsdesk import metrics
 from newsdesk.config import Settings
@@ -196,7 +196,17 @@ async def retry_stalled(context: JobContext, timestamp: int) -> int:
     stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER))
     for job in stalled:
         log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
-        await manager.retry_job(job)
+        try:
+            await manager.retry_job(job)
+        except UniqueViolation:
+            # the same work waits already under the job's queueing lock (a tick queued it
+            # while this one ran): that job does it, this one goes
+            log.warning("stalled job %s is queued again already; dropping it", job.id)
+            for query in (
+                "DELETE FROM procrastinate_events WHERE job_id = %(id)s",
+                "DELETE FROM procrastinate_jobs WHERE id = %(id)s AND status = 'doing'",
+            ):
+                await context.app.connector.execute_query_async(query=query, id=job.id)
     return len(stalled)
 
 

@@ -10,6 +10,8 @@ of them sees one database.
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
@@ -64,6 +66,26 @@ def _pg_url(database: str) -> str:
     return make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
 
 
+# newsdesk_desk_p<pid>_<tag>[_<copy>]: the pid of the test process that made it, so a later
+# session can drop what a killed one (SIGKILL, `timeout`) left behind.
+_OURS = re.compile(r"newsdesk_desk_p(\d+)_[0-9a-f]{6}(?:_\d+)?")
+
+
+def _drop_orphans() -> None:
+    """Drop desk databases whose test process is gone (PostgreSQL on this machine only: a
+    pid means nothing elsewhere)."""
+    import psycopg
+
+    if make_url(PG_URL).host not in (None, "", "127.0.0.1", "localhost", "::1"):
+        return
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
+        names = [r[0] for r in conn.execute("SELECT datname FROM pg_database")]
+        for name in names:
+            match = _OURS.fullmatch(name)
+            if match and not Path(f"/proc/{match.group(1)}").exists():
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
 class DeskTemplates:
     """The demo desk built at most once per engine, then copied for each test."""
 
@@ -71,7 +93,7 @@ class DeskTemplates:
         self.folder = folder
         self.sqlite: Path | None = None
         self.postgres: str | None = None  # the template database's name
-        self.tag = uuid.uuid4().hex[:10]
+        self.tag = f"p{os.getpid()}_{uuid.uuid4().hex[:6]}"
 
     def sqlite_copy(self, dest: Path) -> None:
         if self.sqlite is None:
@@ -86,6 +108,7 @@ class DeskTemplates:
 
     def postgres_copy(self, n: int) -> str:
         if self.postgres is None:
+            _drop_orphans()
             name = f"newsdesk_desk_{self.tag}"
             _admin(f'CREATE DATABASE "{name}"')
             self.postgres = name  # set before the build, so close() drops a half-built one

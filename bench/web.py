@@ -43,6 +43,9 @@ ROOT = HERE.parents[1]
 TARGETS = {"page": (15.0, 50.0), "api": (8.0, 20.0)}
 TIERS = ["p1"] * 10 + ["featured"] * 25 + ["all"] * 50 + ["excluded"] * 15
 CAPS = ["Reasoning", "Agent", "Code", "Multimodal", "Safety", "Inference-opt", "Alignment"]
+RARE_WORD, RARE_EVERY = "Kestrel", 7919  # in about 13 of 100,000 stories
+COMMON_WORD = "reasoning"  # in a quarter of the demo stories, so of the desk
+CHINESE_WORD = "推理"  # in 8 of the 20 Chinese demo stories
 TOPICS = ["Product update", "Research release", "Funding", "Policy", "Open source", "Benchmark"]
 
 
@@ -110,6 +113,8 @@ def seed(url: str, n_items: int, n_events: int) -> dict[str, Any]:
         for iid in range(start, stop):
             title, summary, lang = stories[iid % len(stories)]
             title = f"{title} ({iid})"
+            if iid % RARE_EVERY == 0:  # a rare word: a search that must not walk the whole desk
+                summary = f"{summary} {RARE_WORD} reported it."
             src = sources[iid % len(sources)]
             # ids grow with time, as on a real desk (FTS walks newest-first by rowid)
             when = now - timedelta(minutes=(n_items - iid) * 5 + rnd.randint(0, 4))
@@ -136,7 +141,7 @@ def seed(url: str, n_items: int, n_events: int) -> dict[str, Any]:
                 excluded_reason="",
             ))  # fmt: skip
             for tag in {*tags["capabilities"], *tags["entities"], *tags["topics"]}:
-                out["item_tags"].append({"item_id": iid, "tag": tag})
+                out["item_tags"].append({"item_id": iid, "tag": tag, "filed_at": when})
             if tier == "p1":
                 out["commentary"].append(dict(
                     item_id=iid, created_at=when, policy_version="bench", editor="bench-model",
@@ -203,7 +208,8 @@ def seed(url: str, n_items: int, n_events: int) -> dict[str, Any]:
     db.close()
     busy = max(sizes, key=lambda e: sizes[e]) if sizes else 1
     sample_item = next(i for i in range(1, n_items) if TIERS[i % len(TIERS)] == "p1")
-    return {"event": busy, "item": sample_item}
+    # a source with about an average share of the stories (the source filter's row)
+    return {"event": busy, "item": sample_item, "source": sources[len(sources) // 2].id}
 
 
 # ---------------------------------------------------------------- server and clients
@@ -215,26 +221,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(url: str, port: int) -> None:
-    import uvicorn
-
-    from newsdesk.config import load_settings
-    from newsdesk.store.db import Database
-    from newsdesk.web.app import create_app
-
-    settings = load_settings(database_url=url, data_dir=tempfile.gettempdir())
-    app = create_app(settings, Database(url))
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-async def _drive(url: str, seconds: float, clients: int) -> dict[str, Any]:
+async def _drive(url: str, seconds: float, clients: int, headers: dict[str, str]) -> dict[str, Any]:
     import httpx
 
     latencies: list[float] = []
     errors = 0
     stop = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
 
         async def one() -> None:
             nonlocal errors
@@ -278,7 +272,7 @@ def load_generator() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
 
-def drive_wrk(url: str, seconds: float, clients: int) -> dict[str, Any]:
+def drive_wrk(url: str, seconds: float, clients: int, headers: dict[str, str]) -> dict[str, Any]:
     """16 connections on one wrk thread; the Lua `done` hook prints the percentiles as JSON
     (status errors count non-2xx/3xx answers)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
@@ -286,7 +280,7 @@ def drive_wrk(url: str, seconds: float, clients: int) -> dict[str, Any]:
     try:
         out = subprocess.run(
             ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "30s",
-             "-s", f.name, url],
+             "-s", f.name, *(x for k, v in headers.items() for x in ("-H", f"{k}: {v}")), url],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
     finally:
@@ -294,8 +288,8 @@ def drive_wrk(url: str, seconds: float, clients: int) -> dict[str, Any]:
     return dict(json.loads(next(line for line in out.splitlines() if line.startswith("{"))))
 
 
-def drive(url: str, seconds: float, clients: int) -> None:
-    result = asyncio.run(_drive(url, seconds, clients))
+def drive(url: str, seconds: float, clients: int, headers: dict[str, str]) -> None:
+    result = asyncio.run(_drive(url, seconds, clients, headers))
     lat = sorted(result["latencies"])
 
     def pct(p: float) -> float:
@@ -307,126 +301,267 @@ def drive(url: str, seconds: float, clients: int) -> None:
     }))  # fmt: skip
 
 
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def tree(pid: int) -> list[int]:
+    """The server process and its descendants (`newsdesk web --workers N` forks N servers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system time of the server processes (threads included), from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICK
+
+
+def rss_mb(pids: list[int]) -> float:
+    """The largest resident set of one server process."""
+    best = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    best = max(best, int(line.split()[1]))
+        except OSError:
+            continue
+    return best / 1024
 
 
 def run_engine(label: str, url: str, args: argparse.Namespace) -> list[list[str]]:
     t0 = time.perf_counter()
-    ids = seed(url, args.items, args.events)
+    ids = seed_once(url, args)
     seeded = time.perf_counter() - t0
-    print(f"{label}: seeded {args.items:,} items and {args.events:,} events in {seeded:.1f} s",
-          file=sys.stderr)  # fmt: skip
+    print(f"{label}: desk of {args.items:,} items and {args.events:,} events ready in "
+          f"{seeded:.1f} s", file=sys.stderr)  # fmt: skip
     rows = []
     # The desk as it ships (anonymous pages kept 5 s), then every request rendered afresh.
-    modes = {"on": [("", "5")], "off": [(", no cache", "0")]}
-    for mode, ttl in modes.get(args.cache, modes["on"] + modes["off"]):
-        rows += run_server(label + mode, url, ids, ttl, args)
+    modes = {"on": [("cache", "5")], "off": [("no cache", "0")]}
+    for procs in args.workers:
+        for mode, ttl in modes.get(args.cache, modes["on"] + modes["off"]):
+            rows += run_server([label, mode, str(procs)], url, ids, ttl, procs, args)
     return rows
 
 
+def seed_once(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Seed the desk, or reuse the one a previous run with --keep left (same size)."""
+    if not args.keep:
+        return seed(url, args.items, args.events)
+    marker = Path(args.keep) / f"seeded-{'sqlite' if url.startswith('sqlite') else 'pg'}.json"
+    if marker.exists():
+        kept = json.loads(marker.read_text())
+        if kept["size"] == [args.items, args.events]:
+            return dict(kept["ids"])
+    ids = seed(url, args.items, args.events)
+    marker.write_text(json.dumps({"size": [args.items, args.events], "ids": ids}))
+    return ids
+
+
+def start_server(url: str, port: int, ttl: str, procs: int, home: str) -> subprocess.Popen[bytes]:
+    """`newsdesk web` as an operator starts it, in an empty directory (no newsdesk.toml)."""
+    env = os.environ | {
+        "PYTHONUNBUFFERED": "1",
+        "NEWSDESK_DATABASE_URL": url,
+        "NEWSDESK_DATA_DIR": home,
+        "NEWSDESK_HOST": "127.0.0.1",
+        "NEWSDESK_PORT": str(port),
+        "NEWSDESK_PAGE_CACHE_SECONDS": ttl,
+        # One load generator is one client: the per-client API rate limit (120/min) is off.
+        "NEWSDESK_API_RATE_LIMIT": "0",
+        "NEWSDESK_ADMIN_PASSWORD": BENCH_PASSWORD,
+        "NEWSDESK_READER_USER": "bench",
+        "NEWSDESK_READER_PASSWORD": BENCH_PASSWORD,
+    }
+    command = str(Path(sys.executable).with_name("newsdesk"))
+    return subprocess.Popen([command, "web", "--workers", str(procs)], env=env, cwd=home,
+                            stdout=subprocess.DEVNULL)  # fmt: skip
+
+
+BENCH_PASSWORD = "bench-password-not-secret"
+
+
+def sign_in(base: str) -> str:
+    """An editor's session cookie, by the real sign-in form."""
+    import httpx
+
+    with httpx.Client(base_url=base, timeout=30) as client:
+        client.get("/signin")
+        csrf = client.cookies.get("nd_login_csrf", path="/signin") or ""
+        r = client.post("/signin", data={"password": BENCH_PASSWORD, "csrf": csrf, "next": "/"})
+        if r.status_code != 303:
+            raise SystemExit(f"the bench could not sign in: {r.status_code}")
+        return f"nd_session={r.cookies['nd_session']}"
+
+
+def reader_login(base: str) -> str:
+    import httpx
+
+    r = httpx.post(base + "/accounts/ClientLogin",
+                   data={"Email": "bench", "Passwd": BENCH_PASSWORD}, timeout=30)  # fmt: skip
+    r.raise_for_status()
+    auth = next(x for x in r.text.splitlines() if x.startswith("Auth="))[5:]
+    return f"GoogleLogin auth={auth}"
+
+
+def api_cursor(base: str, pages: int) -> str:
+    """The cursor of API page `pages` (following next_cursor from the first page)."""
+    import httpx
+
+    cursor = ""
+    for _ in range(pages - 1):
+        r = httpx.get(base + "/api/v1/items" + (f"?cursor={cursor}" if cursor else ""), timeout=30)
+        cursor = r.json()["next_cursor"] or cursor
+    return cursor
+
+
+def endpoints(base: str, ids: dict[str, Any]) -> list[tuple[str, str, str | None, dict[str, str]]]:
+    """(name, path, target kind, headers): the rows of the table, in order."""
+    from urllib.parse import quote
+
+    editor = {"Cookie": sign_in(base)}
+    reader = {"Authorization": reader_login(base)}
+    stream = "/reader/api/0/stream/contents/user/-/state/com.google/reading-list?n=20"
+    return [
+        ("baseline /healthz", "/healthz", None, {}),
+        ("/  (Hot)", "/", "page", {}),
+        ("/all", "/all", "page", {}),
+        ("/?tag=Agent", "/?tag=Agent", "page", {}),
+        ("/tags/Safety", "/tags/Safety", "page", {}),
+        ("/all?source=…", f"/all?source={ids['source']}", "page", {}),
+        (f"/events/{ids['event']}", f"/events/{ids['event']}", "page", {}),
+        (f"/items/{ids['item']}", f"/items/{ids['item']}", "page", {}),
+        (f"search /?q={COMMON_WORD}", f"/?q={COMMON_WORD}", "page", {}),
+        (f"search /all?q={RARE_WORD}", f"/all?q={RARE_WORD}", "page", {}),
+        (f"search /all?q={CHINESE_WORD}", f"/all?q={quote(CHINESE_WORD)}", "page", {}),
+        ("/api/v1/items", "/api/v1/items", "api", {}),
+        ("/api/v1/items page 5", f"/api/v1/items?cursor={api_cursor(base, 5)}", "api", {}),
+        (f"/api/v1/search?q={COMMON_WORD}", f"/api/v1/search?q={COMMON_WORD}", "api", {}),
+        ("reader stream/contents", stream, "api", reader),
+        ("/  signed in (editor)", "/", "page", editor),
+    ]
+
+
 def run_server(
-    label: str, url: str, ids: dict[str, Any], ttl: str, args: argparse.Namespace
-) -> list[list[str]]:
+    label: list[str], url: str, ids: dict[str, Any], ttl: str, procs: int,
+    args: argparse.Namespace,
+) -> list[list[str]]:  # fmt: skip
     import httpx
 
     port = free_port()
-    # One client measures at full speed: the per-client API rate limit (default 120/min) is off.
-    env = os.environ | {
-        "PYTHONUNBUFFERED": "1",
-        "NEWSDESK_PAGE_CACHE_SECONDS": ttl,
-        "NEWSDESK_API_RATE_LIMIT": "0",
-    }
-    server = subprocess.Popen([sys.executable, str(HERE), "--serve", url, str(port)], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"{label}: the server did not come up")
-            time.sleep(0.2)
-        word = "reasoning"
-        endpoints = [
-            ("baseline /healthz", "/healthz", None),
-            ("/  (Hot)", "/", "page"),
-            ("/all", "/all", "page"),
-            (f"/events/{ids['event']}", f"/events/{ids['event']}", "page"),
-            (f"/items/{ids['item']}", f"/items/{ids['item']}", "page"),
-            (f"search /?q={word}", f"/?q={word}", "page"),
-            ("/api/v1/items", "/api/v1/items", "api"),
-        ]
-        # Warm up (imports, first connections, caches of the interpreter) off the record, so
-        # the baseline is the server's floor, not its first second.
+    with tempfile.TemporaryDirectory() as home:
+        server = start_server(url, port, ttl, procs, home)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit(f"{label}: the server did not come up")
+                time.sleep(0.2)
+            if procs > 1:  # every process answers /healthz before the clock starts
+                time.sleep(2)
+            return measure(label, base, ids, server.pid, args)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def measure(
+    label: list[str], base: str, ids: dict[str, Any], pid: int, args: argparse.Namespace
+) -> list[list[str]]:
+    import httpx
+
+    # Warm up (imports, first connections, caches of the interpreter) off the record, so
+    # the baseline is the server's floor, not its first second.
+    if args.client == "wrk":
+        drive_wrk(base + "/healthz", 1, args.clients, {})
+    rows: list[list[str]] = []
+    base_cpu = None
+    for name, path, kind, headers in endpoints(base, ids):
+        probe = httpx.get(base + path, headers=headers, timeout=30)
+        if probe.status_code != 200:
+            rows.append([*label, name, f"answers {probe.status_code}"])
+            continue
+        pids = tree(pid)
+        cpu0 = cpu_seconds(pids)
         if args.client == "wrk":
-            drive_wrk(base + "/healthz", 1, args.clients)
-        rows, base_p50 = [], None
-        for name, path, kind in endpoints:
-            probe = httpx.get(base + path, timeout=30)
-            if probe.status_code == 404 and path.startswith("/events/"):
-                rows.append([label, name, "not on this branch (events pages are issue 5)"])
-                continue
-            if args.client == "wrk":
-                r = drive_wrk(base + path, args.seconds, args.clients)
-            else:
-                out = subprocess.run(
-                    [sys.executable, str(HERE), "--drive", base + path, str(args.seconds),
-                     str(args.clients)],
-                    capture_output=True, text=True, env=env, check=True,
-                ).stdout  # fmt: skip
-                r = json.loads(out.strip().splitlines()[-1])
-            rss = rss_mb(server.pid)
-            if base_p50 is None:
-                base_p50 = r["p50"]
-            target = TARGETS.get(kind or "")
-            verdict = ""
-            if target:
-                verdict = "ok" if r["p50"] <= target[0] and r["p95"] <= target[1] else "MISS"
-                verdict += f" (≤{target[0]:g}/{target[1]:g})"
-            rows.append([
-                label, name, f"{r['rps']:.0f}", f"{r['p50']:.1f}", f"{r['p95']:.1f}",
-                f"{r['p99']:.1f}", str(r["errors"]), f"{rss:.0f}",
-                f"{r['p50'] / base_p50:.1f}×" if base_p50 else "", verdict,
-            ])  # fmt: skip
-        return rows
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+            r = drive_wrk(base + path, args.seconds, args.clients, headers)
+        else:
+            out = subprocess.run(
+                [sys.executable, str(HERE), "--drive", base + path, str(args.seconds),
+                 str(args.clients), json.dumps(headers)],
+                capture_output=True, text=True, check=True,
+            ).stdout  # fmt: skip
+            r = json.loads(out.strip().splitlines()[-1])
+        if not r["n"]:
+            rows.append([*label, name, f"no answer within {args.seconds:g} s"])
+            continue
+        cpu_ms = (cpu_seconds(pids) - cpu0) * 1000 / r["n"]
+        if base_cpu is None:
+            base_cpu = cpu_ms
+        target = TARGETS.get(kind or "")
+        verdict = ""
+        if target:
+            verdict = "ok" if r["p50"] <= target[0] and r["p95"] <= target[1] else "MISS"
+            verdict += f" (≤{target[0]:g}/{target[1]:g})"
+        ratio = cpu_ms / base_cpu if base_cpu else float("nan")
+        floor = "" if kind is None else ("ok" if ratio <= FLOOR_RATIO else "MISS")
+        rows.append([
+            *label, name, f"{r['rps']:.0f}", f"{r['p50']:.1f}", f"{r['p95']:.1f}",
+            f"{r['p99']:.1f}", str(r["errors"]), f"{rss_mb(pids):.0f}", f"{cpu_ms:.2f}",
+            f"{ratio:.2f}×", floor, verdict,
+        ])  # fmt: skip
+    return rows
+
+
+FLOOR_RATIO = 2.0  # issue 17: every uncached row within 2x the CPU per request of /healthz
+HEAD = ["engine", "cache", "procs", "endpoint", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors",
+        "RSS MB", "CPU ms/req", "CPU / baseline", "≤2× floor", "target p50/p95 ms"]  # fmt: skip
 
 
 def print_table(rows: list[list[str]], args: argparse.Namespace) -> None:
-    head = ["engine", "endpoint", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "RSS MB",
-            "p50 / baseline", "target p50/p95 ms"]  # fmt: skip
-    full = [r for r in rows if len(r) == len(head)]
-    widths = [max(len(str(x[i])) for x in [head, *full]) for i in range(len(head))]
+    full = [r for r in rows if len(r) == len(HEAD)]
+    widths = [max(len(str(x[i])) for x in [HEAD, *full]) for i in range(len(HEAD))]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False))
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)).rstrip()
 
-    load = os.getloadavg()[0]
     short = " (the issue asks 30 s; shortened to keep the run short)" if args.seconds < 30 else ""
     print(f"web bench: {args.items:,} items, {args.events:,} events, {args.clients} clients, "
-          f"{args.seconds:g} s per endpoint{short}"
-          f"; load generator: {args.client}; load average at the end {load:.1f}")  # fmt: skip
-    print(line(head))
+          f"{args.seconds:g} s per endpoint{short}; load generator: {args.client}; "
+          f"CPU = user+system time of the server processes per request; load average "
+          f"{args.load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
+    print(line(HEAD))
     print(line(["-" * w for w in widths]))
     for r in rows:
-        print(line(r) if len(r) == len(head) else f"{r[0].ljust(widths[0])}  {r[1]}  {r[2]}")
+        print(line(r) if len(r) == len(HEAD) else line(r[:4]) + "  " + r[4])
 
 
 def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "--serve":
-        serve(sys.argv[2], int(sys.argv[3]))
-        return
     if len(sys.argv) > 1 and sys.argv[1] == "--drive":
-        drive(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
+        drive(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5]))
         return
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     p.add_argument("--items", type=int, default=100_000)
@@ -435,20 +570,47 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--cache", choices=["both", "on", "off"], default="both",
                    help="run with the micro-cache on, off, or both (the default)")  # fmt: skip
+    p.add_argument("--workers", default="1",
+                   help="server processes, comma-separated runs (e.g. 1,2)")  # fmt: skip
     p.add_argument("--pg", default=os.environ.get("NEWSDESK_BENCH_PG_URL", ""),
                    help="a PostgreSQL URL whose public schema may be wiped")  # fmt: skip
+    p.add_argument("--keep", default="",
+                   help="a directory to keep the seeded desk in and reuse on the next run "
+                        "(SQLite file and the name of the PostgreSQL schema)")  # fmt: skip
+    p.add_argument("--engines", default="sqlite,postgresql", help="which engines to run")
     args = p.parse_args()
+    args.workers = [int(x) for x in args.workers.split(",") if x]
     args.client = load_generator()
+    args.load_start = os.getloadavg()[0]
+    engines = args.engines.split(",")
     rows: list[list[str]] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        rows += run_engine("sqlite", f"sqlite:///{tmp}/bench.db", args)
-    if args.pg:
-        url, schema = fresh_pg_schema(args.pg)
+    if "sqlite" in engines:
+        if args.keep:
+            Path(args.keep).mkdir(parents=True, exist_ok=True)
+            rows += run_engine("sqlite", f"sqlite:///{Path(args.keep).resolve()}/bench.db", args)
+        else:
+            with tempfile.TemporaryDirectory() as tmp:
+                rows += run_engine("sqlite", f"sqlite:///{tmp}/bench.db", args)
+    if args.pg and "postgresql" in engines:
+        kept = Path(args.keep) / "pg-schema" if args.keep else None
+        if kept and kept.exists():
+            schema = kept.read_text().strip()
+            url = pg_url(args.pg, schema)
+        else:
+            url, schema = fresh_pg_schema(args.pg)
+            if kept:
+                kept.write_text(schema)
         try:
             rows += run_engine("postgresql", url, args)
         finally:
-            drop_pg_schema(args.pg, schema)
+            if not kept:
+                drop_pg_schema(args.pg, schema)
     print_table(rows, args)
+
+
+def pg_url(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
 def fresh_pg_schema(url: str) -> tuple[str, str]:
@@ -458,8 +620,7 @@ def fresh_pg_schema(url: str) -> tuple[str, str]:
     schema = f"bench_{int(time.time())}_{os.getpid()}"  # two runs at once never share one
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in url else "?"
-    return f"{url}{sep}options=-csearch_path%3D{schema}", schema
+    return pg_url(url, schema), schema
 
 
 def drop_pg_schema(url: str, schema: str) -> None:

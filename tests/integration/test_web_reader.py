@@ -66,7 +66,9 @@ def _seed(db) -> dict[str, int]:
                 .where(t.items.c.id == item_id)
                 .values(judgement_id=jid, tier=tier, importance=90 - n * 10)
             )
-            conn.execute(insert(t.item_tags).values(item_id=item_id, tag="Reasoning"))
+            conn.execute(
+                insert(t.item_tags).values(item_id=item_id, tag="Reasoning", filed_at=when)
+            )
             index_item(conn, item_id, title, f"{title}: a summary with quokka{n}.")
             ids[title] = item_id
         return ids

@@ -4,6 +4,7 @@ source health, saved collections and their Markdown export."""
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -104,7 +105,26 @@ def _filter_choices(conn: Connection) -> dict[str, list[Any]]:
     }
 
 
+_TAG_COUNTS: OrderedDict[tuple[str, str], tuple[float, int]] = OrderedDict()
+TAG_COUNT_TTL = 60.0  # seconds, like the filter choices: a heading, not a card
+
+
 def tag_count(conn: Connection, tag: str) -> int:
+    """Public stories with the tag, as the tag page's heading says it. Counting a tag on a
+    quarter of 100,000 stories reads 25,000 rows (26 ms on SQLite), so the count is kept for
+    a minute per database and tag; the cards below it are never older than the request."""
+    key = (str(conn.engine.url), tag)
+    hit = _TAG_COUNTS.get(key)
+    if hit and time.monotonic() - hit[0] < TAG_COUNT_TTL:
+        return hit[1]
+    n = _tag_count(conn, tag)
+    _TAG_COUNTS[key] = (time.monotonic(), n)
+    while len(_TAG_COUNTS) > 1000:
+        _TAG_COUNTS.popitem(last=False)
+    return n
+
+
+def _tag_count(conn: Connection, tag: str) -> int:
     g, i = t.item_tags.c, t.items.c
     return int(
         conn.execute(
@@ -168,6 +188,23 @@ def saved_ids(conn: Connection, collection: str | None = None) -> list[int]:
         query = query.where(c.name == collection)
     rows = conn.execute(query.group_by(si.item_id).order_by(func.max(si.saved_at).desc()))
     return [r.item_id for r in rows]
+
+
+def editor_marks(conn: Connection, ids: list[int], editor: str) -> tuple[set[int], dict[int, str]]:
+    """What an editor has done to these stories: the saved ones, and the last vote (up or
+    down) on each."""
+    if not ids:
+        return set(), {}
+    f = t.feedback.c
+    votes = {
+        r.item_id: r.kind
+        for r in conn.execute(
+            select(f.item_id, f.kind)
+            .where(f.item_id.in_(ids), f.editor == editor, f.kind.in_(("up", "down")))
+            .order_by(f.id)
+        )
+    }  # later rows win: the last vote
+    return saved_set(conn, ids), votes
 
 
 def saved_set(conn: Connection, ids: list[int]) -> set[int]:

@@ -8,18 +8,32 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections import defaultdict
+import json
+import threading
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from functools import cache
+from datetime import UTC, date, datetime
+from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Select, and_, func, or_, select, tuple_
+from sqlalchemy import (
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+)
 
 from newsdesk.domain import ScorePart, is_row_id
 from newsdesk.policy.adjust import ORIGIN, describe
+from newsdesk.publish.cards import cards_by_id
 from newsdesk.store import schema as t
+from newsdesk.store.prepared import fetch_all, read_time
 from newsdesk.store.search import match_subquery
 
 PUBLIC_TIERS = ("p1", "featured", "all")
@@ -122,42 +136,129 @@ def list_cards(
     now: datetime | None = None,
     collapse_events: bool = True,
 ) -> CardPage:
-    """Public stories, newest first, with keyset pagination; an event shows once, as its lead."""
+    """Public stories, newest first, with keyset pagination; an event shows once, as its lead.
+
+    Two steps: the filters find the page's story ids on the date index (narrow rows), then
+    `cards_by_id` reads each card's version and builds only the cards not kept at it."""
     unknown = set(tiers) - set(PUBLIC_TIERS)
     if unknown:
         raise BadRequest(f"tier must be one of {', '.join(PUBLIC_TIERS)}")
     limit = max(1, min(limit, MAX_LIMIT))
-    i = t.items.c
-    query = _card_query().where(shown_tier().in_(tiers))
-    if collapse_events:
-        query = query.where(~_covered_elsewhere())
-    if tag:
-        tagged = select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)
-        query = query.where(i.id.in_(tagged))
-    if source:
-        query = query.where(i.source_id == source)
-    if group:
-        query = query.where(t.sources.c.group_name == group)
-    if language:
-        query = query.where(i.language == language)
-    if ids is not None:
-        query = query.where(i.id.in_(ids or [-1]))
-    if q and q.strip():
-        matches = match_subquery(conn, q)
-        query = query.where(i.id.in_(matches) if matches is not None else i.id == -1)
+    shape = _Shape(
+        tuple(x for x in PUBLIC_TIERS if x in tiers), collapse_events, bool(tag), bool(source),
+        bool(group), bool(language), bool(cursor), conn.dialect.name == "sqlite",
+    )  # fmt: skip
+    params: dict[str, Any] = {"n": limit + 1, "tag": tag, "source": source, "group": group,
+                              "language": language}  # fmt: skip
     if cursor:
-        when, item_id = decode_cursor(cursor)
-        query = query.where(
-            or_(i.filed_at < when, and_(i.filed_at == when, i.id < item_id))
-            if conn.dialect.name == "sqlite"
-            else tuple_(i.filed_at, i.id) < tuple_(when, item_id)
-        )
-    rows = conn.execute(query.order_by(i.filed_at.desc(), i.id.desc()).limit(limit + 1)).all()
+        params["when"], params["last_id"] = decode_cursor(cursor)
+    if ids is None and not (q and q.strip()):
+        # the common case: one statement per shape, compiled once, rows as the driver gives them
+        found = fetch_all(conn, ("card page", shape), lambda: _page_statement(shape), params)
+        rows = [(r[0], r[1]) for r in found]
+    else:
+        query = _page_statement(shape)
+        if ids is not None:
+            query = query.where(t.items.c.id.in_(ids or [-1]))
+        if q and q.strip():
+            matches = match_subquery(conn, q)
+            i = t.items.c
+            query = query.where(i.id.in_(matches) if matches is not None else i.id == -1)
+        rows = [(r.id, r.filed_at) for r in conn.execute(query, params)]
     more = len(rows) > limit
     rows = rows[:limit]
-    cards = _cards(conn, rows, tz, now or datetime.now(UTC))
-    next_cursor = encode_cursor(rows[-1].filed_at, rows[-1].id) if more and rows else None
+    cards = cards_for(conn, [r[0] for r in rows], tz, now)
+    next_cursor = (
+        encode_cursor(read_time(conn, rows[-1][1]), rows[-1][0]) if more and rows else None
+    )
     return CardPage(cards, next_cursor)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Which filters a page query has (their values are bound per request)."""
+
+    tiers: tuple[str, ...]
+    collapse: bool
+    tag: bool
+    source: bool
+    group: bool
+    language: bool
+    cursor: bool
+    sqlite: bool
+
+
+def _page_statement(shape: _Shape) -> Select[Any]:
+    i = t.items.c
+    # the tiers are this module's own words, so they are written into the statement
+    tiers = [literal_column(f"'{x}'") for x in shape.tiers if x in PUBLIC_TIERS]
+    # A tag's stories are walked on the tag's own index (tag, filed_at, item_id): newest
+    # first whether the tag is on every fourth story or on three.
+    walk_at, walk_id = (
+        (t.item_tags.c.filed_at, t.item_tags.c.item_id) if shape.tag else (i.filed_at, i.id)
+    )
+    query = (_tag_page_query() if shape.tag else _page_query()).where(shown_tier().in_(tiers))
+    if shape.collapse:
+        query = query.where(~_covered_elsewhere())
+    if shape.tag:
+        query = query.where(t.item_tags.c.tag == bindparam("tag"))
+    if shape.source:
+        query = query.where(i.source_id == bindparam("source"))
+    if shape.group:
+        groups = select(t.sources.c.id).where(t.sources.c.group_name == bindparam("group"))
+        query = query.where(i.source_id.in_(groups))
+    if shape.language:
+        query = query.where(i.language == bindparam("language"))
+    if shape.cursor:
+        when, last = bindparam("when", type_=t.TS), bindparam("last_id")
+        query = query.where(
+            or_(walk_at < when, and_(walk_at == when, walk_id < last))
+            if shape.sqlite
+            else tuple_(walk_at, walk_id) < tuple_(when, last)
+        )
+    return query.order_by(walk_at.desc(), walk_id.desc()).limit(bindparam("n"))
+
+
+@cache
+def _page_query() -> Select[Any]:
+    """The page's story ids: only what the filters and the order need (the tier a reader
+    sees needs the judged event the story leads)."""
+    i = t.items.c
+    return select(i.id, i.filed_at).select_from(
+        t.items.outerjoin(_LED, and_(_LED.c.lead_item_id == i.id, _LED.c.judgement_id.is_not(None)))
+    )
+
+
+@cache
+def _tag_page_query() -> Select[Any]:
+    i, it = t.items.c, t.item_tags.c
+    return select(i.id, i.filed_at).select_from(
+        t.item_tags.join(t.items, i.id == it.item_id).outerjoin(
+            _LED, and_(_LED.c.lead_item_id == i.id, _LED.c.judgement_id.is_not(None))
+        )
+    )
+
+
+def cards_for(
+    conn: Connection, ids: list[int], tz: str = "UTC", now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The public cards of these stories, in this order (ids that are not public are left
+    out), each with its age as of `now`."""
+    now = now or datetime.now(UTC)
+
+    def build(missing: list[int]) -> dict[int, dict[str, Any]]:
+        rows = conn.execute(
+            _card_query().where(t.items.c.id.in_(missing)).where(shown_tier().in_(PUBLIC_TIERS))
+        ).all()
+        return {card["id"]: card for card in _cards(conn, rows, tz)}
+
+    found = cards_by_id(conn, ids, tz, build)
+    out = []
+    for item_id in ids:
+        card = found.get(item_id)
+        if card is not None:
+            out.append(card | {"age": relative_age(card["published_at"] or card["filed_at"], now)})
+    return out
 
 
 @cache
@@ -176,7 +277,10 @@ def _covered_elsewhere() -> Any:
         .where(m.item_id == t.items.c.id)
         .where(
             e.lead_item_id != m.item_id,
-            func.coalesce(e.tier, lead.c.tier).in_(PUBLIC_TIERS),  # the lead as readers see it
+            # the lead as readers see it (tiers written into the statement: no list to expand)
+            func.coalesce(e.tier, lead.c.tier).in_(
+                [literal_column(f"'{x}'") for x in PUBLIC_TIERS]
+            ),
         )
         .correlate(t.items)
         .exists()
@@ -188,15 +292,11 @@ def get_card(
 ) -> dict[str, Any] | None:
     if not is_row_id(item_id):
         return None
-    row = conn.execute(
-        _card_query().where(t.items.c.id == item_id).where(shown_tier().in_(PUBLIC_TIERS))
-    ).first()
-    if row is None:
-        return None
-    return _cards(conn, [row], tz, now or datetime.now(UTC))[0]
+    cards = cards_for(conn, [item_id], tz, now)
+    return cards[0] if cards else None
 
 
-def _cards(conn: Connection, rows: list[Any], tz: str, now: datetime) -> list[dict[str, Any]]:
+def _cards(conn: Connection, rows: list[Any], tz: str) -> list[dict[str, Any]]:
     ids = [r.id for r in rows]
     comments = _latest_commentary(conn, ids)
     # A judged multi-source event's commentary is written once, for the event: its lead shows it.
@@ -205,7 +305,7 @@ def _cards(conn: Connection, rows: list[Any], tz: str, now: datetime) -> list[di
     zone = ZoneInfo(tz)
     return [
         _card(r, event_comments.get(r.judged_event_id) if r.judged_event_id
-              else comments.get(r.id), events.get(r.id), zone, now)
+              else comments.get(r.id), events.get(r.id), zone)
         for r in rows
     ]  # fmt: skip
 
@@ -246,7 +346,8 @@ def _events(conn: Connection, ids: list[int]) -> dict[int, dict[str, int]]:
     return {r.item_id: {"id": r.id, "sources_count": r.sources_count} for r in rows}
 
 
-def _card(row: Any, comment: Any, event: Any, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+def _card(row: Any, comment: Any, event: Any, zone: ZoneInfo) -> dict[str, Any]:
+    """A card without its age (kept across requests; `cards_for` adds the age)."""
     when = row.published_at or row.filed_at
     local = when.astimezone(zone)
     tags = row.tags or {}
@@ -270,7 +371,6 @@ def _card(row: Any, comment: Any, event: Any, zone: ZoneInfo, now: datetime) -> 
         "time_hm": local.strftime("%H:%M"),
         "date_md": local.strftime("%m·%d"),
         "day": local.date(),
-        "age": relative_age(when, now),
         "tier": row.tier,
         "importance": row.importance,
         "hkr": {
@@ -336,8 +436,43 @@ def api_item(card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_API_JSON: OrderedDict[tuple[int, Any], bytes] = OrderedDict()
+_API_JSON_LOCK = threading.Lock()
+MAX_API_JSON = 20_000
+
+
+def api_items_json(cards: list[dict[str, Any]], next_cursor: str | None) -> bytes:
+    """`{"items": [...], "next_cursor": ...}` as JSON bytes, each story's JSON kept by its card's
+    version (encoding 50 stories was most of an uncached API answer). The same bytes as
+    `JSONResponse` writes: UTF-8, compact separators."""
+    parts = []
+    for card in cards:
+        version = card.get("version")
+        key = (card["id"], version)
+        with _API_JSON_LOCK:
+            kept = _API_JSON.get(key) if version is not None else None
+        if kept is None:
+            kept = _json(api_item(card))
+            if version is not None:
+                with _API_JSON_LOCK:
+                    _API_JSON[key] = kept
+                    while len(_API_JSON) > MAX_API_JSON:
+                        _API_JSON.popitem(last=False)
+        parts.append(kept)
+    return b'{"items":[' + b",".join(parts) + b'],"next_cursor":' + _json(next_cursor) + b"}"
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+@lru_cache(maxsize=4096)
+def _day_label(day: date) -> str:
+    return day.strftime("%A, %d %B %Y")
+
+
 def group_by_day(cards: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
     days: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for card in cards:
-        days[card["day"].strftime("%A, %d %B %Y")].append(card)
+        days[_day_label(card["day"])].append(card)
     return list(days.items())

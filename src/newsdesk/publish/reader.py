@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from newsdesk.domain import is_row_id
 from newsdesk.publish.feeds import tag_path
-from newsdesk.publish.read import HOT_TIERS, PUBLIC_TIERS, decode_cursor, encode_cursor, get_card
+from newsdesk.publish.read import HOT_TIERS, PUBLIC_TIERS, cards_for, decode_cursor, encode_cursor
 from newsdesk.store import outputs
 
 READING_LIST = "user/-/state/com.google/reading-list"
@@ -114,11 +114,8 @@ def unread(conn: Connection, stream: Stream) -> int:
 def reader_items(conn: Connection, item_ids: list[int], base: str) -> list[dict[str, Any]]:
     marks = outputs.marks_for(conn, item_ids)
     items = []
-    for item_id in item_ids:
-        card = get_card(conn, item_id)
-        if card is None:
-            continue  # no longer public
-        read, starred = marks.get(item_id, (False, False))
+    for card in cards_for(conn, item_ids):  # stories no longer public are left out
+        read, starred = marks.get(card["id"], (False, False))
         items.append(_item(card, read, starred, base))
     return items
 

@@ -221,6 +221,12 @@ def save_item(conn: Connection, item: Item) -> tuple[int, str]:
                     judgement_id=None if row.content_hash != item.content_hash else c.judgement_id,
                 )
             )
+            # the tag index orders by the filing time, which the first-hand source just set
+            conn.execute(
+                update(t.item_tags)
+                .where(t.item_tags.c.item_id == row.id)
+                .values(filed_at=_owned_fields(item)["filed_at"])
+            )
             found_by, found_url = row.source_id, row.url
         conn.execute(
             insert(t.discoveries).values(
@@ -402,15 +408,19 @@ def save_judgement(conn: Connection, item_id: int, judgement: Judgement, now: da
         .values(item_id=item_id, created_at=now, **judgement_values(judgement))
         .returning(t.judgements.c.id)
     ).scalar_one()
-    conn.execute(
+    filed_at = conn.execute(
         update(t.items)
         .where(t.items.c.id == item_id)
         .values(**current_verdict(judgement_id, judgement))
-    )
+        .returning(t.items.c.filed_at)  # the tag index's order, with no second read
+    ).scalar_one()
     conn.execute(t.item_tags.delete().where(t.item_tags.c.item_id == item_id))
     tags = list(dict.fromkeys(judgement.tags.all()))
     if tags:
-        conn.execute(insert(t.item_tags), [{"item_id": item_id, "tag": tag} for tag in tags])
+        conn.execute(
+            insert(t.item_tags),
+            [{"item_id": item_id, "tag": tag, "filed_at": filed_at} for tag in tags],
+        )
     title = " ".join(x for x in (judgement.title_en, judgement.title_zh) if x)
     summary = " ".join(x for x in (judgement.summary_en, judgement.summary_zh) if x)
     index_item(conn, item_id, title, summary)

@@ -141,6 +141,7 @@ items = Table(
     Index("ix_items_tier_filed", "tier", "filed_at"),
     Index("ix_items_filed", "filed_at"),
     Index("ix_items_source", "source_id", "filed_at"),
+    Index("ix_items_language_filed", "language", "filed_at"),
 )
 
 item_tags = Table(
@@ -149,7 +150,11 @@ item_tags = Table(
     # the current judgement's tags, one row each, so tag filters use an index
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("tag", String(80), primary_key=True),
+    # the story's filing time, copied (and kept in step by repo.py), so a tag's stories are
+    # read newest first from the tag's own index (0011_feed_indexes)
+    Column("filed_at", TS),
     Index("ix_item_tags_tag", "tag", "item_id"),
+    Index("ix_item_tags_feed", "tag", "filed_at", "item_id"),
 )
 
 item_revisions = Table(

@@ -5,14 +5,22 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
-from newsdesk.publish.read import PUBLIC_TIERS, BadRequest, api_item, get_card, list_cards
+from newsdesk.publish.read import (
+    PUBLIC_TIERS,
+    BadRequest,
+    api_item,
+    api_items_json,
+    get_card,
+    list_cards,
+)
 from newsdesk.web.deps import database, settings
 from newsdesk.web.openapi import BAD_REQUEST_JSON, CURSOR, NOT_FOUND_JSON
 
 router = APIRouter(prefix="/api/v1", tags=["items"])
+JSON = "application/json"
 # One tier or several joined by commas ("p1,featured"); the parameter may repeat.
 TIERS = r"^((p1|featured|all)(,(p1|featured|all))*)?$"
 TierList = list[Annotated[str, Field(pattern=TIERS)]]
@@ -27,7 +35,7 @@ def api_items(
     q: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(**CURSOR)] = None,
-) -> JSONResponse:
+) -> Response:
     tiers = tuple(x for value in tier or [] for x in value.split(",") if x) or PUBLIC_TIERS
     try:
         with database(request).read() as conn:
@@ -37,9 +45,7 @@ def api_items(
             )  # fmt: skip
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    return JSONResponse(
-        {"items": [api_item(c) for c in result.cards], "next_cursor": result.next_cursor}
-    )
+    return Response(api_items_json(result.cards, result.next_cursor), media_type=JSON)
 
 
 @router.get("/items/{item_id}", summary="One public story", responses=NOT_FOUND_JSON)

@@ -35,6 +35,7 @@ from newsdesk.web import (
     reader,
     reports,
 )
+from newsdesk.web.deps import PageMemo
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -51,6 +52,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    app.state.page_memo = PageMemo()  # pages rendered from the same cards and filters
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(api.router)

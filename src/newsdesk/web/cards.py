@@ -1,9 +1,15 @@
 """Rendered cards, kept: most of an uncached page's time was Jinja building 30 cards (about
 0.6 ms each; a P1 card carries its sharp analysis). The same card appears on Hot, All, search,
-tag pages and in every scroll page, so an anonymous card's HTML is kept, keyed by everything the
-card shows (its data serialised), and any change of that data (a new judgement, take, age label,
-coverage count) is simply a new key. Signed-in editors' cards carry their CSRF token and saved
-state, so they are always rendered afresh."""
+tag pages and in every scroll page, so its HTML is kept, keyed by the card's version (see
+`publish/cards.py`: it changes with every write the card shows), its age label and how it is
+drawn (in a feed or open on its own page).
+
+An editor's card differs only in its actions: the save form (saved or not), the vote form
+(the editor's last vote pressed) and the CSRF token both carry. The editor's variants are kept
+too, rendered with a placeholder for the token, which is put in per request; the saved and
+voted marks are part of the key, read per request by one small query (`publish/desk.py:
+editor_marks`), so a mark is right on the page that follows the action.
+"""
 
 from __future__ import annotations
 
@@ -13,32 +19,67 @@ from collections import OrderedDict
 from typing import Any
 
 from jinja2 import Environment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
-MAX_CARDS = 2000  # about 5 KB each: ~10 MB at most
+from newsdesk.web.deps import EditorSession
+
+MAX_CARDS = 4000  # about 5 KB each: ~20 MB at most
+CSRF_SLOT = "nd-csrf-slot-7f3a"  # not a token this desk makes (they are URL-safe base64)
 
 
 class CardCache:
     def __init__(self, env: Environment, size: int = MAX_CARDS) -> None:
         self.env, self.size = env, size
-        self._kept: OrderedDict[str, Markup] = OrderedDict()
+        self._kept: OrderedDict[Any, str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def __call__(self, card: dict[str, Any]) -> Markup:
-        key = json.dumps(card, sort_keys=True, default=str, ensure_ascii=False)
+    def __call__(
+        self,
+        card: dict[str, Any],
+        editor: EditorSession | None = None,
+        saved: Any = (),
+        votes: dict[int, str] | None = None,
+        *,
+        open: bool = False,
+        h: int = 3,
+        standalone: bool = False,
+    ) -> Markup:
+        item_id = card["id"]
+        editor = editor or None  # a template without an editor passes an undefined value
+        marks = None
+        if editor is not None:
+            marks = (item_id in (saved or ()), (votes or {}).get(item_id))
+        version = card.get("version")
+        if version is None:  # a card not read through the card store: its data is its key
+            version = json.dumps(card, sort_keys=True, default=str, ensure_ascii=False)
+        key = (item_id, version, card.get("age"), open, h, standalone, marks)
         with self._lock:
             html = self._kept.get(key)
             if html is not None:
                 self._kept.move_to_end(key)
-                return html
-        # An anonymous reader: no editor, nothing saved (the macro reads both from context).
-        module = self.env.get_template("_card.html").make_module({"editor": None, "saved": set()})
-        html = Markup(module.card(card))  # type: ignore[attr-defined]
-        with self._lock:
-            self._kept[key] = html
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
-        return html
+        if html is None:
+            html = self._render(card, marks, open, h, standalone)
+            with self._lock:
+                self._kept[key] = html
+                while len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+        if editor is not None:
+            return Markup(html.replace(CSRF_SLOT, str(escape(editor.csrf))))
+        return Markup(html)
+
+    def _render(
+        self, card: dict[str, Any], marks: tuple[bool, str | None] | None, open: bool,
+        h: int, standalone: bool,
+    ) -> str:  # fmt: skip
+        context: dict[str, Any] = {"editor": None, "saved": set(), "votes": {}}
+        if marks is not None:
+            context = {
+                "editor": EditorSession(csrf=CSRF_SLOT),
+                "saved": {card["id"]} if marks[0] else set(),
+                "votes": {card["id"]: marks[1]} if marks[1] else {},
+            }
+        module = self.env.get_template("_card.html").make_module(context)
+        return str(module.card(card, open=open, h=h, standalone=standalone))  # type: ignore[attr-defined]
 
 
 def install(env: Environment) -> None:

@@ -3,6 +3,9 @@ app state, and the signed-in editor (sign-in itself is `web/auth.py`, which impo
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,11 +35,87 @@ def database(request: Request) -> Database:
     return request.app.state.db  # type: ignore[no-any-return]
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request, name: str, status_code: int = 200, memo: Hashable = None, **context: Any
+) -> HTMLResponse:
+    """The template's page. With `memo` (a key naming everything the context holds: the
+    page's cards by id, version and age, its filters, the editor's marks), a page rendered
+    before from the same key is answered as it was; the data behind the key was read afresh
+    by the caller, so nothing stale can come back."""
     # `status` stays free for the template context (error.html shows it)
-    context.setdefault("editor", current_editor(request))
+    editor = context.setdefault("editor", current_editor(request))
+    if memo is not None:
+        context.setdefault("request", request)
+        key = (name, status_code, editor.csrf if editor else None, memo)
+        pages: PageMemo = request.app.state.page_memo
+        body = pages.get(key)
+        if body is None:
+            body = request.app.state.templates.get_template(name).render(context).encode()
+            pages.put(key, body)
+        return HTMLResponse(body, status_code=status_code)
     templates = request.app.state.templates
     return templates.TemplateResponse(request, name, context, status_code=status_code)  # type: ignore[no-any-return]
+
+
+class PageMemo:
+    """Rendered pages by their `memo` key, least recently used out first."""
+
+    def __init__(self, size: int = 128) -> None:  # about 130 KB a page: ~17 MB at most
+        self.size = size
+        self._kept: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            body = self._kept.get(key)
+            if body is not None:
+                self._kept.move_to_end(key)
+            return body
+
+    def put(self, key: Hashable, body: bytes) -> None:
+        with self._lock:
+            self._kept[key] = body
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
+class Same:
+    """A memo key part that is this very object (kept alive by the key, so its id is not
+    reused): for values read once and shared, such as the filter choices."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: object) -> None:
+        self.obj = obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Same) and other.obj is self.obj
+
+
+def frozen(value: Any) -> Hashable:
+    """A hashable copy of plain data (dicts, lists, sets, scalars), for a `memo` key."""
+    if isinstance(value, dict):
+        return tuple((k, frozen(v)) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return tuple(frozen(v) for v in value)
+    if isinstance(value, set | frozenset):
+        return frozenset(value)
+    return value  # type: ignore[no-any-return]
+
+
+def cards_key(cards: list[dict[str, Any]]) -> tuple[Any, ...] | None:
+    """What a list of cards shows, for a `memo` key: each card's id, version and age (None
+    when a card was not read through the card store, so the page is rendered)."""
+    key = []
+    for card in cards:
+        version = card.get("version")
+        if version is None:
+            return None
+        key.append((card["id"], version, card["age"]))
+    return tuple(key)
 
 
 def current_editor(request: Request) -> EditorSession | None:

@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from newsdesk.publish import agents
 from newsdesk.publish.events import get_event, hot_events
-from newsdesk.web.deps import database, render, settings
+from newsdesk.web.deps import database, frozen, render, settings
 from newsdesk.web.feeds import base_url
 from newsdesk.web.openapi import MARKDOWN_PAGE, NOT_FOUND_HTML, MarkdownResponse
 
@@ -51,4 +51,7 @@ def event_page(request: Request, event_id: int) -> HTMLResponse:
         return templates.TemplateResponse(  # type: ignore[no-any-return]
             request, "error.html", {"status": 404, "message": "No such event."}, status_code=404
         )
-    return render(request, "event.html", heading=event["title"]["en"] or "Event", e=event)
+    # the event as read now (lead card by version, members, ages, markers) is the page's key
+    return render(
+        request, "event.html", memo=frozen(event), heading=event["title"]["en"] or "Event", e=event
+    )

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from newsdesk.publish.desk import event_members, filter_choices, saved_set, tag_count
+from newsdesk.publish.desk import editor_marks, event_members, filter_choices, tag_count
 from newsdesk.publish.read import (
     HOT_TIERS,
     PUBLIC_TIERS,
@@ -19,7 +19,7 @@ from newsdesk.publish.read import (
     list_cards,
 )
 from newsdesk.web.auth import current_editor
-from newsdesk.web.deps import database, render, settings
+from newsdesk.web.deps import Same, cards_key, database, frozen, render, settings
 from newsdesk.web.openapi import BAD_REQUEST_HTML, CURSOR, NOT_FOUND_HTML
 
 router = APIRouter()
@@ -56,10 +56,11 @@ def feed_page(
                 conn, tiers=tiers, limit=PAGE_SIZE, tz=settings(request).timezone, **filters
             )
             choices = filter_choices(conn)
-            saved = (
-                saved_set(conn, [c["id"] for c in result.cards])
-                if current_editor(request)
-                else set()
+            editor = current_editor(request)
+            saved, votes = (
+                editor_marks(conn, [c["id"] for c in result.cards], editor.name)
+                if editor
+                else (set(), {})
             )
     except BadRequest as exc:
         return render(request, "error.html", 400, status=400, message=str(exc))
@@ -70,9 +71,18 @@ def feed_page(
     )
     # htmx asks for the list only: filters swap it, the pager appends the next page.
     fragment = request.headers.get("hx-request") == "true" and not request.headers.get("hx-boosted")
+    cards = cards_key(result.cards)
+    memo = None
+    if cards is not None:
+        memo = (
+            fragment, heading, subheading, active, cards, result.next_cursor, request.url.path,
+            tuple(kept.items()), active_filter, Same(choices), tuple(shown.items()), tier,
+            frozenset(saved), tuple(sorted(votes.items())),
+        )  # fmt: skip
     return render(
         request,
         "_feed_list.html" if fragment else "feed.html",
+        memo=memo,
         heading=heading,
         subheading=subheading,
         active=active,
@@ -85,6 +95,7 @@ def feed_page(
         filters=shown,
         tier_choices=tiers if not tier else (HOT_TIERS if active == "hot" else PUBLIC_TIERS),
         saved=saved,
+        votes=votes,
         appending=bool(filters.get("cursor")),
     )
 
@@ -152,10 +163,19 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
     with database(request).read() as conn:
         card = get_card(conn, item_id, tz=settings(request).timezone)
         members = event_members(conn, item_id) if card else []
-        saved = saved_set(conn, [item_id]) if card and current_editor(request) else set()
+        editor = current_editor(request)
+        saved, votes = (
+            editor_marks(conn, [item_id], editor.name) if card and editor else (set(), {})
+        )
     if card is None:
         return render(request, "error.html", 404, status=404, message="No such story.")
-    return render(request, "item.html", c=card, members=members, saved=saved)
+    memo = None
+    cards = cards_key([card])
+    if cards is not None:
+        memo = (cards, frozen(members), frozenset(saved), tuple(sorted(votes.items())))
+    return render(
+        request, "item.html", memo=memo, c=card, members=members, saved=saved, votes=votes
+    )
 
 
 @router.get(

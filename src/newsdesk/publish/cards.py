@@ -1,0 +1,129 @@
+"""Cards kept by version: building a card (its verdict, commentary and event read and turned
+into a dict) cost more than finding which cards a page shows, and a card changes only when
+the pipeline writes to it.
+
+A card's *version* is read from the database on every request, for the cards of that page
+only: the story's row (source, URL, content hash, revision, dates, current judgement), its
+source's names and tiers, the multi-source event it leads and that event's judgement, its
+event and coverage count, and the newest commentary of the story and of that event. Every
+write that changes what a card shows changes one of these (a new judgement or event judgement
+is a new row, commentary is appended, a revision bumps `revision` and the content hash,
+grouping moves `event_members` and `sources_count`), so a kept card whose version still
+matches is the card the full query would build, and a changed one is rebuilt at once: no
+time-to-live, nothing to invalidate by hand.
+
+Cards are kept per engine (a process may open several databases) and without their relative
+age, which the read layer adds per request.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, select
+
+from newsdesk.store import schema as t
+from newsdesk.store.prepared import fetch_all
+
+MAX_CARDS = 20_000  # about 2 KB each as dicts: ~40 MB at most, the newest pages' cards
+CHUNK = 200  # ids per version statement (the API's largest page)
+Version = tuple[Any, ...]
+Card = dict[str, Any]
+
+
+class CardStore:
+    """(story id, version, time zone) -> card dict, least recently used out first."""
+
+    def __init__(self, size: int = MAX_CARDS) -> None:
+        self.size = size
+        self._kept: OrderedDict[tuple[int, str], tuple[Version, Card]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, item_id: int, tz: str, version: Version) -> Card | None:
+        with self._lock:
+            hit = self._kept.get((item_id, tz))
+            if hit is None or hit[0] != version:
+                return None
+            self._kept.move_to_end((item_id, tz))
+            return hit[1]
+
+    def put(self, item_id: int, tz: str, version: Version, card: Card) -> None:
+        with self._lock:
+            self._kept[(item_id, tz)] = (version, card)
+            self._kept.move_to_end((item_id, tz))
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+
+_STORES: weakref.WeakKeyDictionary[Engine, CardStore] = weakref.WeakKeyDictionary()
+_STORES_LOCK = threading.Lock()
+
+
+def store_for(engine: Engine) -> CardStore:
+    with _STORES_LOCK:
+        found = _STORES.get(engine)
+        if found is None:
+            found = _STORES[engine] = CardStore()
+        return found
+
+
+def version_query(n: int) -> Select[Any]:
+    """The version of each card in `:i0`..`:i{n-1}` (primary-key probes for the page's stories
+    only)."""
+    i, s, m, e = t.items.c, t.sources.c, t.event_members.c, t.events.c
+    led = t.events.alias("led_v")
+    c_item, c_event = t.commentary.alias("c_item"), t.commentary.alias("c_event")
+    newest_item_comment = (
+        select(func.max(c_item.c.id)).where(c_item.c.item_id == i.id).scalar_subquery()
+    )
+    newest_event_comment = (
+        select(func.max(c_event.c.id)).where(c_event.c.event_id == led.c.id).scalar_subquery()
+    )
+    return (
+        select(
+            i.id, i.source_id, i.url, i.content_hash, i.revision, i.judgement_id,
+            i.published_at, i.filed_at, i.backfill, i.language,
+            s.name, s.name_zh, s.kind, s.tier, s.group_name,
+            led.c.id, led.c.judgement_id, m.event_id, e.sources_count,
+            newest_item_comment, newest_event_comment,
+        )
+        .join(t.sources, s.id == i.source_id)
+        .outerjoin(led, and_(led.c.lead_item_id == i.id, led.c.judgement_id.is_not(None)))
+        .outerjoin(t.event_members, m.item_id == i.id)
+        .outerjoin(t.events, e.id == m.event_id)
+        .where(i.id.in_([bindparam(f"i{k}") for k in range(n)]))
+    )  # fmt: skip
+
+
+def cards_by_id(
+    conn: Connection, ids: list[int], tz: str, build: Callable[[list[int]], dict[int, Card]]
+) -> dict[int, Card]:
+    """The current card of each id that has one: kept ones whose version still matches, the
+    others built by `build(missing ids)` and kept."""
+    if not ids:
+        return {}
+    store = store_for(conn.engine)
+    versions = {}
+    for start in range(0, len(ids), CHUNK):  # one compiled statement per count up to CHUNK
+        chunk = list(dict.fromkeys(ids[start : start + CHUNK]))
+        rows = fetch_all(conn, ("card versions", len(chunk)), lambda n=len(chunk): version_query(n),
+                         {f"i{k}": item_id for k, item_id in enumerate(chunk)})  # fmt: skip
+        versions.update((row[0], tuple(row[1:])) for row in rows)
+    found: dict[int, Card] = {}
+    missing = []
+    for item_id, version in versions.items():
+        card = store.get(item_id, tz, version)
+        if card is None:
+            missing.append(item_id)
+        else:
+            found[item_id] = card
+    if missing:
+        for item_id, card in build(missing).items():
+            card["version"] = versions[item_id]  # what renderers key their copies by
+            found[item_id] = card
+            store.put(item_id, tz, versions[item_id], card)
+    return found

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Executable
+from sqlalchemy.exc import DBAPIError
 
 from newsdesk.store.schema import TS
 
@@ -64,6 +65,7 @@ def fetch_all(
     }
     driver = conn.connection.driver_connection
     assert driver is not None
+    driver_error = conn.dialect.loaded_dbapi.Error
     cursor = driver.cursor()
     try:
         if prepared.names is not None:
@@ -71,6 +73,16 @@ def fetch_all(
         else:
             cursor.execute(prepared.sql, values)
         return list(cursor.fetchall())
+    except driver_error as exc:
+        # raised as SQLAlchemy raises it, so `Database.read` tells a full disk or a lost
+        # server (StorageFailure, a 503) from a bug, as for every other statement
+        lost = conn.dialect.is_disconnect(exc, driver, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            prepared.sql, None, exc, driver_error, connection_invalidated=lost,
+            dialect=conn.dialect,
+        ) from exc  # fmt: skip
     finally:
         cursor.close()
 

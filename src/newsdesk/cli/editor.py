@@ -17,7 +17,6 @@ from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
 from newsdesk.policy.check import check_policy
 from newsdesk.policy.loader import load_policy
 from newsdesk.runner.app import open_database, policy_for
-from newsdesk.runner.policy import active_policy
 
 llm_app = typer.Typer(help="Check the language-model configuration.", no_args_is_help=True)
 policy_app = typer.Typer(help="Inspect and check the editorial policy.", no_args_is_help=True)
@@ -158,6 +157,8 @@ PolicyFile = Annotated[
 @policy_app.command("show")
 def policy_show() -> None:
     """Print the active policy's version, path and numbers."""
+    from newsdesk.runner.policy import active_policy
+
     with friendly_errors():
         settings = settings_for()
         db = open_database(settings)
@@ -207,6 +208,8 @@ def eval_selection(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score the editor's select/reject decisions against a gold set."""
+    from newsdesk.runner.policy import active_policy
+
     with friendly_errors():
         from newsdesk.editor.calibrate import GoldError, evaluate, load_gold
 

@@ -14,11 +14,7 @@ from rich.table import Table
 
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
 from newsdesk.domain import StoryRef
-from newsdesk.events import FeatureCache, rules_relation
-from newsdesk.events.evaluate import Outcome, report
-from newsdesk.events.grouping import RELATIONS
 from newsdesk.runner.app import open_database
-from newsdesk.runner.events import group_pending, refresh_heat
 from newsdesk.store import events as store_events
 
 events_app = typer.Typer(help="Events: merge, split, regroup.", no_args_is_help=True)
@@ -66,6 +62,9 @@ def regroup(
     ] = 0,
 ) -> None:
     """Forget automatic grouping and group again; editors' merges and splits stay."""
+    # grouping's MinHash index loads datasketch and scipy: only for the commands that group
+    from newsdesk.runner.events import group_pending, refresh_heat
+
     with friendly_errors():
         if days < 0:
             raise UserError("--days must be 0 or more")
@@ -120,6 +119,8 @@ def _item_ref(item: Any, number: int, where: str) -> StoryRef:
 
 
 def load_gold(path: Path) -> list[tuple[str, StoryRef, StoryRef, str]]:
+    from newsdesk.events.grouping import RELATIONS
+
     if not path.is_file():
         raise UserError(f"gold file {path} does not exist")
     cases = []
@@ -143,6 +144,9 @@ def load_gold(path: Path) -> list[tuple[str, StoryRef, StoryRef, str]]:
 
 
 def evaluate_rules(cases: list[tuple[str, StoryRef, StoryRef, str]]) -> dict[str, Any]:
+    from newsdesk.events import FeatureCache, rules_relation
+    from newsdesk.events.evaluate import Outcome, report
+
     cache = FeatureCache()
     outcomes = []
     for case_id, a, b, gold in cases:
@@ -162,6 +166,8 @@ def eval_grouping(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Score rules-mode grouping on labelled pairs: confusion matrix, per-relation and binary."""
+    from newsdesk.events.grouping import RELATIONS
+
     with friendly_errors():
         result = evaluate_rules(load_gold(gold))
         if as_json:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
-import anyio
 import typer
 
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
-from newsdesk.notify import Target, deliver, parse_targets
-from newsdesk.publish.mcp import build_server
-from newsdesk.runner.app import open_database
+
+if TYPE_CHECKING:
+    from newsdesk.notify import Target
 
 app = typer.Typer()
 
@@ -18,6 +18,11 @@ app = typer.Typer()
 @app.command()
 def mcp() -> None:
     """Serve the desk's MCP tools over stdio (for agents that launch a command)."""
+    import anyio
+
+    from newsdesk.publish.mcp import build_server  # the MCP SDK: a second of imports
+    from newsdesk.runner.app import open_database
+
     with friendly_errors():
         settings = settings_for()
         db = open_database(settings)
@@ -33,6 +38,8 @@ notify_app = typer.Typer(help="Notifications (apprise).", no_args_is_help=True)
 @notify_app.command("test")
 def notify_test() -> None:
     """Send a test message to every target in NEWSDESK_NOTIFY_URLS and report each result."""
+    from newsdesk.notify import parse_targets
+
     with friendly_errors():
         settings = settings_for()
         targets = parse_targets(settings.notify_urls.get_secret_value())
@@ -53,4 +60,6 @@ def notify_test() -> None:
 
 
 async def _send_all(targets: list[Target], title: str, body: str) -> list[str | None]:
+    from newsdesk.notify import deliver  # apprise
+
     return list(await asyncio.gather(*(deliver(t, title, body) for t in targets)))

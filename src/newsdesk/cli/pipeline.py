@@ -7,7 +7,7 @@ import contextlib
 import errno
 import socket
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -24,10 +24,10 @@ from newsdesk.cli.common import (
 )
 from newsdesk.config import Settings
 from newsdesk.runner.app import catalog_for, open_database
-from newsdesk.runner.demo import DemoFeedServer
-from newsdesk.runner.local import RunSummary, run_once
-from newsdesk.runner.policy import active_policy, run_policy_jobs
 from newsdesk.store.db import Database, StorageFailure
+
+if TYPE_CHECKING:
+    from newsdesk.runner.local import RunSummary
 
 app = typer.Typer()
 
@@ -75,6 +75,10 @@ def _quiet_storage_failures(loop: asyncio.AbstractEventLoop, context: dict[str, 
 
 
 async def _one_pass(db: Database, settings: Settings, demo_base: str | None) -> RunSummary:
+    # the whole pipeline (grouping's scipy, apprise, the model client): only when a pass runs
+    from newsdesk.runner.local import run_once
+    from newsdesk.runner.policy import active_policy, run_policy_jobs
+
     asyncio.get_running_loop().set_exception_handler(_quiet_storage_failures)
     await run_policy_jobs(db, settings)  # proposals and previews asked for in the admin
     policy = active_policy(db, settings)  # the version editors activated (the file seeds it)
@@ -126,6 +130,8 @@ async def _loop(db: Database, settings: Settings, base: str | None) -> None:
 
 @contextlib.contextmanager
 def _demo_server(demo: bool) -> Iterator[str | None]:
+    from newsdesk.runner.demo import DemoFeedServer
+
     if not demo:
         yield None
         return

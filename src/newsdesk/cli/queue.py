@@ -14,7 +14,6 @@ from rich.table import Table
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
 from newsdesk.config import Settings
 from newsdesk.runner.app import catalog_for, open_database
-from newsdesk.runner.policy import active_policy
 from newsdesk.store import queue as store_queue
 from newsdesk.store.db import Database
 
@@ -47,6 +46,7 @@ def worker(
 ) -> None:
     """Run a Procrastinate worker (PostgreSQL): it takes steps from the queues until SIGTERM,
     which lets the running tasks finish."""
+    from newsdesk.runner.policy import active_policy
     from newsdesk.runner.worker import ALL_QUEUES, run_worker
 
     with friendly_errors():

@@ -14,8 +14,6 @@ from rich.console import Console
 from newsdesk.cli.common import UserError, friendly_errors, settings_for
 from newsdesk.config import Settings
 from newsdesk.runner.app import open_database
-from newsdesk.runner.outputs import report_model
-from newsdesk.runner.reports import build_report
 from newsdesk.store.db import Database
 
 app = typer.Typer()
@@ -67,6 +65,9 @@ def report(
 
 
 async def _compose(db: Database, settings: Settings, kind: str, when: date) -> dict[str, Any]:
+    from newsdesk.runner.outputs import report_model
+    from newsdesk.runner.reports import build_report
+
     model = report_model(db, settings) if kind != "daily" else None
     try:
         return await build_report(db, settings, kind, when, model=model)

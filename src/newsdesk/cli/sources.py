@@ -18,7 +18,6 @@ from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
 from newsdesk.domain import SOURCE_GROUPS, SOURCE_KINDS, Source, SourceTier, feed_url_key
 from newsdesk.publish.sources import source_health
 from newsdesk.runner.app import open_database
-from newsdesk.runner.probe import Probe, probe
 from newsdesk.sources.catalog import load_catalog
 from newsdesk.sources.opml import OpmlError, parse_opml, slug, to_opml
 from newsdesk.store import repo
@@ -27,6 +26,8 @@ from newsdesk.store.db import Database
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
+
+    from newsdesk.runner.probe import Probe
 
 app = typer.Typer(help="Manage the sources the desk follows.", no_args_is_help=True)
 
@@ -143,6 +144,8 @@ def test_source(
     kind: KindOption = None,
 ) -> None:
     """Fetch and parse once; show the first 5 entries or the error. Stores nothing."""
+    from newsdesk.runner.probe import probe  # the fetch path: httpx, feedparser
+
     with friendly_errors():
         settings = settings_for()
         source = _probe_source(url, kind)
@@ -165,6 +168,8 @@ def add(
     language: Annotated[str, typer.Option("--language", help="en, zh, …")] = "en",
 ) -> None:
     """Follow a new source. A site URL is searched for <link rel=alternate> feeds."""
+    from newsdesk.runner.probe import probe
+
     with friendly_errors():
         kind = kind or "rss"
         if kind not in SOURCE_KINDS:

@@ -53,18 +53,10 @@ def markers(conn: Connection, event_ids: list[int], now: datetime) -> dict[int, 
     """rising / new / surge per event, from snapshots and first reports per source."""
     if not event_ids:
         return {}
-    h, m, i, d = t.event_heat.c, t.event_members.c, t.items.c, t.discoveries.c
-    then = now - MARKER_WINDOW
+    m, i, d = t.event_members.c, t.items.c, t.discoveries.c
     current = dict(conn.execute(select(t.events.c.id, t.events.c.heat)
                                 .where(t.events.c.id.in_(event_ids))).all())  # fmt: skip
-    before: dict[int, float] = {}
-    for r in conn.execute(
-        select(h.event_id, h.heat, h.hour)
-        .where(h.event_id.in_(event_ids), h.hour <= then)
-        .order_by(h.hour)
-    ):
-        before[r.event_id] = r.heat  # ordered by hour: the latest at or before six hours ago
-    first: dict[int, dict[str, datetime]] = defaultdict(dict)
+    before = _heat_before(conn, event_ids, now)
     reports = list(
         conn.execute(
             select(m.event_id, i.source_id, i.filed_at.label("at"), i.backfill)
@@ -79,26 +71,51 @@ def markers(conn: Connection, event_ids: list[int], now: datetime) -> dict[int, 
             .where(m.event_id.in_(event_ids))
         )
     )
+    by_event: dict[int, list[tuple[str, datetime, bool]]] = defaultdict(list)
     for r in reports:
-        if r.backfill:
+        by_event[r.event_id].append((r.source_id, r.at, r.backfill))
+    return {
+        event_id: _marks(current.get(event_id, 0.0), before.get(event_id),
+                         by_event.get(event_id, []), now)
+        for event_id in event_ids
+    }  # fmt: skip
+
+
+def _heat_before(conn: Connection, event_ids: list[int], now: datetime) -> dict[int, float]:
+    """Each event's heat at the latest snapshot at or before the marker window's start."""
+    h = t.event_heat.c
+    before: dict[int, float] = {}
+    for r in conn.execute(
+        select(h.event_id, h.heat, h.hour)
+        .where(h.event_id.in_(event_ids), h.hour <= now - MARKER_WINDOW)
+        .order_by(h.hour)
+    ):
+        before[r.event_id] = r.heat  # ordered by hour: the latest at or before six hours ago
+    return before
+
+
+def _marks(
+    heat: float, old: float | None, reports: list[tuple[str, datetime, bool]], now: datetime
+) -> list[str]:
+    """The markers of one event from its heat now and then and its reports (source, time,
+    backfill), each source's first report counting."""
+    then = now - MARKER_WINDOW
+    times: dict[str, datetime] = {}
+    for source_id, at, backfill in reports:
+        if backfill:
             continue
-        seen = first[r.event_id].get(r.source_id)
-        if seen is None or r.at < seen:
-            first[r.event_id][r.source_id] = r.at
-    out: dict[int, list[str]] = {}
-    for event_id in event_ids:
-        marks = []
-        heat, old = current.get(event_id, 0.0), before.get(event_id)
-        if old is not None and old > 0 and heat > old * RISING:
-            marks.append("rising")
-        times = first.get(event_id, {})
-        if times and then < min(times.values()) <= now:
-            marks.append("new")
-        fresh = sum(1 for at in times.values() if then < at <= now)
-        if times and fresh >= SURGE_SOURCES and fresh * 2 >= len(times):
-            marks.append("surge")
-        out[event_id] = marks
-    return out
+        seen = times.get(source_id)
+        if seen is None or at < seen:
+            times[source_id] = at
+    marks = []
+    if old is not None and old > 0 and heat > old * RISING:
+        marks.append("rising")
+    if times and then < min(times.values()) <= now:
+        marks.append("new")
+    fresh = sum(1 for at in times.values() if then < at <= now)
+    if times and fresh >= SURGE_SOURCES and fresh * 2 >= len(times):
+        marks.append("surge")
+    return marks
 
 
 def _event_dict(row: Any, marks: list[str], lead: dict[str, Any] | None, now: datetime) -> dict:
@@ -160,13 +177,11 @@ def get_event(
     ).first()
     if row is None:
         return None
-    event = _event_dict(row, markers(conn, [row.id], now).get(row.id, []),
-                        _lead_card(conn, row, tz, now), now)  # fmt: skip
     m, i, s, j = t.event_members.c, t.items.c, t.sources.c, t.judgements.c
     members = conn.execute(
-        select(i.id, i.url, i.title, i.filed_at, i.tier, i.language, m.relation, m.manual,
-               s.id.label("source_id"), s.name.label("source_name"), s.tier.label("source_tier"),
-               j.title_en, j.title_zh)
+        select(i.id, i.url, i.title, i.filed_at, i.tier, i.language, i.backfill, m.relation,
+               m.manual, s.id.label("source_id"), s.name.label("source_name"),
+               s.tier.label("source_tier"), j.title_en, j.title_zh)
         .join(t.items, i.id == m.item_id)
         .join(t.sources, s.id == i.source_id)
         .outerjoin(t.judgements, j.id == i.judgement_id)
@@ -182,6 +197,13 @@ def get_event(
         .where(t.discoveries.c.item_id.in_(ids or [-1]))
         .order_by(t.discoveries.c.seen_at)
     ).all()  # fmt: skip
+    # the markers from the rows read here (the hot list reads them for many events at once)
+    backfill = {r.id: r.backfill for r in members}
+    reports = [(r.source_id, r.filed_at, r.backfill) for r in members] + [
+        (r.source_id, r.seen_at, backfill.get(r.item_id, False)) for r in found
+    ]
+    marks = _marks(row.heat, _heat_before(conn, [row.id], now).get(row.id), reports, now)
+    event = _event_dict(row, marks, _lead_card(conn, row, tz, now), now)
     lead_id = event["lead"]["id"] if event["lead"] else row.lead_item_id
     timeline = []
     for r in members:

@@ -126,8 +126,8 @@ def current_editor(request: Request) -> EditorSession | None:
     token = request.cookies.get(SESSION_COOKIE)
     if token and settings(request).admin_password.get_secret_value():
         with database(request).read() as conn:
-            row = reader.find_session(conn, token, datetime.now(UTC))
-        if row is not None:
-            found = EditorSession(csrf=row.csrf_token)
+            csrf = reader.session_csrf(conn, token, datetime.now(UTC))
+        if csrf is not None:
+            found = EditorSession(csrf=csrf)
     request.state.editor = found
     return found

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -484,8 +486,21 @@ def run_server(
                 time.sleep(2)
             return measure(label, base, ids, server.pid, args)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop_server(server)
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL for the whole tree if it has not stopped in 30 s (a supervisor
+    waits for its workers' requests)."""
+    pids = tree(server.pid)
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        server.wait(timeout=30)
 
 
 def measure(

@@ -50,13 +50,15 @@ def feed_page(
                 message=f"tier must be one of {', '.join(tiers)} on this page",
             )  # fmt: skip
         tiers = (tier,)
+    # the editor first: their session is read on its own connection, which is given back
+    # before the page takes one (holding both made 16 signed-in requests need 32)
+    editor = current_editor(request)
     try:
         with database(request).read() as conn:
             result = list_cards(
                 conn, tiers=tiers, limit=PAGE_SIZE, tz=settings(request).timezone, **filters
             )
             choices = filter_choices(conn)
-            editor = current_editor(request)
             saved, votes = (
                 editor_marks(conn, [c["id"] for c in result.cards], editor.name)
                 if editor
@@ -160,10 +162,10 @@ def tag_page(
     "/items/{item_id}", response_class=HTMLResponse, summary="One story", responses=NOT_FOUND_HTML
 )
 def item_page(request: Request, item_id: int) -> HTMLResponse:
+    editor = current_editor(request)  # before the page's connection, as in feed_page
     with database(request).read() as conn:
         card = get_card(conn, item_id, tz=settings(request).timezone)
         members = event_members(conn, item_id) if card else []
-        editor = current_editor(request)
         saved, votes = (
             editor_marks(conn, [item_id], editor.name) if card and editor else (set(), {})
         )

@@ -12,9 +12,9 @@ Model calls are not capped by NEWSDESK_LLM_CONCURRENCY here (it is set high): th
 part is then bound by the latency and by how fast one process can prepare, check and store
 answers, which is what a second worker adds.
 
-Run: .venv/bin/python bench/scale.py [--feeds 1000] [--latency 0.05]
-(PostgreSQL at NEWSDESK_BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/test;
-the bench makes and drops databases named scale_bench_*.)
+Run: .venv/bin/python bench/scale.py [--feeds 1000] [--latency 0.05] [--corpus DIR] [--pg URL]
+(--pg: a PostgreSQL server where the bench may make and drop databases named scale_bench_*;
+default NEWSDESK_BENCH_PG_URL. Without one it says so and measures nothing.)
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from collect import corpus_files, farm_main, feed_urls
+from collect import CORPUS, corpus_files, farm_main, feed_urls
 
 ROOT = Path(__file__).resolve().parents[1]
-PG = os.environ.get("NEWSDESK_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG = os.environ.get("NEWSDESK_BENCH_PG_URL", "")
 POLICY = ROOT / "src" / "newsdesk" / "policy" / "editorial.md"
 
 
@@ -87,19 +87,19 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def fresh_database() -> str:
+def fresh_database(server: str) -> str:
     import psycopg
 
     name = f"scale_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG, autocommit=True) as conn:
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    return PG.rsplit("/", 1)[0] + f"/{name}"
+    return server.rsplit("/", 1)[0] + f"/{name}"
 
 
-def drop_database(url: str) -> None:
+def drop_database(server: str, url: str) -> None:
     import psycopg
 
-    with psycopg.connect(PG, autocommit=True) as conn:
+    with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)")
 
 
@@ -195,29 +195,35 @@ def catalog_file(urls: list[str], tmp: Path) -> Path:
     return path
 
 
-def table(modes: list[Mode]) -> str:
+def table(modes: list[Mode], notes: list[tuple[str, str]]) -> str:
     head = ("mode", "stories", "seconds", "stories/s", "CPU s", "PG CPU s", "CPU ms/story", "jobs")
-    rows = [head] + [
-        (m.name, str(m.stories), f"{m.seconds:.1f}", f"{m.rate:.1f}", f"{m.cpu:.1f}",
+    rows = [
+        (m.name, str(m.stories), f"{m.seconds:.1f}", f"{m.rate:.2f}", f"{m.cpu:.1f}",
          f"{m.pg_cpu:.1f}", f"{1000 * (m.cpu + m.pg_cpu) / max(m.stories, 1):.1f}", str(m.jobs))
         for m in modes
-    ]  # fmt: skip
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
+    ] + [(label, "", "", value, "", "", "", "") for label, value in notes]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--feeds", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="fake model seconds/answer")
+    parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder of feed files")
+    parser.add_argument("--pg", default=PG, help="PostgreSQL URL (databases made and dropped)")
     args = parser.parse_args()
+    if not args.pg:
+        print("scale benchmark: needs PostgreSQL (--pg URL or NEWSDESK_BENCH_PG_URL); not run")
+        return
     args.port = free_port()
     # a stopped run still stops its farm, fake model and workers (the finally blocks run)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    if not corpus_files():
-        sys.exit("../shared/corpus is absent: the farm is built from it")
+    if not corpus_files(args.corpus):
+        sys.exit(f"{args.corpus} has no feed files: the farm is built from them")
     ready: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
-    farm = multiprocessing.Process(target=farm_main, args=(args.feeds, ready), daemon=True)
+    farm = multiprocessing.Process(target=farm_main, args=(args.feeds, ready, args.corpus),
+                                   daemon=True)  # fmt: skip
     farm.start()
     fake = subprocess.Popen([sys.executable, "-m", "newsdesk", "dev", "fake-llm", "--port",
                              str(args.port), "--latency", str(args.latency)],
@@ -234,7 +240,7 @@ def main() -> None:
             time.sleep(2)
             base = {k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")}
             for mode in ("run_once", 1, 2):
-                url = fresh_database()
+                url = fresh_database(args.pg)
                 env = base | {
                     "NEWSDESK_DATABASE_URL": url, "NEWSDESK_CATALOG": str(catalog),
                     "NEWSDESK_POLICY_PATH": str(policy), "NEWSDESK_ALLOW_PRIVATE_URLS": "true",
@@ -249,22 +255,24 @@ def main() -> None:
                     else:
                         modes.append(workers_mode(env, int(mode), tmp))
                 finally:
-                    drop_database(url)
+                    drop_database(args.pg, url)
         finally:
             fake.terminate()
             farm.terminate()
             fake.wait()
     once, one, two = modes
     queue_ms = 1000 * ((one.cpu + one.pg_cpu) - (once.cpu + once.pg_cpu)) / max(one.jobs, 1)
+    notes = [
+        ("ratio stories/s, 2 workers / 1 worker (target >= 1.7)", f"{two.rate / one.rate:.2f}x"),
+        ("ratio stories/s, 1 worker / run_once (target >= 0.9)", f"{one.rate / once.rate:.2f}x"),
+        ("queue cost per job, CPU ms (1 worker - run_once, with PostgreSQL)", f"{queue_ms:.1f}"),
+    ]
     print(
         f"scale benchmark: {args.feeds} feeds (bench/collect.py farm), fake model "
         f"{args.latency * 1000:.0f} ms per answer, {os.cpu_count()} cores, load average "
         f"{os.getloadavg()[0]:.2f} at the end"
     )
-    print(table(modes))
-    print(f"ratio stories/s, 2 workers / 1 worker: {two.rate / one.rate:.2f}x (target >= 1.7)")
-    print(f"ratio stories/s, 1 worker / run_once: {one.rate / once.rate:.2f}x (target >= 0.9)")
-    print(f"queue cost per job (1 worker - run_once, newsdesk + PostgreSQL CPU): {queue_ms:.1f} ms")
+    print(table(modes, notes))
 
 
 if __name__ == "__main__":

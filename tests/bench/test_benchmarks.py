@@ -159,6 +159,22 @@ def check_tiers(out: str) -> None:
     assert cells["o3-mini System Card (gold case)"][1].startswith("p1 ")
 
 
+def check_scale(out: str) -> None:
+    if not PG_URL:
+        assert out.startswith("scale benchmark: needs PostgreSQL")
+        return
+    assert out.startswith("scale benchmark: 4 feeds")
+    once = row(out, "run_once (one process)")
+    one, two = row(out, "1 worker process"), row(out, "2 worker processes")
+    # the same feeds give the same stories, every one judged, whichever runs them
+    assert int(once[1]) > 0 and once[1] == one[1] == two[1], (once, one, two)
+    assert int(one[7]) > 0 and int(two[7]) > 0  # the workers ran jobs
+    ratio = number(row(out, "ratio stories/s, 2 workers / 1 worker (target >= 1.7)")[3])
+    assert_ratio(ratio, number(two[3]), number(one[3]), rel=0.05)
+    ratio = number(row(out, "ratio stories/s, 1 worker / run_once (target >= 0.9)")[3])
+    assert_ratio(ratio, number(one[3]), number(once[3]), rel=0.05)
+
+
 DEMO = shlex.quote(str(DEMO_FEEDS))
 POLICY = shlex.quote(str(ROOT / "src" / "newsdesk" / "policy" / "editorial.md"))
 PG = f"--pg {shlex.quote(PG_URL)}" if PG_URL else ""
@@ -169,6 +185,7 @@ SMOKE: dict[str, tuple[str, Callable[[str], None]]] = {
     "events.py": (f"--items 300 --baseline-sample 10 --corpus {DEMO}", check_events),
     "tiers.py": (f"--baseline {POLICY} --corpus {DEMO}", check_tiers),
     "web.py": (f"--items 300 --events 60 --seconds 0.5 --clients 2 --cache off {PG}", check_web),
+    "scale.py": (f"--feeds 4 --latency 0.01 --corpus {DEMO} {PG}", check_scale),
 }
 
 

@@ -102,6 +102,11 @@ def test_backup_refuses_to_overwrite(tmp_path: Path) -> None:
     assert existing.read_text() == "precious"
     forced = newsdesk(["db", "backup", str(existing), "--force"], env, tmp_path)
     assert forced.returncode == 0 and existing.read_bytes().startswith(b"SQLite format 3")
+    live = tmp_path / "data" / "newsdesk.db"
+    itself = newsdesk(["db", "backup", str(live), "--force"], env, tmp_path)
+    assert_one_clear_line(itself, "is the database itself")
+    assert_one_clear_line(newsdesk(["db", "restore", str(live), "--yes"], env, tmp_path),
+                          "is the database itself")  # fmt: skip
 
 
 def stories(env: dict[str, str], tmp_path: Path) -> int:

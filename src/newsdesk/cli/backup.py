@@ -42,6 +42,9 @@ def db_backup(
             raise UserError(f"{file} already exists; pass --force to replace it")
         db = _open()
         try:
+            live = backup.sqlite_path(db)
+            if live is not None and _same_file(file, live):
+                raise UserError(f"{file} is the database itself; back it up to another file")
             if db.is_sqlite:
                 facts, seconds = backup.backup_sqlite(db, file)
                 out.print(f"backed up {escape(db.safe_url)} to {escape(str(file))}: "
@@ -94,15 +97,17 @@ def db_restore(
 
 
 def _restore_sqlite(db: Database, file: Path, yes: bool) -> None:
-    facts = backup.inspect_sqlite(file)  # refuses anything that is not a newsdesk database
-    _known_revision(db, file, facts.revision)
     target = backup.sqlite_path(db)
     assert target is not None
-    live = backup.live_facts(db)
-    if live is not None and live.stories:
-        _confirm(db, live.stories, yes, file)
-    prepared = backup.prepare_restore(file, target)
+    if _same_file(file, target):
+        raise UserError(f"{file} is the database itself; restore from a backup of it")
+    prepared = backup.prepare_restore(file, target)  # refuses a file that is not SQLite
     try:
+        facts = backup.inspect_sqlite(prepared, file)  # ... or not an intact newsdesk desk
+        _known_revision(db, file, facts.revision)
+        live = backup.live_facts(db)
+        if live is not None and live.stories:
+            _confirm(db, live.stories, yes, file)
         scratch = Database(f"sqlite:///{prepared}")
         try:
             upgrade(scratch)  # a backup from an older newsdesk comes back at today's schema
@@ -116,6 +121,13 @@ def _restore_sqlite(db: Database, file: Path, yes: bool) -> None:
     moved = f"schema {facts.revision} → {head}" if facts.revision != head else f"schema {head}"
     out.print(f"restored {escape(str(file))} into {escape(db.safe_url)}: {facts.stories} "
               f"stories, {moved}", highlight=False)  # fmt: skip
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return False
 
 
 def _known_revision(db: Database, file: Path, revision: str | None) -> None:

@@ -110,27 +110,40 @@ def backup_sqlite(db: Database, target: Path) -> tuple[Facts, float]:
     return Facts(facts.revision, facts.stories, target.stat().st_size), time.monotonic() - started
 
 
-def inspect_sqlite(path: Path) -> Facts:
-    """The facts of a SQLite file, refusing anything that is not an intact newsdesk database.
-    Works on a scratch copy, so the file itself is never changed (nor its journal replayed)."""
+def prepare_restore(source: Path, beside: Path) -> Path:
+    """A scratch copy of `source` next to `beside` (the live database, so the last copy stays
+    on one file system), refusing at once a file that is not SQLite at all. The backup file
+    itself is never opened by SQLite, so it is never changed (nor its journal replayed)."""
     try:
-        with open(path, "rb") as handle:
+        with open(source, "rb") as handle:
             header = handle.read(16)
     except OSError as exc:
-        raise DatabaseError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise DatabaseError(f"cannot read {source}: {exc.strerror or exc}") from None
     if header != b"SQLite format 3\x00":
-        raise DatabaseError(f"{path} is not a newsdesk database: not a SQLite file")
-    scratch = _scratch(path, "inspect")
+        raise DatabaseError(f"{source} is not a newsdesk database: not a SQLite file")
     try:
-        shutil.copyfile(path, scratch)
-        with _sqlite(scratch) as conn:
-            _check_intact(conn, path)
-            facts = _facts(conn, path)
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{path} is not a newsdesk database: {exc}") from None
-    finally:
+        beside.parent.mkdir(parents=True, exist_ok=True)
+        scratch = _scratch(beside, "restore")
+    except OSError as exc:
+        raise DatabaseError(f"cannot write beside {beside}: {exc.strerror or exc}") from None
+    try:
+        shutil.copyfile(source, scratch)
+    except OSError as exc:
         _remove(scratch)
-    return Facts(facts.revision, facts.stories, path.stat().st_size)
+        raise DatabaseError(f"cannot copy {source} beside {beside}: {exc.strerror}") from None
+    return scratch
+
+
+def inspect_sqlite(prepared: Path, shown: Path) -> Facts:
+    """The facts of a prepared copy, refusing anything that is not an intact newsdesk
+    database (messages name `shown`, the file the operator gave)."""
+    try:
+        with _sqlite(prepared) as conn:
+            _check_intact(conn, shown)
+            facts = _facts(conn, shown)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{shown} is not a newsdesk database: {exc}") from None
+    return Facts(facts.revision, facts.stories, shown.stat().st_size)
 
 
 def live_facts(db: Database) -> Facts | None:
@@ -145,13 +158,6 @@ def live_facts(db: Database) -> Facts | None:
     except Exception:  # no tables yet: nothing to lose
         return None
     return Facts(revision=revision, stories=stories, size=path.stat().st_size if path else 0)
-
-
-def prepare_restore(source: Path, beside: Path) -> Path:
-    """A scratch copy of `source` next to `beside`, for migrating before it goes live."""
-    scratch = _scratch(beside, "restore")
-    shutil.copyfile(source, scratch)
-    return scratch
 
 
 def restore_sqlite(prepared: Path, db: Database) -> None:

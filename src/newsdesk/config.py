@@ -29,7 +29,7 @@ SECRET_FIELDS = (
     "llm_api_key_judge_second",
     "llm_api_key_comment",
     "llm_api_key_relate",
-    "llm_api_key_embed",
+    "embed_api_key",
     "api_read_token",
     "notify_urls",
     "reader_password",
@@ -96,15 +96,19 @@ class Settings(BaseSettings):
     llm_model_comment: str = Field("", description="a model name")
     llm_model_relate: str = Field("", description="a model name")
     llm_model_report: str = Field("", description="a model name")
-    llm_model_embed: str = Field("", description="a model name")
     llm_base_url_judge_second: str = Field("", description="an OpenAI-compatible base URL")
     llm_api_key_judge_second: SecretStr = Field(SecretStr(""), description="an API key")
     llm_base_url_comment: str = Field("", description="an OpenAI-compatible base URL")
     llm_api_key_comment: SecretStr = Field(SecretStr(""), description="an API key")
     llm_base_url_relate: str = Field("", description="an OpenAI-compatible base URL")
     llm_api_key_relate: SecretStr = Field(SecretStr(""), description="an API key")
-    llm_base_url_embed: str = Field("", description="an OpenAI-compatible base URL")
-    llm_api_key_embed: SecretStr = Field(SecretStr(""), description="an API key")
+    # Embeddings (embed/): the bundled offline model unless an endpoint's model is named; the
+    # endpoint's base URL and key default to the LLM's.
+    embed_enabled: bool = Field(True, description="true or false")
+    embed_model: str = Field("", description="an embeddings model name (empty: the bundled one)")
+    embed_base_url: str = Field("", description="an OpenAI-compatible base URL")
+    embed_api_key: SecretStr = Field(SecretStr(""), description="an API key")
+    embed_batch_size: int = Field(64, ge=1, le=2048, description="an integer from 1 to 2048")
     llm_concurrency: int = Field(8, ge=1, le=256, description="an integer from 1 to 256")
     llm_timeout_seconds: float = Field(120.0, gt=0, le=3600, description="seconds, up to 3600")
     llm_max_retries: int = Field(4, ge=0, le=20, description="an integer from 0 to 20")

@@ -174,7 +174,7 @@ async def test_usage_and_cost_from_price_table(fake: FakeLLM) -> None:
 
 
 async def test_embeddings(fake: FakeLLM) -> None:
-    client, _ = provider(fake)
+    client, _ = provider(fake, embed_model="emb-1")
     vectors = await client.embed(["OpenAI o3-mini", "OpenAI o3-mini", "a recipe for soup"])
     assert len(vectors) == 3 and vectors[0] == vectors[1] != vectors[2]
     await client.close()
@@ -191,3 +191,4 @@ def test_per_step_routing_with_its_own_vendor() -> None:
     second = routes["judge_second"]
     assert (second.model, second.service, second.api_key) == ("other", "b.example", "k2")
     assert routes["comment"].model == "writer" and routes["comment"].api_key == "k1"
+    assert "embed" not in routes  # no embeddings model named: the bundled model embeds

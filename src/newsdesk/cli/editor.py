@@ -60,7 +60,7 @@ def llm_ping() -> None:
                     seen.add((route.base_url, route.model))
                     started = datetime.now(UTC)
                     try:
-                        if purpose == "embed" and settings.llm_model_embed:
+                        if purpose == "embed":
                             await provider.embed(["ping"])
                         else:
                             await provider.complete_text(

@@ -84,12 +84,20 @@ def routes_from_settings(settings: Settings) -> dict[str, Route]:
     routes: dict[str, Route] = {}
     main_key = settings.llm_api_key.get_secret_value()
     for purpose in PURPOSES:
+        if purpose == "embed":
+            continue
         model = getattr(settings, f"llm_model_{purpose}", "") or settings.llm_model
         base = getattr(settings, f"llm_base_url_{purpose}", "") or settings.llm_base_url
         key_field = getattr(settings, f"llm_api_key_{purpose}", None)
         key = (key_field.get_secret_value() if key_field is not None else "") or main_key
         if base and model:
             routes[purpose] = Route(purpose, base.rstrip("/"), key, model)
+    # Embeddings come from an endpoint only when its model is named (NEWSDESK_EMBED_MODEL);
+    # otherwise the bundled offline model makes them (embed/local.py), with no route at all.
+    base = settings.embed_base_url or settings.llm_base_url
+    if settings.embed_model and base:
+        key = settings.embed_api_key.get_secret_value() or main_key
+        routes["embed"] = Route("embed", base.rstrip("/"), key, settings.embed_model)
     return routes
 
 

@@ -305,8 +305,8 @@ def shingles(text: str) -> set[str]:
 
 
 _ROUNDUP = re.compile(
-    r"\b(roundup|round-up|this week in|weekly|digest|newsletter|recap|what we read)\b|周报|周刊|"
-    r"一周|速览|汇总"
+    r"\b(roundup|round-up|(this|the) (week|month) in|weekly|digest|newsletter|recap|"
+    r"what we read|(news )?briefing|week in review)\b|周报|周刊|一周|速览|汇总|早报|晚报|日报"
 )
 
 

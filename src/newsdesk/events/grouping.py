@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
+from typing import Protocol
 
 from datasketch import MinHashLSH
 from rapidfuzz import fuzz
@@ -35,6 +36,13 @@ TITLE_MATCH = 0.86  # token-set ratio of normalised titles
 SHINGLE_SAME = 0.38  # estimated Jaccard of word shingles: the same report reworded
 SHINGLE_STORY = 0.27
 LSH_THRESHOLD = 0.3
+# Cosine of the stories' vectors (title and lead, embed/): calibrated on the bundled model over
+# eval/grouping.jsonl, where unrelated pairs within a week reach 0.56 (one lab's funding round
+# against its model launch) and reports of one happening in two languages 0.6-0.9.
+COSINE_SAME = 0.62  # within two days, meaning alone is enough
+COSINE_STORY = 0.6  # within a week, a development told in other words
+COSINE_NEAR = 0.45  # with specific shared evidence (not just the company)
+COSINE_ADDENDUM = 0.4  # one source's follow-up naming the same model
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +52,18 @@ class Relation:
     reasons: tuple[str, ...] = ()
 
 
-def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Relation:
-    """Judge a pair by rules: similarity plus shared model names, entities and numbers."""
+def rules_relation(
+    a: StoryRef, fa: Features, b: StoryRef, fb: Features, cosine: float | None = None
+) -> Relation:
+    """Judge a pair by rules: similarity plus shared model names, entities and numbers, and
+    (when both stories have vectors of one model) the cosine of their meaning."""
     if a.url and a.url == b.url:
         return Relation("same_occurrence", 1.0, ("same canonical URL",))
     gap = abs(a.filed_at - b.filed_at)
     if gap > WINDOW:
         return Relation("unrelated", 0.0, ("more than 14 days apart",))
+    if a.source_id and a.source_id == b.source_id:
+        return _one_source(gap, fa, fb, cosine)
     key_a, key_b = fa.title_key, fb.title_key
     short = min(len(key_a.split()), len(key_b.split()))
     title = fuzz.token_set_ratio(key_a, key_b) / 100 if short >= 3 else 0.0
@@ -98,6 +111,13 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
             return Relation("roundup", score, (*why, "one side is a roundup"))
         return Relation("unrelated", score, why)
     near = gap <= timedelta(days=2)
+    meaning = cosine if cosine is not None else 0.0
+    if cosine is not None:
+        why = (*why, f"meaning {cosine:.2f} alike")
+    # Specific evidence that two texts talk of one thing, beyond a company both name.
+    specific = bool(strong or values or both_titles)
+    if near and (meaning >= COSINE_SAME or (meaning >= COSINE_NEAR and specific)):
+        return Relation("same_occurrence", max(score, meaning), why)
     if gap <= OCCURRENCE_WINDOW and (
         both_titles
         or title >= TITLE_MATCH
@@ -111,6 +131,8 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
         or (strong_in_title and named and evidence >= 2 and near)
     ):
         return Relation("same_occurrence", score, why)
+    if gap <= STORY_WINDOW and (meaning >= COSINE_STORY or (meaning >= COSINE_NEAR and specific)):
+        return Relation("same_story", max(score, meaning), why)
     if gap <= STORY_WINDOW and (
         (both_titles and (jaccard >= 0.15 or evidence >= 1))
         or jaccard >= SHINGLE_STORY
@@ -124,6 +146,25 @@ def rules_relation(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> Rela
     return Relation("unrelated", score, why)
 
 
+def _one_source(gap: timedelta, fa: Features, fb: Features, cosine: float | None) -> Relation:
+    """One source's two posts are two stories, except an addendum to its own launch post (a
+    system card, a follow-up) within two days: both titles name the same model and the texts
+    mean much the same. One lab's different announcements of one day stay apart."""
+    shared = fa.title_models & fb.title_models
+    if (
+        shared
+        and fa.title_models == fb.title_models
+        and gap <= timedelta(days=2)
+        and (cosine or 0.0) >= COSINE_ADDENDUM
+    ):
+        return Relation(
+            "same_story",
+            cosine or 0.0,
+            ("one source's follow-up on " + ", ".join(sorted(shared)), f"meaning {cosine:.2f}"),
+        )
+    return Relation("unrelated", 0.0, ("one source's two posts are two stories",))
+
+
 def could_join(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> bool:
     """False when `rules_relation` is sure to keep the pair apart, found without scoring it.
 
@@ -134,6 +175,8 @@ def could_join(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> bool:
         return True
     if abs(a.filed_at - b.filed_at) > WINDOW or fa.roundup != fb.roundup:
         return False
+    if a.source_id and a.source_id == b.source_id:
+        return bool(fa.title_models & fb.title_models)  # only an addendum can join
     return not (
         fa.title_models
         and fb.title_models
@@ -145,8 +188,6 @@ def could_join(a: StoryRef, fa: Features, b: StoryRef, fb: Features) -> bool:
 def joinable(new: StoryRef, other: StoryRef) -> bool:
     if other.item_id == new.item_id or other.event_id is None:
         return False
-    if other.source_id == new.source_id and other.url != new.url:
-        return False  # one source's two posts are two stories
     # No chaining: a development cannot pull in more developments.
     return other.relation in ("lead", "same_occurrence", "manual")
 
@@ -171,14 +212,31 @@ def decide(new: StoryRef, judged: Iterable[tuple[StoryRef, Relation]]) -> GroupD
     )
 
 
+class Meaning(Protocol):
+    """Stories' vectors as grouping sees them (the runner adapts its vector index): the
+    nearest stories of the window, and the cosine of a pair (None when either has no vector
+    of the current model)."""
+
+    def near(self, ref: StoryRef, floor: float, limit: int) -> list[tuple[int, float]]: ...
+
+    def cosine(self, a: int, b: int) -> float | None: ...
+
+
 async def choose_event(
-    new: StoryRef, candidates: list[StoryRef], cache: FeatureCache | None = None
+    new: StoryRef,
+    candidates: list[StoryRef],
+    cache: FeatureCache | None = None,
+    meaning: Meaning | None = None,
 ) -> GroupDecision:
     """Pick the best matching candidate's event, or say that the story starts a new one."""
     cache = cache or FeatureCache()
     fn = cache.get(new)
+
+    def cosine(other: StoryRef) -> float | None:
+        return meaning.cosine(new.item_id, other.item_id) if meaning is not None else None
+
     judged = [
-        (other, rules_relation(new, fn, other, cache.get(other)))
+        (other, rules_relation(new, fn, other, cache.get(other), cosine(other)))
         for other in candidates
         if joinable(new, other)
     ]
@@ -204,6 +262,7 @@ _BANDING = MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM)
 BANDS = [(start, end) for start, end in _BANDING.hashranges]
 MAX_CANDIDATES = 60  # per new story, the best by shared keys and estimated Jaccard
 PER_KEY = 40  # stories kept per busy key: the latest
+NEAR_LIMIT = 20  # candidates by meaning per new story
 
 
 class CandidateIndex:
@@ -217,8 +276,9 @@ class CandidateIndex:
     without changing where they went.
     """
 
-    def __init__(self, cache: FeatureCache | None = None) -> None:
+    def __init__(self, cache: FeatureCache | None = None, meaning: Meaning | None = None) -> None:
         self.cache = cache or FeatureCache()
+        self.meaning = meaning
         self.refs: dict[int, StoryRef] = {}
         # One table per band: band hash values -> item ids (one int for a lone story, the
         # common case, so the index stays small).
@@ -303,6 +363,11 @@ class CandidateIndex:
                 # is already among them, and scanning hundreds would cost without changing it.
                 for i in islice(reversed(bucket), per_key):
                     hits[i] = hits.get(i, 0) + 1
+        if self.meaning is not None:
+            # Stories that mean the same in other words (or another language) share no key.
+            for item_id, cos in self.meaning.near(ref, COSINE_NEAR, NEAR_LIMIT):
+                if item_id in self.refs:
+                    hits[item_id] = hits.get(item_id, 0) + (cos >= COSINE_STORY)
         hits.pop(ref.item_id, None)
         by_id = self.cache.by_id
         near = [
@@ -327,7 +392,7 @@ class CandidateIndex:
         """Rules mode: the limit applies after the pairs the rules would reject anyway."""
         f = self.cache.get(ref)
         found = self.candidates(ref, limit=limit, keep=lambda r, g: could_join(ref, f, r, g))
-        return await choose_event(ref, found, self.cache)
+        return await choose_event(ref, found, self.cache, self.meaning)
 
 
 def _band_keys(f: Features) -> list[bytes]:

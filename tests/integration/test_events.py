@@ -152,12 +152,16 @@ class ScriptedModel:
                                else "unrelated", "confidence": 0.9})  # fmt: skip
         return {"judgements": judgements}
 
-    async def embed(self, texts):
-        return [[1.0, 0.0] if any(w in text for w in NOVA) else [0.0, 1.0] for text in texts]
 
+async def test_model_mode_finds_candidates_through_stored_vectors(db) -> None:
+    import numpy as np
 
-async def test_model_mode_groups_through_embeddings_and_stores_vectors(db) -> None:
+    from newsdesk.runner.embed import StoryEmbedder, embed_pending
     from newsdesk.runner.events import ModelMode
+
+    async def run(texts):  # a stand-in embedder: one direction for Nova, another for the rest
+        return np.array([[1.0, 0.0] if any(w in x for w in NOVA) else [0.0, 1.0] for x in texts],
+                        dtype=np.float32)  # fmt: skip
 
     now = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -178,14 +182,13 @@ async def test_model_mode_groups_through_embeddings_and_stores_vectors(db) -> No
                 content_hash=str(n), backfill=False))  # fmt: skip
 
     await db.write(seed)
+    assert await embed_pending(db, StoryEmbedder("fake/2", 2, run), now) == 3
     model = ScriptedModel()
-    grouped, created = await group_pending(db, now, model=ModelMode(model, embed_model="emb-1"))
+    grouped, created = await group_pending(db, now, model=ModelMode(model), vectors_model="fake/2")
     assert (grouped, created) == (3, 2)
     with db.read() as conn:
         assert event_of(conn, "Nova-9 launches") == event_of(conn, "诺瓦九号发布")
         assert event_of(conn, "Chip prices rise") != event_of(conn, "Nova-9 launches")
-        stored = conn.execute(select(t.item_embeddings.c.item_id)).scalars().all()
-    assert len(stored) == 3
     assert model.calls and set(model.calls) == {"group"}
 
 

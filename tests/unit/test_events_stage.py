@@ -6,7 +6,7 @@ from typing import Any
 from newsdesk.domain import StoryRef
 from newsdesk.events.evaluate import Outcome, report
 from newsdesk.events.heat import Report, event_heat
-from newsdesk.events.relate import judge_relations, nearest
+from newsdesk.events.relate import judge_relations
 
 NOW = datetime(2025, 8, 8, 12, tzinfo=UTC)
 
@@ -67,11 +67,6 @@ async def test_uncertain_merge_needs_the_second_model() -> None:
     out = await judge_relations(first, story(0, "n"), [story(1, "a"), story(2, "b")], second)
     assert [r.relation for r in out] == ["same_story", "unrelated"]
     assert second.calls[0][0] == "group_relate"
-
-
-def test_nearest_by_cosine_keeps_only_close_vectors() -> None:
-    a, b = story(1, "a"), story(2, "b")
-    assert nearest([1.0, 0.0], [(a, [0.9, 0.1]), (b, [0.0, 1.0])]) == [a]
 
 
 def test_report_binary_merge_scores() -> None:

@@ -1,16 +1,16 @@
 """Relation judgement with a language model, behind a small protocol.
 
 The desk's model client (editor engineer's work) satisfies `RelationModel`; this stage only
-needs two calls: one batched JSON completion per new story that judges every candidate at once,
-and embeddings for candidate search. A merge scored below `CONFIRM_BELOW` is re-read by a second
-model (`NEWSDESK_LLM_MODEL_RELATE`) when one is configured; if it disagrees, the story stays out.
-Source text is data, fenced and never obeyed; the answer is checked against the schema.
+needs one call: a batched JSON completion per new story that judges every candidate at once
+(candidates by meaning come from the stored vectors, as in rules mode). A merge scored below
+`CONFIRM_BELOW` is re-read by a second model (`NEWSDESK_LLM_MODEL_RELATE`) when one is
+configured; if it disagrees, the story stays out. Source text is data, fenced and never
+obeyed; the answer is checked against the schema.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -18,7 +18,6 @@ from newsdesk.domain import StoryRef
 from newsdesk.events.grouping import RELATIONS, Relation
 
 CONFIRM_BELOW = 0.75  # a model's confidence under this needs a second opinion to merge
-EMBED_MIN_COSINE = 0.6  # candidates by embeddings: the peer system's bar over 14 days
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -55,8 +54,6 @@ class RelationModel(Protocol):
     async def complete_json(
         self, purpose: str, messages: list[dict[str, str]], schema: dict[str, Any]
     ) -> dict[str, Any]: ...
-
-    async def embed(self, texts: list[str]) -> list[list[float]]: ...
 
 
 def _story(ref: StoryRef) -> str:
@@ -125,22 +122,3 @@ async def judge_relations(
                 out[i] = Relation(out[i].relation, max(out[i].score, other.score),
                                   (*out[i].reasons, "confirmed by a second model"))  # fmt: skip
     return out
-
-
-def cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
-
-
-def nearest(
-    vector: Sequence[float],
-    window: Sequence[tuple[StoryRef, Sequence[float]]],
-    bar: float = EMBED_MIN_COSINE,
-    limit: int = 20,
-) -> list[StoryRef]:
-    """Brute-force cosine over the 14-day window: fine up to ~100k stories."""
-    scored = [(cosine(vector, v), ref) for ref, v in window]
-    scored = [x for x in scored if x[0] >= bar]
-    scored.sort(key=lambda x: -x[0])
-    return [ref for _, ref in scored[:limit]]

@@ -8,33 +8,76 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection
 
 from newsdesk.domain import GroupDecision, StoryRef
+from newsdesk.embed import VectorIndex
+from newsdesk.embed.base import from_blob
 from newsdesk.events import CandidateIndex, decide
 from newsdesk.events.grouping import WINDOW, joinable
 from newsdesk.events.heat import HEAT_WINDOW, Report, event_heat
-from newsdesk.events.relate import Relation, RelationModel, judge_relations, nearest
+from newsdesk.events.relate import Relation, RelationModel, judge_relations
 from newsdesk.store import events as store_events
+from newsdesk.store import vectors as store_vectors
 from newsdesk.store.db import Database, StorageFailure
 
 
 @dataclass
 class ModelMode:
-    """The language-model path: relation judge, optional second model, optional embeddings.
+    """The language-model path: relation judge and optional second model.
 
-    The desk's OpenAI-compatible client satisfies `RelationModel`; `embed_model` is the name of
-    `NEWSDESK_LLM_MODEL_EMBED` (empty: candidates come from the text index only).
+    The desk's OpenAI-compatible client satisfies `RelationModel`. Candidates by meaning come
+    from the stored vectors, as in rules mode (`vectors_model` of `group_pending`).
     """
 
     judge: RelationModel
     confirm: RelationModel | None = None
-    embed_model: str = ""
-    vectors: dict[int, list[float]] = field(default_factory=dict)
+
+
+class WindowMeaning:
+    """The stories' vectors for grouping (`events.Meaning`): nearest within 14 days, and the
+    cosine of a pair; a story without a vector of the model has no neighbours."""
+
+    def __init__(self, index: VectorIndex) -> None:
+        self.index = index
+
+    def near(self, ref: StoryRef, floor: float, limit: int) -> list[tuple[int, float]]:
+        vector = self.index.vector(ref.item_id)
+        if vector is None:
+            return []
+        hits = self.index.search(
+            vector, k=limit + 1, floor=floor, since=(ref.filed_at - WINDOW).timestamp(),
+            until=(ref.filed_at + WINDOW).timestamp(),
+        )  # fmt: skip
+        return [(h.item_id, h.cosine) for h in hits if h.item_id != ref.item_id][:limit]
+
+    def cosine(self, a: int, b: int) -> float | None:
+        return self.index.cosine(a, b)
+
+
+def load_meaning(
+    conn: Any, model: str | None, start: datetime, end: datetime
+) -> WindowMeaning | None:
+    """The window's vectors of `model` (the desk's current embedder); None without one."""
+    if not model:
+        return None
+    rows = store_vectors.window(conn, model, start, end)
+    if not rows:
+        return None
+    dim = rows[0].dim
+    rows = [r for r in rows if r.dim == dim]
+    index = VectorIndex(model, dim)
+    index.add(
+        (r.item_id for r in rows),
+        (r.filed_at.timestamp() for r in rows),
+        np.stack([from_blob(r.vector, dim) for r in rows]),
+    )
+    return WindowMeaning(index)
 
 
 async def group_pending(
@@ -44,9 +87,13 @@ async def group_pending(
     model: ModelMode | None = None,
     ask_ahead: bool = True,
     ids: Collection[int] | None = None,
+    vectors_model: str | None = None,
 ) -> tuple[int, int]:
     """Group every story not yet in an event (those among `ids` when given).
-    Returns (stories grouped, events created)."""
+    Returns (stories grouped, events created).
+
+    `vectors_model` names the embedder whose stored vectors add candidates and the cosine of
+    meaning to the rules (`runner.embed.current_model`); None groups by text features alone."""
     wanted = None if ids is None else set(ids)
 
     def load(conn: Connection) -> tuple[list[StoryRef], CandidateIndex]:
@@ -58,10 +105,7 @@ async def group_pending(
             start, end = pending[0].filed_at - WINDOW, pending[-1].filed_at + WINDOW
             for ref in store_events.window_refs(conn, start, end):
                 index.add(ref)
-            if model is not None and model.embed_model:
-                model.vectors.update(
-                    store_events.window_embeddings(conn, model.embed_model, start, end)
-                )
+            index.meaning = load_meaning(conn, vectors_model, start, end)
         return pending, index
 
     pending, index = await db.read_async(load)
@@ -107,13 +151,10 @@ def _ask_ahead(index: CandidateIndex, pending: list[StoryRef], model: ModelMode)
     run of the index finds them; the placing loop then uses an answer only when its real
     candidates are the same (a candidate that became a development is left out, and then the
     story asks again). Results are identical to asking one by one; the calls overlap.
-    Embedding candidates need their vectors first, so that mode asks one by one.
     """
-    if model.embed_model:
-        return {}
     planned: list[tuple[StoryRef, list[StoryRef]]] = []
     for ref in pending:
-        usable = [c for c in index.candidates(ref) if joinable(ref, c)]
+        usable = [c for c in index.candidates(ref) if _model_may_judge(ref, c)]
         if usable:
             planned.append((ref, usable))
         index.add(replace(ref, event_id=-1, relation="lead"))  # placed, event unknown
@@ -136,25 +177,8 @@ async def _choose_with_model(
     now: datetime,
     ahead: Ahead | None = None,
 ) -> GroupDecision:
-    """Candidates from text and embeddings, then one batched model call judges them all."""
-    candidates = {c.item_id: c for c in index.candidates(ref)}
-    if model.embed_model:
-        vector = model.vectors.get(ref.item_id)
-        if vector is None:
-            vector = (await model.judge.embed([f"{ref.title}\n{ref.text}"]))[0]
-            model.vectors[ref.item_id] = vector
-            await db.write(
-                lambda c: store_events.save_embedding(
-                    c, ref.item_id, model.embed_model, vector, now
-                )
-            )
-        window = [
-            (other, model.vectors[other.item_id])
-            for other in index.refs.values()
-            if other.item_id in model.vectors and abs(other.filed_at - ref.filed_at) <= WINDOW
-        ]
-        candidates.update({c.item_id: c for c in nearest(vector, window)})
-    usable = [c for c in candidates.values() if joinable(ref, c)]
+    """Candidates from text and meaning, then one batched model call judges them all."""
+    usable = [c for c in index.candidates(ref) if _model_may_judge(ref, c)]
     asked = (ahead or {}).pop(ref.item_id, None)
     if asked is not None and asked[0] == [c.item_id for c in usable]:
         relations = await asked[1]  # the same question, asked ahead
@@ -163,6 +187,12 @@ async def _choose_with_model(
             (ahead or {})[ref.item_id] = asked  # finished at the end of the pass
         relations = await judge_relations(model.judge, ref, usable, model.confirm)
     return decide(ref, zip(usable, relations, strict=True))
+
+
+def _model_may_judge(new: StoryRef, other: StoryRef) -> bool:
+    """The model judges other sources' reports; one source's own posts stay the rules' call
+    (only an addendum naming the same model joins, `events.grouping._one_source`)."""
+    return joinable(new, other) and other.source_id != new.source_id
 
 
 async def refresh_heat(db: Database, now: datetime) -> int:

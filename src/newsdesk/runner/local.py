@@ -36,6 +36,8 @@ class RunSummary:
     judged: int = 0
     judge_failed: int = 0
     tiers: Counter[str] = field(default_factory=Counter)
+    embedded: int = 0  # stories given a vector of the current embedder
+    embed_failed: int = 0
     grouped: int = 0
     events_created: int = 0
     full_text: Counter[str] = field(default_factory=Counter)  # ok, unconfirmed, feed
@@ -70,6 +72,8 @@ class RunSummary:
             "judged": self.judged,
             "judge_failed": self.judge_failed,
             "tiers": dict(self.tiers),
+            "embedded": self.embedded,
+            "embed_failed": self.embed_failed,
             "grouped": self.grouped,
             "events_created": self.events_created,
             "full_text": dict(self.full_text),

@@ -40,9 +40,6 @@ class ProviderRelations:
         # `purpose` names the events step; the route decides which model answers.
         return await self.provider.complete_json(self.route, messages, RelationAnswer)
 
-    async def embed(self, texts: list[str]) -> list[list[float]]:
-        return await self.provider.embed(texts)
-
 
 def grouping_model(provider: LLMProvider | None, settings: Settings) -> ModelMode | None:
     """The main model judges relations; a distinct `_RELATE` model confirms uncertain merges."""
@@ -52,4 +49,4 @@ def grouping_model(provider: LLMProvider | None, settings: Settings) -> ModelMod
     confirm = None
     if settings.llm_model_relate and settings.llm_model_relate != settings.llm_model:
         confirm = ProviderRelations(provider, "relate")
-    return ModelMode(judge=judge, confirm=confirm, embed_model=settings.llm_model_embed)
+    return ModelMode(judge=judge, confirm=confirm)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AsyncExitStack
@@ -43,6 +44,8 @@ from newsdesk.runner.editor import (
     policy_text,
     wants_commentary,
 )
+from newsdesk.runner.embed import PER_PASS as EMBED_PER_PASS
+from newsdesk.runner.embed import current_model, embed_pending, endpoint_embedder, local_embedder
 from newsdesk.runner.events import group_pending, refresh_heat
 from newsdesk.runner.outputs import after_pass
 from newsdesk.runner.relations import grouping_model
@@ -51,8 +54,10 @@ from newsdesk.store import event_judgements as event_store
 from newsdesk.store import events as events_store
 from newsdesk.store import repo
 from newsdesk.store import sources as source_store
+from newsdesk.store import vectors as vectors_store
 from newsdesk.store.db import Database, StorageFailure
 
+log = logging.getLogger(__name__)
 Id = int | str
 T = TypeVar("T")
 CHUNK = 500  # ids per IN (...) query: SQLite caps bound parameters
@@ -285,10 +290,10 @@ async def collect(ctx: StepContext, source_ids: list[Any]) -> StepResult:
 
 
 async def full_text(ctx: StepContext, item_ids: list[Any]) -> StepResult:
-    """Complete teaser bodies from the story's page, bounded in time; then group them all."""
+    """Complete teaser bodies from the story's page, bounded in time; then embed them all."""
     result = StepResult("full_text")
     ids = [int(i) for i in item_ids]
-    result.send("group", ids)
+    result.send("embed", ids)
     s = ctx.settings
     if not (s.collect_enabled and s.fulltext_enabled and not ctx.demo) or not ids:
         return result  # the demo is offline: its stories link to real sites
@@ -324,6 +329,38 @@ async def full_text(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     return result
 
 
+async def embed(ctx: StepContext, item_ids: list[Any]) -> StepResult:
+    """Give the stories a vector of the current embedder (the bundled model in the CPU pool,
+    or the configured endpoint through the receipted client); then group them all. A failed
+    endpoint loses no story: grouping goes on with the vectors there are."""
+    result = StepResult("embed")
+    ids = [int(i) for i in item_ids]
+    result.send("group", ids)
+    s = ctx.settings
+    if current_model(s) is None or not ids:
+        return result
+    if s.embed_model:
+        provider = ctx.provider() if s.model_calls_enabled else None
+        if provider is None:
+            return result  # model calls are off: nothing leaves the process
+        embedder = endpoint_embedder(s, provider)
+        parallel = 2
+    else:
+        pool = await ctx.pool()
+        embedder, parallel = local_embedder(pool), pool.workers
+    try:
+        result.counts["embedded"] = await embed_pending(
+            ctx.db, embedder, ctx.started, ids=ids, batch=s.embed_batch_size,
+            limit=max(len(ids), 1), progress=ctx.progress, parallel=parallel,
+        )  # fmt: skip
+    except BudgetExceeded as exc:
+        result.paused = str(exc)
+    except Exception as exc:  # an endpoint's bad answer or outage: the pass goes on
+        log.warning("embedding failed: %s", exc)
+        result.counts["embed_failed"] += 1
+    return result
+
+
 async def group(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     """Place the given stories not yet in an event; then judge them and their events."""
     result = StepResult("group")
@@ -331,9 +368,11 @@ async def group(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     if not ids:
         return result
     # With a model configured it also judges how each story relates to its candidates.
+    vectors = current_model(ctx.settings)
     grouped, created = await group_pending(
-        ctx.db, ctx.started, ctx.progress, grouping_model(ctx.editor(), ctx.settings), ids=ids
-    )
+        ctx.db, ctx.started, ctx.progress, grouping_model(ctx.editor(), ctx.settings), ids=ids,
+        vectors_model=vectors[0] if vectors else None,
+    )  # fmt: skip
     result.counts.update(grouped=grouped, events_created=created)
     result.send("judge", ids)
     result.send("judge_events", await ctx.load(events_store.events_of, ids))
@@ -484,6 +523,7 @@ Step = Callable[[StepContext, list[Any]], Awaitable[StepResult]]
 STEPS: dict[str, Step] = {
     "collect": collect,
     "full_text": full_text,
+    "embed": embed,
     "group": group,
     "judge": judge,
     "judge_events": judge_events,
@@ -505,6 +545,13 @@ def _full_text(c: Connection, ctx: StepContext) -> list[Id]:
     if not (s.collect_enabled and s.fulltext_enabled and not ctx.demo):
         return []
     return [r.id for r in source_store.items_for_full_text(c, FULL_TEXT_PER_PASS)]
+
+
+def _unembedded(c: Connection, ctx: StepContext) -> list[Id]:
+    model = current_model(ctx.settings)
+    if model is None:
+        return []
+    return [r.item_id for r in vectors_store.pending(c, model[0], EMBED_PER_PASS)]
 
 
 def _ungrouped(c: Connection, ctx: StepContext) -> list[Id]:
@@ -536,6 +583,7 @@ def _nothing(c: Connection, ctx: StepContext) -> list[Id]:
 PENDING: dict[str, Callable[[Connection, StepContext], list[Id]]] = {
     "collect": _due_sources,
     "full_text": _full_text,
+    "embed": _unembedded,
     "group": _ungrouped,
     "judge": _unjudged,
     "judge_events": _events_due,

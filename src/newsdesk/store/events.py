@@ -371,31 +371,3 @@ def save_heat(conn: Connection, heats: dict[int, tuple[float, int]], now: dateti
 
 def prune_heat(conn: Connection, now: datetime, keep: timedelta = timedelta(days=14)) -> None:
     conn.execute(delete(t.event_heat).where(t.event_heat.c.hour < now - keep))
-
-
-# --- embeddings ----------------------------------------------------------------------------
-
-
-def save_embedding(
-    conn: Connection, item_id: int, model: str, vector: list[float], now: datetime
-) -> None:
-    e = t.item_embeddings.c
-    conn.execute(delete(t.item_embeddings).where(e.item_id == item_id, e.model == model))
-    conn.execute(
-        insert(t.item_embeddings).values(
-            item_id=item_id, model=model, vector=[float(x) for x in vector], created_at=now
-        )
-    )
-
-
-def window_embeddings(
-    conn: Connection, model: str, start: datetime, end: datetime
-) -> dict[int, list[float]]:
-    """Stored vectors of one model for stories filed in [start, end]."""
-    e, c = t.item_embeddings.c, t.items.c
-    rows = conn.execute(
-        select(e.item_id, e.vector)
-        .join(t.items, c.id == e.item_id)
-        .where(e.model == model, c.filed_at >= start, c.filed_at <= end)
-    )
-    return {r.item_id: list(r.vector) for r in rows}

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -297,14 +298,18 @@ event_heat = Table(
     Column("sources_count", Integer, nullable=False),
 )
 
-item_embeddings = Table(
-    "item_embeddings",
+item_vectors = Table(
+    "item_vectors",
     metadata,
-    # one vector per story and embedding model; brute-force cosine over 14 days is fine at 100k
+    # one vector per story and embedding model, tagged with the model and its dimension so two
+    # models' vectors are never compared; float16 little-endian bytes (embed/base.py)
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
     Column("model", String(120), primary_key=True),
-    Column("vector", JSON, nullable=False),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Column("revision", Integer, nullable=False),  # the story's revision it was made from
     Column("created_at", TS, nullable=False),
+    Index("ix_item_vectors_model_created", "model", "created_at"),
 )
 
 event_members = Table(

@@ -1,0 +1,145 @@
+"""Story vectors: one row per story and embedding model, with the model's name and dimension.
+
+Vectors are bytes here (float16, see embed/base.py); the store neither makes nor compares
+them. `pending` finds what the current model has not embedded yet (new stories, revised ones,
+or every story after the embedder changed); `since` feeds each process's in-memory index
+incrementally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select
+
+from newsdesk.store import schema as t
+
+
+@dataclass(frozen=True, slots=True)
+class ToEmbed:
+    item_id: int
+    revision: int
+    title: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVector:
+    item_id: int
+    filed_at: datetime
+    dim: int
+    vector: bytes
+    created_at: datetime
+
+
+def pending(
+    conn: Connection, model: str, limit: int, ids: list[int] | None = None
+) -> list[ToEmbed]:
+    """Stories without a vector of `model` made from their current revision (those among
+    `ids` when given), newest first: readers search recent news first."""
+    c, v = t.items.c, t.item_vectors.c
+    query = (
+        select(c.id, c.revision, c.title, c.body_text)
+        .outerjoin(t.item_vectors, and_(v.item_id == c.id, v.model == model))
+        .where(or_(v.item_id.is_(None), v.revision != c.revision))
+        .order_by(c.filed_at.desc(), c.id.desc())
+        .limit(limit)
+    )
+    if ids is not None:
+        query = query.where(c.id.in_(ids or [-1]))
+    rows = conn.execute(query)
+    return [ToEmbed(r.id, r.revision, r.title, r.body_text) for r in rows]
+
+
+def count_pending(conn: Connection, model: str) -> int:
+    c, v = t.items.c, t.item_vectors.c
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(t.items)
+            .outerjoin(t.item_vectors, and_(v.item_id == c.id, v.model == model))
+            .where(or_(v.item_id.is_(None), v.revision != c.revision))
+        ).scalar_one()
+    )
+
+
+def save(
+    conn: Connection,
+    model: str,
+    dim: int,
+    rows: Iterable[tuple[int, int, bytes]],
+    now: datetime,
+) -> int:
+    """Store (item id, revision, vector bytes) rows of one model, replacing older ones. A story
+    deleted meanwhile is skipped."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    ids = [item_id for item_id, _, _ in rows]
+    alive = set(conn.execute(select(t.items.c.id).where(t.items.c.id.in_(ids))).scalars())
+    v = t.item_vectors.c
+    conn.execute(delete(t.item_vectors).where(v.model == model, v.item_id.in_(ids)))
+    values = [
+        {"item_id": i, "model": model, "dim": dim, "vector": blob, "revision": rev,
+         "created_at": now}
+        for i, rev, blob in rows
+        if i in alive
+    ]  # fmt: skip
+    if values:
+        conn.execute(insert(t.item_vectors), values)
+    return len(values)
+
+
+def since(
+    conn: Connection, model: str, created_after: datetime | None, limit: int | None = None
+) -> list[StoredVector]:
+    """Vectors of `model` stored after `created_after` (all when None), oldest first."""
+    v, c = t.item_vectors.c, t.items.c
+    query = (
+        select(v.item_id, c.filed_at, v.dim, v.vector, v.created_at)
+        .join(t.items, c.id == v.item_id)
+        .where(v.model == model)
+        .order_by(v.created_at, v.item_id)
+    )
+    if created_after is not None:
+        query = query.where(v.created_at >= created_after)
+    if limit is not None:
+        query = query.limit(limit)
+    return [StoredVector(*r) for r in conn.execute(query)]
+
+
+def of_items(conn: Connection, model: str, ids: list[int]) -> dict[int, tuple[int, bytes]]:
+    """(dimension, bytes) of these stories' vectors of `model`."""
+    if not ids:
+        return {}
+    v = t.item_vectors.c
+    rows = conn.execute(
+        select(v.item_id, v.dim, v.vector).where(v.model == model, v.item_id.in_(ids))
+    )
+    return {r.item_id: (r.dim, r.vector) for r in rows}
+
+
+def models(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Every model with stored vectors: (dimension, count)."""
+    v = t.item_vectors.c
+    rows = conn.execute(select(v.model, v.dim, func.count()).group_by(v.model, v.dim))
+    return {r[0]: (r[1], r[2]) for r in rows}
+
+
+def prune_other_models(conn: Connection, model: str) -> int:
+    """Drop the vectors of every model but `model` (after a rebuild, they serve nothing)."""
+    v = t.item_vectors.c
+    return conn.execute(delete(t.item_vectors).where(v.model != model)).rowcount or 0
+
+
+def window(conn: Connection, model: str, start: datetime, end: datetime) -> list[StoredVector]:
+    """Vectors of `model` for stories filed in [start, end] (grouping's window)."""
+    v, c = t.item_vectors.c, t.items.c
+    rows = conn.execute(
+        select(v.item_id, c.filed_at, v.dim, v.vector, v.created_at)
+        .join(t.items, c.id == v.item_id)
+        .where(v.model == model, c.filed_at >= start, c.filed_at <= end)
+    )
+    return [StoredVector(*r) for r in rows]

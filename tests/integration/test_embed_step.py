@@ -3,6 +3,7 @@ and the bundled model in the CPU pool grouping an English and a Chinese report o
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -12,12 +13,16 @@ from newsdesk.config import load_settings
 from newsdesk.embed.local import model_name
 from newsdesk.policy import load_policy
 from newsdesk.runner.embed import StoryEmbedder, current_model, embed_pending
-from newsdesk.runner.steps import StepContext, embed
 from newsdesk.runner.events import group_pending
+from newsdesk.runner.steps import StepContext, embed
 from newsdesk.store import schema as t
 from newsdesk.store import vectors as store_vectors
 
 NOW = datetime(2026, 5, 4, 12, tzinfo=UTC)
+
+
+def digest(title: str, text: str) -> str:
+    return hashlib.sha256(f"{title}|{text}".encode()).hexdigest()
 
 
 def seed(db, stories: list[tuple[str, str, str]]):
@@ -32,7 +37,7 @@ def seed(db, stories: list[tuple[str, str, str]]):
                 identity_key=f"url:https://{source}.example/{n}", source_id=source,
                 url=f"https://{source}.example/{n}", title=title, body_text=text,
                 language="en", filed_at=NOW + timedelta(hours=n), first_seen_at=NOW,
-                updated_at=NOW, content_hash=str(n), backfill=False))  # fmt: skip
+                updated_at=NOW, content_hash=digest(title, text), backfill=False))  # fmt: skip
 
     return write
 
@@ -111,3 +116,47 @@ async def test_embedding_switched_off_stores_nothing(db) -> None:
         assert (await embed(ctx, [1])).counts["embedded"] == 0
     with db.read() as conn:
         assert store_vectors.models(conn) == {}
+
+
+async def test_one_sources_repost_under_a_new_url_joins_the_story(db) -> None:
+    from newsdesk.domain import Item
+    from newsdesk.embed.local import embed_texts
+    from newsdesk.runner.embed import fold_reposts
+    from newsdesk.store import repo
+
+    body = (
+        "Example Lab releases Nova-3, a reasoning model with a 400K context window, priced "
+        "at $2 per million input tokens. Nova-3 scores 71.2% on SWE-bench Verified."
+    )
+    await db.write(seed(db, [
+        ("lab", "Introducing Nova-3", body),
+        ("lab", "Introducing Nova-3", body),  # the same post again under a new URL
+        ("lab", "Introducing  Nova-3", body.replace("priced", "now priced")),  # edited
+        ("lab", "Nova-3 system card", "The safety work behind Nova-3: red teaming, evals."),
+        ("wire", "Introducing Nova-3", body),  # another source: coverage, grouped later
+    ]))  # fmt: skip
+
+    async def run(texts: list[str]) -> np.ndarray:
+        return embed_texts(texts)
+
+    embedder = StoryEmbedder(model_name(), 512, run)
+    assert await embed_pending(db, embedder, NOW) == 5
+    folded = await fold_reposts(db, embedder.name, [1, 2, 3, 4, 5], NOW)
+    assert folded == {"discovery": 1, "revision": 1}
+    with db.read() as conn:
+        left = {r.id: r for r in conn.execute(t.items.select())}
+        aliases = conn.execute(t.item_aliases.select()).all()
+        found = conn.execute(t.discoveries.select()).all()
+    assert set(left) == {1, 4, 5}  # the system card and the other source's report stay
+    assert left[1].revision == 2 and "now priced" in left[1].body_text
+    assert {a.item_id for a in aliases} == {1} and len(aliases) == 2
+    assert [(d.item_id, d.url) for d in found] == [(1, "https://lab.example/1")]
+    # the re-post's next poll finds the story instead of making a new one
+    again = Item(
+        identity_key="url:https://lab.example/1", source_id="lab", url="https://lab.example/1",
+        guid="", title="Introducing Nova-3", body_text=body, body_html="", language="en",
+        authors=(), published_at=NOW, filed_at=NOW, first_seen_at=NOW, backfill=False,
+        content_hash=digest("Introducing  Nova-3", body.replace("priced", "now priced")),
+    )  # fmt: skip
+    item_id, outcome = await db.write(lambda c: repo.save_item(c, again))
+    assert (item_id, outcome) == (1, "unchanged")

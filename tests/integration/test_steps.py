@@ -73,12 +73,13 @@ async def test_steps_chained_by_next_give_the_run_once_desk(db, demo, tmp_path: 
     async with StepContext(db, settings, policy, demo=True) as ctx:
         results = await chain(ctx, [s.id for s in demo])
         # nothing is left pending once the chain ran out
-        for name in ("group", "judge", "judge_events"):
+        for name in ("embed", "group", "judge", "judge_events"):
             assert await pending(ctx, name) == [], name
     assert desk(db) == expected
     judged = sum(r.counts["judged"] for r in results)
     assert judged == summary.judged == len(expected["tiers"])
-    assert {r.step for r in results} >= {"collect", "full_text", "group", "judge", "outputs"}
+    assert {r.step for r in results} >= {"collect", "full_text", "embed", "group", "judge",
+                                         "outputs"}  # fmt: skip
 
 
 async def test_a_step_run_again_on_the_same_ids_does_nothing(db, demo) -> None:

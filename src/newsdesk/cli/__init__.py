@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from newsdesk.cli import admin, backup, editor, events, outputs, pipeline, queue, reports, sources
+from newsdesk.cli import (
+    admin,
+    backup,
+    editor,
+    embed,
+    events,
+    outputs,
+    pipeline,
+    queue,
+    reports,
+    sources,
+)
 
 app = typer.Typer(
     help="newsdesk: a self-hosted AI-news radar with an editor inside.",
@@ -24,8 +35,10 @@ app.add_typer(queue.queue_app, name="queue")
 app.add_typer(sources.app, name="sources")
 # `newsdesk eval` holds every evaluation: selection (editor) and grouping (events).
 editor.eval_app.registered_commands += events.eval_app.registered_commands
+editor.eval_app.registered_commands += embed.eval_app.registered_commands
 editor.register(app)
 app.add_typer(events.events_app, name="events")
+app.add_typer(embed.embed_app, name="embed")
 app.add_typer(outputs.notify_app, name="notify")
 
 

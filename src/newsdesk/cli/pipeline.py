@@ -54,6 +54,10 @@ def _print_summary(summary: RunSummary) -> None:
         table.add_row("", f"[red]{escape(source_id)}: {code}[/]")
     outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())) or "none"
     table.add_row("entries", f"{summary.entries} read → {outcomes}")
+    embed = f"{summary.embedded} stories given a vector"
+    if summary.embed_failed:
+        embed += " (the embeddings endpoint failed; grouping used the vectors there were)"
+    table.add_row("embed", embed)
     table.add_row("group", f"{summary.grouped} stories placed, {summary.events_created} new events")
     tiers = ", ".join(f"{n} {k}" for k, n in sorted(summary.tiers.items())) or "none"
     table.add_row("judge", f"{summary.judged} judged ({tiers}), {summary.judge_failed} failed"

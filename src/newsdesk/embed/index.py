@@ -115,6 +115,9 @@ class VectorIndex:
             return None
         return self._rows[slot].astype(np.float32) * self._scale[slot]
 
+    def filed_at(self, item_id: int) -> float:
+        return float(self._when[self._slot[item_id]])
+
     def cosine(self, a: int, b: int) -> float | None:
         va, vb = self.vector(a), self.vector(b)
         if va is None or vb is None:

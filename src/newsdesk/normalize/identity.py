@@ -47,3 +47,18 @@ def identity_key(source_id: str, url: str, guid: str, title: str, body: str) -> 
     if guid.strip():
         return _bounded(f"guid:{source_id}:{guid.strip()}")
     return f"hash:{source_id}:{content_hash(title, body)[:32]}"
+
+
+# A re-post: one source publishes the same story again under a new URL (a moved page, a
+# second feed entry). Both the meaning and the title must agree, so a follow-up with a new
+# title or a different text stays a story of its own.
+REPOST_COSINE = 0.95
+REPOST_TITLE = 0.9
+
+
+def is_repost(title_a: str, title_b: str, cosine: float) -> bool:
+    """Whether two stories of one source are one story posted twice (vectors of one model)."""
+    from rapidfuzz import fuzz
+
+    a, b = " ".join(title_a.lower().split()), " ".join(title_b.lower().split())
+    return cosine >= REPOST_COSINE and fuzz.ratio(a, b) / 100 >= REPOST_TITLE

@@ -32,9 +32,9 @@ from sqlalchemy import (
 from newsdesk.domain import ScorePart, is_row_id
 from newsdesk.policy.adjust import ORIGIN, describe
 from newsdesk.publish.cards import cards_by_id
+from newsdesk.publish.search import MODES, Mode, search_ids
 from newsdesk.store import schema as t
 from newsdesk.store.prepared import fetch_all, read_time
-from newsdesk.store.search import match_subquery
 
 PUBLIC_TIERS = ("p1", "featured", "all")
 HOT_TIERS = ("p1", "featured")
@@ -135,15 +135,21 @@ def list_cards(
     tz: str = "UTC",
     now: datetime | None = None,
     collapse_events: bool = True,
+    mode: Mode = "hybrid",
 ) -> CardPage:
     """Public stories, newest first, with keyset pagination; an event shows once, as its lead.
 
     Two steps: the filters find the page's story ids on the date index (narrow rows), then
-    `cards_by_id` reads each card's version and builds only the cards not kept at it."""
+    `cards_by_id` reads each card's version and builds only the cards not kept at it.
+    With a query `q`, the stories matching it best first instead (`publish.search`: words and
+    meaning fused, or one of them by `mode`), every report shown, paged by rank."""
     unknown = set(tiers) - set(PUBLIC_TIERS)
     if unknown:
         raise BadRequest(f"tier must be one of {', '.join(PUBLIC_TIERS)}")
     limit = max(1, min(limit, MAX_LIMIT))
+    if q and q.strip():
+        return _search_page(conn, q, mode, tiers, tag, source, group, language, ids, limit,
+                            cursor, tz, now)  # fmt: skip
     shape = _Shape(
         tuple(x for x in PUBLIC_TIERS if x in tiers), collapse_events, bool(tag), bool(source),
         bool(group), bool(language), bool(cursor), conn.dialect.name == "sqlite",
@@ -152,18 +158,13 @@ def list_cards(
                               "language": language}  # fmt: skip
     if cursor:
         params["when"], params["last_id"] = decode_cursor(cursor)
-    if ids is None and not (q and q.strip()):
+    if ids is None:
         # the common case: one statement per shape, compiled once, rows as the driver gives them
         found = fetch_all(conn, ("card page", shape), lambda: _page_statement(shape), params)
         rows = [(r[0], r[1]) for r in found]
     else:
         query = _page_statement(shape)
-        if ids is not None:
-            query = query.where(t.items.c.id.in_(ids or [-1]))
-        if q and q.strip():
-            matches = match_subquery(conn, q)
-            i = t.items.c
-            query = query.where(i.id.in_(matches) if matches is not None else i.id == -1)
+        query = query.where(t.items.c.id.in_(ids or [-1]))
         rows = [(r.id, r.filed_at) for r in conn.execute(query, params)]
     more = len(rows) > limit
     rows = rows[:limit]
@@ -172,6 +173,63 @@ def list_cards(
         encode_cursor(read_time(conn, rows[-1][1]), rows[-1][0]) if more and rows else None
     )
     return CardPage(cards, next_cursor)
+
+
+def _search_page(
+    conn: Connection,
+    q: str,
+    mode: Mode,
+    tiers: tuple[str, ...],
+    tag: str | None,
+    source: str | None,
+    group: str | None,
+    language: str | None,
+    ids: list[int] | None,
+    limit: int,
+    cursor: str | None,
+    tz: str,
+    now: datetime | None,
+) -> CardPage:
+    """One page of search results in rank order; the cursor is the rank to start from. The
+    page's filters let through the ranked stories they would show (every report: a search
+    does not fold an event into its lead), then the page's cards are built."""
+    if mode not in MODES:
+        raise BadRequest(f"mode must be one of {', '.join(MODES)}")
+    start = decode_rank_cursor(cursor) if cursor else 0
+    ranked = search_ids(conn, q, mode).ids
+    if ids is not None:
+        allowed = set(ids)
+        ranked = [i for i in ranked if i in allowed]
+    if not ranked:
+        return CardPage([], None)
+    shape = _Shape(
+        tuple(x for x in PUBLIC_TIERS if x in tiers), False, bool(tag), bool(source),
+        bool(group), bool(language), False, conn.dialect.name == "sqlite",
+    )  # fmt: skip
+    params: dict[str, Any] = {"n": len(ranked), "tag": tag, "source": source, "group": group,
+                              "language": language}  # fmt: skip
+    query = _page_statement(shape).where(t.items.c.id.in_(ranked))
+    visible = {r.id for r in conn.execute(query, params)}
+    shown = [item_id for item_id in ranked if item_id in visible]
+    page = shown[start : start + limit]
+    cards = cards_for(conn, page, tz, now) if page else []
+    more = len(shown) > start + limit
+    return CardPage(cards, encode_rank_cursor(start + limit) if more else None)
+
+
+def encode_rank_cursor(start: int) -> str:
+    return base64.urlsafe_b64encode(f"rank|{start}".encode()).decode().rstrip("=")
+
+
+def decode_rank_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, start = raw.split("|", 1)
+        if kind != "rank" or not start.isdigit():
+            raise ValueError(raw)
+        return int(start)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise BadRequest("cursor is not one this desk issued for this search") from None
 
 
 @dataclass(frozen=True)

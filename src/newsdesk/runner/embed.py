@@ -17,17 +17,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from newsdesk.config import Settings
 from newsdesk.editor.providers import LLMProvider
-from newsdesk.embed.base import story_text, to_blob
+from newsdesk.embed.base import from_blob, story_text, to_blob
 from newsdesk.embed.endpoint import EndpointEmbedder, endpoint_name
 from newsdesk.embed.local import DIM, embed_texts, model_name
+from newsdesk.normalize.identity import is_repost
 from newsdesk.runner.cpu import CpuPool
+from newsdesk.store import repo
 from newsdesk.store import vectors as store_vectors
 from newsdesk.store.db import Database
 
@@ -104,8 +106,36 @@ async def embed_pending(
                                  f"{len(chunk)} stories")  # fmt: skip
             dim = matrix.shape[1]
             rows = [(s.item_id, s.revision, to_blob(v)) for s, v in zip(chunk, matrix, strict=True)]
-            await db.write(lambda c, r=rows, d=dim: store_vectors.save(c, embedder.name, d, r, now))
+            # stamped when written, not when the pass began: search processes load what was
+            # stored since they last looked
+            stamp = max(now, datetime.now(UTC))
+            await db.write(
+                lambda c, r=rows, d=dim, s=stamp: store_vectors.save(c, embedder.name, d, r, s)
+            )
             if progress is not None:
                 progress.advance("embed", len(chunk))
         done += len(todo)
     return done
+
+
+async def fold_reposts(db: Database, model: str, ids: list[int], now: datetime) -> dict[str, int]:
+    """Stories among `ids` (just embedded, not yet grouped) that repeat an earlier story of
+    their own source under a new URL (`normalize.identity.is_repost`: meaning and title
+    agree) fold into it as a revision or a discovery instead of standing as new stories."""
+    checks = await db.read_async(lambda c: store_vectors.reposts_to_check(c, model, ids))
+    folded: dict[str, int] = {}
+    gone: set[int] = set()
+    for row, neighbours in checks:
+        vector = from_blob(row.vector, len(row.vector) // 2)
+        for other in neighbours:
+            if other.item_id in gone:
+                continue
+            cosine = float(vector @ from_blob(other.vector, len(other.vector) // 2))
+            if is_repost(other.title, row.title, cosine):
+                outcome = await db.write(
+                    lambda c, r=row.id, o=other.item_id: repo.fold_repost(c, r, o, now)
+                )
+                folded[outcome] = folded.get(outcome, 0) + 1
+                gone.add(row.id)
+                break
+    return folded

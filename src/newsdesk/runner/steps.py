@@ -45,7 +45,13 @@ from newsdesk.runner.editor import (
     wants_commentary,
 )
 from newsdesk.runner.embed import PER_PASS as EMBED_PER_PASS
-from newsdesk.runner.embed import current_model, embed_pending, endpoint_embedder, local_embedder
+from newsdesk.runner.embed import (
+    current_model,
+    embed_pending,
+    endpoint_embedder,
+    fold_reposts,
+    local_embedder,
+)
 from newsdesk.runner.events import group_pending, refresh_heat
 from newsdesk.runner.outputs import after_pass
 from newsdesk.runner.relations import grouping_model
@@ -353,6 +359,10 @@ async def embed(ctx: StepContext, item_ids: list[Any]) -> StepResult:
             ctx.db, embedder, ctx.started, ids=ids, batch=s.embed_batch_size,
             limit=max(len(ids), 1), progress=ctx.progress, parallel=parallel,
         )  # fmt: skip
+        # one source's re-posts under a new URL join the story they repeat
+        for outcome, n in (await fold_reposts(ctx.db, embedder.name, ids, ctx.started)).items():
+            result.counts[f"outcomes.{outcome}"] += n
+            result.counts["outcomes.new"] -= n
     except BudgetExceeded as exc:
         result.paused = str(exc)
     except Exception as exc:  # an endpoint's bad answer or outage: the pass goes on

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from newsdesk.domain import (
@@ -175,6 +175,13 @@ def save_item(conn: Connection, item: Item) -> tuple[int, str]:
             c.identity_key == item.identity_key
         )
     ).first()
+    if row is None:  # a re-post folded into an older story answers for it (fold_repost)
+        a = t.item_aliases.c
+        row = conn.execute(
+            select(c.id, c.source_id, c.url, c.content_hash, c.revision)
+            .join(t.item_aliases, a.item_id == c.id)
+            .where(a.identity_key == item.identity_key)
+        ).first()
     if row is None:
         values = {k: v for k, v in asdict(item).items() if k != "authors"}
         values["authors"] = list(item.authors)
@@ -264,6 +271,49 @@ def save_item(conn: Connection, item: Item) -> tuple[int, str]:
         )
     )
     return row.id, "revision"
+
+
+def fold_repost(conn: Connection, repost_id: int, into_id: int, now: datetime) -> str:
+    """One source's re-post of a story under a new URL becomes part of the older story: a
+    revision when its text changed, else a discovery of the new URL. The re-post's identity
+    becomes an alias of the story (its next poll finds it) and the re-post row goes.
+    Returns "revision" or "discovery"."""
+    c = t.items.c
+    dup = conn.execute(select(t.items).where(c.id == repost_id)).first()
+    into = conn.execute(select(c.content_hash, c.revision).where(c.id == into_id)).first()
+    if dup is None or into is None:
+        return "gone"
+    conn.execute(
+        insert(t.item_aliases).values(
+            identity_key=dup.identity_key, item_id=into_id, created_at=now
+        )
+    )
+    outcome = "discovery"
+    if dup.content_hash != into.content_hash:
+        outcome, revision = "revision", into.revision + 1
+        conn.execute(insert(t.item_revisions).values(
+            item_id=into_id, revision=revision, title=dup.title, body_text=dup.body_text,
+            content_hash=dup.content_hash, seen_at=dup.first_seen_at,
+        ))  # fmt: skip
+        conn.execute(update(t.items).where(c.id == into_id).values(
+            title=dup.title, body_text=dup.body_text, body_html=dup.body_html,
+            content_hash=dup.content_hash, revision=revision, updated_at=dup.first_seen_at,
+            judgement_id=None,  # a changed story is judged again
+        ))  # fmt: skip
+    else:
+        seen = conn.execute(
+            select(t.discoveries.c.id).where(
+                t.discoveries.c.item_id == into_id, t.discoveries.c.source_id == dup.source_id
+            )
+        ).first()
+        if seen is None:
+            conn.execute(insert(t.discoveries).values(
+                item_id=into_id, source_id=dup.source_id, url=dup.url, seen_at=dup.first_seen_at
+            ))  # fmt: skip
+    if conn.dialect.name == "sqlite":
+        conn.execute(text("DELETE FROM items_fts WHERE rowid = :id"), {"id": repost_id})
+    conn.execute(delete(t.items).where(c.id == repost_id))
+    return outcome
 
 
 TIER_RANK = {"T1": 0, "T1_5": 1, "T2": 2, "T3": 3}

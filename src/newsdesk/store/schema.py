@@ -298,6 +298,16 @@ event_heat = Table(
     Column("sources_count", Integer, nullable=False),
 )
 
+item_aliases = Table(
+    "item_aliases",
+    metadata,
+    # another identity of a stored story: a re-post of it by its own source under a new URL,
+    # so the next poll of that entry finds the story instead of making a new one
+    Column("identity_key", String(600), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TS, nullable=False),
+)
+
 item_vectors = Table(
     "item_vectors",
     metadata,

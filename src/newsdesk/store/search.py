@@ -103,3 +103,31 @@ def match_subquery(conn: Connection, query: str, limit: int = 1000) -> TextualSe
         params.update({f"w{i}": f"%{w}%" for i, w in enumerate(words)})
         sql = f"SELECT {key} AS id FROM items_fts WHERE {clauses} ORDER BY {key} DESC LIMIT :n"
     return text(sql).bindparams(**params).columns(column("id", Integer))
+
+
+def lexical_matches(conn: Connection, query: str, limit: int = 200) -> list[tuple[int, str]]:
+    """(id, indexed title) of the newest stories matching every word of the query, so the
+    caller can rank them by where the words fall without another query."""
+    words = [w for w in _WORD.findall(query) if w.strip("-.")]
+    if not words:
+        return []
+    sqlite = conn.dialect.name == "sqlite"
+    params: dict[str, object] = {"n": limit}
+    if sqlite and all(len(w) >= 3 for w in words):
+        params["m"] = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+        sql = (
+            "SELECT rowid, title FROM items_fts WHERE items_fts MATCH :m "
+            "ORDER BY rowid DESC LIMIT :n"
+        )
+    elif not sqlite and not _CJK.search(query):
+        params["q"] = " ".join(words)
+        sql = (
+            "SELECT item_id, title FROM items_fts WHERE tsv @@ plainto_tsquery('simple', :q) "
+            "ORDER BY item_id DESC LIMIT :n"
+        )
+    else:
+        key, op = ("rowid", "LIKE") if sqlite else ("item_id", "ILIKE")
+        clauses = " AND ".join(f"(title || ' ' || summary) {op} :w{i}" for i in range(len(words)))
+        params.update({f"w{i}": f"%{w}%" for i, w in enumerate(words)})
+        sql = f"SELECT {key}, title FROM items_fts WHERE {clauses} ORDER BY {key} DESC LIMIT :n"
+    return [(int(r[0]), str(r[1])) for r in conn.execute(text(sql), params)]

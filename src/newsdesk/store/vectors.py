@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 
@@ -143,3 +144,44 @@ def window(conn: Connection, model: str, start: datetime, end: datetime) -> list
         .where(v.model == model, c.filed_at >= start, c.filed_at <= end)
     )
     return [StoredVector(*r) for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Neighbour:
+    item_id: int
+    title: str
+    filed_at: datetime
+    vector: bytes
+
+
+def reposts_to_check(
+    conn: Connection, model: str, ids: list[int]
+) -> list[tuple[Any, list[Neighbour]]]:
+    """For each of `ids` not yet in an event: its row and the same source's other stories
+    filed before it within 7 days that have a vector of `model` (re-post candidates)."""
+    if not ids:
+        return []
+    c, v, m = t.items.c, t.item_vectors.c, t.event_members.c
+    rows = conn.execute(
+        select(c.id, c.source_id, c.title, c.filed_at, v.vector)
+        .join(t.item_vectors, and_(v.item_id == c.id, v.model == model))
+        .outerjoin(t.event_members, m.item_id == c.id)
+        .where(c.id.in_(ids), m.item_id.is_(None))
+        .order_by(c.filed_at, c.id)
+    ).all()
+    out = []
+    for row in rows:
+        near = conn.execute(
+            select(c.id, c.title, c.filed_at, v.vector)
+            .join(t.item_vectors, and_(v.item_id == c.id, v.model == model))
+            .where(
+                c.source_id == row.source_id,
+                c.id != row.id,
+                c.filed_at >= row.filed_at - timedelta(days=7),
+                or_(c.filed_at < row.filed_at, and_(c.filed_at == row.filed_at, c.id < row.id)),
+            )
+            .order_by(c.filed_at.desc())
+            .limit(200)
+        )
+        out.append((row, [Neighbour(*r) for r in near]))
+    return out

@@ -25,27 +25,42 @@ REPORT = {**BAD_REQUEST_JSON, **NOT_FOUND_JSON}
 
 @router.get(
     "/search",
-    summary="Full-text search over public stories",
+    summary="Search public stories by words and meaning, best match first",
+    description="Hybrid by default: full-text matches and stories near the query in meaning "
+    "(the bundled multilingual model: an English query finds Chinese stories and the reverse), "
+    "fused by reciprocal rank. `mode` picks one side alone. An empty `items` list comes with a "
+    "`message` saying nothing matched.",
     tags=["items"],
     responses=BAD_REQUEST_JSON,
 )
 def search(
     request: Request,
-    q: Annotated[str, Query(min_length=1, description="words to find in titles and summaries")],
+    q: Annotated[
+        str,
+        Query(min_length=1, max_length=300, description="words or a description of the story"),
+    ],
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: Annotated[str | None, Query(**CURSOR)] = None,
+    mode: Annotated[
+        Literal["hybrid", "lexical", "semantic"],
+        Query(description="hybrid (words and meaning fused), lexical or semantic"),
+    ] = "hybrid",
 ) -> JSONResponse:
     try:
         with database(request).read() as conn:
             page = list_cards(
                 conn, tiers=PUBLIC_TIERS, q=q, limit=limit, cursor=cursor,
-                tz=settings(request).timezone,
+                tz=settings(request).timezone, mode=mode,
             )  # fmt: skip
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    return JSONResponse(
-        {"items": [api_item(c) for c in page.cards], "next_cursor": page.next_cursor}
-    )
+    body: dict[str, object] = {
+        "items": [api_item(c) for c in page.cards],
+        "next_cursor": page.next_cursor,
+    }
+    if not page.cards and not cursor:
+        body["message"] = f"No public stories match {q!r}."
+    return JSONResponse(body)
 
 
 @router.get("/sources", summary="Sources the desk follows", tags=["sources"])

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from newsdesk.publish import agents
 from newsdesk.publish.events import get_event, hot_events
+from newsdesk.publish.related import related
 from newsdesk.web.deps import database, frozen, render, settings
 from newsdesk.web.feeds import base_url
 from newsdesk.web.openapi import MARKDOWN_PAGE, NOT_FOUND_HTML, MarkdownResponse
@@ -45,13 +46,21 @@ def event_markdown(request: Request, event_id: int) -> PlainTextResponse:
 def event_page(request: Request, event_id: int) -> HTMLResponse:
     with database(request).read() as conn:
         event = get_event(conn, event_id, tz=settings(request).timezone)
+        lead = (event or {}).get("lead") or {}
+        near = related(conn, lead["id"], tz=settings(request).timezone) if lead else []
     if event is None:
         # deps.render takes `status` as the HTTP code, so the template's own `status` goes here
         templates = request.app.state.templates
         return templates.TemplateResponse(  # type: ignore[no-any-return]
             request, "error.html", {"status": 404, "message": "No such event."}, status_code=404
         )
-    # the event as read now (lead card by version, members, ages, markers) is the page's key
+    # the event as read now (lead card by version, members, ages, markers) and its related
+    # stories are the page's key
     return render(
-        request, "event.html", memo=frozen(event), heading=event["title"]["en"] or "Event", e=event
+        request,
+        "event.html",
+        memo=(frozen(event), frozen(near)),
+        heading=event["title"]["en"] or "Event",
+        e=event,
+        related=near,
     )

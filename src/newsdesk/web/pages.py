@@ -18,6 +18,7 @@ from newsdesk.publish.read import (
     group_by_day,
     list_cards,
 )
+from newsdesk.publish.related import related
 from newsdesk.web.auth import current_editor
 from newsdesk.web.deps import Same, cards_key, database, frozen, render, settings
 from newsdesk.web.openapi import BAD_REQUEST_HTML, CURSOR, NOT_FOUND_HTML
@@ -88,7 +89,8 @@ def feed_page(
         heading=heading,
         subheading=subheading,
         active=active,
-        days=group_by_day(result.cards),
+        # a search is in rank order (best match first), not grouped by day
+        days=[("Best matches", result.cards)] if filters.get("q") else group_by_day(result.cards),
         next_cursor=result.next_cursor,
         query_string=urlencode(kept),
         active_filter=active_filter,
@@ -169,15 +171,18 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
         saved, votes = (
             editor_marks(conn, [item_id], editor.name) if card and editor else (set(), {})
         )
+        near = related(conn, item_id, tz=settings(request).timezone) if card else []
     if card is None:
         return render(request, "error.html", 404, status=404, message="No such story.")
     memo = None
     cards = cards_key([card])
     if cards is not None:
-        memo = (cards, frozen(members), frozenset(saved), tuple(sorted(votes.items())))
+        memo = (cards, frozen(members), frozenset(saved), tuple(sorted(votes.items())),
+                frozen(near))  # fmt: skip
     return render(
-        request, "item.html", memo=memo, c=card, members=members, saved=saved, votes=votes
-    )
+        request, "item.html", memo=memo, c=card, members=members, saved=saved, votes=votes,
+        related=near,
+    )  # fmt: skip
 
 
 @router.get(

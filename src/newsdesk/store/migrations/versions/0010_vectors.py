@@ -1,4 +1,5 @@
-"""vectors: item_vectors (model, dimension, float16 bytes, revision) replaces item_embeddings
+"""vectors: item_vectors (model, dimension, float16 bytes, revision) replaces item_embeddings;
+item_aliases (a re-post's identity pointing at the story it repeats)
 
 Revision ID: 0010_vectors
 Revises: 0009_queue
@@ -49,9 +50,18 @@ def upgrade() -> None:
     if rows:
         op.bulk_insert(table, rows)
     op.drop_table("item_embeddings")
+    op.create_table(
+        "item_aliases",
+        sa.Column("identity_key", sa.String(length=600), nullable=False),
+        sa.Column("item_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["item_id"], ["items.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("identity_key"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("item_aliases")
     op.create_table(
         "item_embeddings",
         sa.Column("item_id", sa.Integer(), nullable=False),

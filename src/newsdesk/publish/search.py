@@ -1,0 +1,217 @@
+"""Search by words and by meaning, fused: what `/`, `/api/v1/search` and MCP search rank by.
+
+- **lexical**: the full-text index (FTS5 trigram / tsvector, `store.search`) finds the newest
+  200 stories holding every word; they are ranked by where the words fall (the whole query in
+  the title, then the share of words in the title), then by date.
+- **semantic**: the query is embedded with the bundled model (in this process, ~2 ms; the model
+  loads on the first search) and compared with every story's vector of that model, held in a
+  per-process `VectorIndex` refreshed incrementally from `item_vectors`. Stories under a cosine
+  floor are not matches, so a query about nothing on the desk finds nothing.
+- **hybrid** (the default): reciprocal-rank fusion of the two lists, `Σ 1 / (60 + rank)`. An
+  exact title is first in both lists and stays first; a paraphrase or a query in another
+  language has no lexical match and comes from meaning alone. eval/search.jsonl measures all
+  three (`newsdesk eval search`).
+
+Pages never call a remote model (invariant 1): with an embeddings endpoint configured
+(`NEWSDESK_EMBED_MODEL`), queries cannot be embedded here, and search is lexical.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import numpy as np
+from sqlalchemy import Connection
+
+from newsdesk.config import load_settings
+from newsdesk.embed import VectorIndex
+from newsdesk.embed.base import from_blob
+from newsdesk.store import vectors as store_vectors
+from newsdesk.store.search import lexical_matches
+
+Mode = Literal["hybrid", "lexical", "semantic"]
+MODES: tuple[Mode, ...] = ("hybrid", "lexical", "semantic")
+CANDIDATES = 200  # per list; the fused list is cut to this too
+RRF_K = 60  # the usual constant of reciprocal-rank fusion: damps the weight of the top ranks
+# Meaning alone is a match at cosine >= 0.22 and within 0.15 of the best match: on the demo
+# desk, queries about nothing on it ("banana bread recipe", "xyzzy") reach 0.19 at most, and
+# a paraphrase's story 0.25-0.6 (docs/search.md).
+SEMANTIC_FLOOR = 0.22
+SEMANTIC_MARGIN = 0.15
+REFRESH_SECONDS = 2.0  # a process checks for new vectors at most this often
+_WORDS = re.compile(r"[\w\-.]+", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """Story ids best first, with the lists they came from (for eval and tests)."""
+
+    ids: list[int]
+    lexical: list[int]
+    semantic: list[int]
+
+
+def search_ids(conn: Connection, query: str, mode: Mode = "hybrid") -> Ranked:
+    """Ids of the stories matching `query` (every story, public or not: the caller filters)."""
+    lexical = lexical_ranking(conn, query) if mode != "semantic" else []
+    semantic = semantic_ranking(conn, query) if mode != "lexical" else []
+    if mode == "lexical":
+        ids = lexical
+    elif mode == "semantic":
+        ids = semantic
+    else:
+        ids = fuse(lexical, semantic)
+    return Ranked(ids[:CANDIDATES], lexical, semantic)
+
+
+def fuse(*rankings: list[int], k: int = RRF_K) -> list[int]:
+    score: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item_id in enumerate(ranking, 1):
+            score[item_id] = score.get(item_id, 0.0) + 1.0 / (k + rank)
+    return sorted(score, key=lambda i: -score[i])
+
+
+def lexical_ranking(conn: Connection, query: str) -> list[int]:
+    rows = lexical_matches(conn, query, CANDIDATES)  # newest first
+    wanted = " ".join(query.lower().split())
+    words = [w.lower() for w in _WORDS.findall(query)]
+
+    def score(row: tuple[int, str]) -> float:
+        title = row[1].lower()
+        share = sum(w in title for w in words) / len(words) if words else 0.0
+        return (2.0 if wanted and wanted in title else 0.0) + share
+
+    return [item_id for item_id, _ in sorted(rows, key=score, reverse=True)]
+
+
+def semantic_ranking(conn: Connection, query: str, floor: float = SEMANTIC_FLOOR) -> list[int]:
+    model = search_model()
+    if model is None or not query.strip():
+        return []
+    index = vector_index(conn, model)
+    if index is None or not len(index):
+        return []
+    vector = _query_vector(" ".join(query.split()))
+    hits = index.search(vector, k=CANDIDATES, floor=floor)
+    if not hits:
+        return []
+    bar = hits[0].cosine - SEMANTIC_MARGIN
+    return [h.item_id for h in hits if h.cosine >= bar]
+
+
+def related_ids(
+    conn: Connection, item_id: int, days: int = 30, limit: int = 20, floor: float = 0.45
+) -> list[tuple[int, float]]:
+    """Stories nearest in meaning to one story, filed within `days` of it (the caller drops
+    its own event's members and anything not public)."""
+    model = search_model()
+    if model is None:
+        return []
+    index = vector_index(conn, model)
+    vector = index.vector(item_id) if index is not None else None
+    if index is None or vector is None:
+        return []
+    when = index.filed_at(item_id)
+    span = timedelta(days=days).total_seconds()
+    hits = index.search(vector, k=limit + 1, floor=floor, since=when - span, until=when + span)
+    return [(h.item_id, h.cosine) for h in hits if h.item_id != item_id][:limit]
+
+
+# ---- the model and the per-process index -------------------------------------------------------
+
+
+_settings_lock = threading.Lock()
+_model_name: list[str | None] = []
+
+
+def search_model() -> str | None:
+    """The bundled model's name when it is the desk's embedder; None otherwise (off, or an
+    endpoint this process may not call)."""
+    with _settings_lock:
+        if not _model_name:
+            settings = load_settings()
+            if settings.embed_enabled and not settings.embed_model:
+                from newsdesk.embed.local import model_name
+
+                _model_name.append(model_name())
+            else:
+                _model_name.append(None)
+        return _model_name[0]
+
+
+_QUERY_CACHE: OrderedDict[str, np.ndarray] = OrderedDict()
+_QUERY_LOCK = threading.Lock()
+
+
+def _query_vector(query: str, embed: Callable[[list[str]], np.ndarray] | None = None) -> np.ndarray:
+    with _QUERY_LOCK:
+        found = _QUERY_CACHE.get(query)
+        if found is not None:
+            _QUERY_CACHE.move_to_end(query)
+            return found
+    if embed is None:
+        from newsdesk.embed.local import embed_texts as embed
+    vector = embed([query])[0]
+    with _QUERY_LOCK:
+        _QUERY_CACHE[query] = vector
+        while len(_QUERY_CACHE) > 512:
+            _QUERY_CACHE.popitem(last=False)
+    return vector
+
+
+class _Cached:
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.index: VectorIndex | None = None
+        self.high_water: datetime | None = None
+        self.checked = 0.0
+        self.lock = threading.Lock()
+
+
+_INDEXES: dict[tuple[str, str], _Cached] = {}
+_INDEXES_LOCK = threading.Lock()
+
+
+def vector_index(conn: Connection, model: str) -> VectorIndex | None:
+    """This process's index of `model`'s vectors for this database, brought up to date with
+    the rows stored since the last look (at most every `REFRESH_SECONDS`)."""
+    key = (conn.engine.url.render_as_string(hide_password=True), model)
+    with _INDEXES_LOCK:
+        cached = _INDEXES.setdefault(key, _Cached(model))
+    with cached.lock:
+        now = time.monotonic()
+        if cached.index is not None and now - cached.checked < REFRESH_SECONDS:
+            return cached.index
+        cached.checked = now
+        # A minute of overlap: a writer's clock or a transaction that committed late cannot
+        # hide a vector; re-adding a known one replaces it.
+        after = cached.high_water - timedelta(minutes=1) if cached.high_water else None
+        rows = store_vectors.since(conn, model, after)
+        if rows:
+            dim = rows[0].dim
+            if cached.index is None:
+                cached.index = VectorIndex(model, dim)
+            rows = [r for r in rows if r.dim == cached.index.dim]
+            cached.index.add(
+                (r.item_id for r in rows),
+                (r.filed_at.timestamp() for r in rows),
+                np.stack([from_blob(r.vector, dim) for r in rows]),
+            )
+            cached.high_water = max(r.created_at for r in rows)
+        return cached.index
+
+
+def forget_indexes() -> None:
+    """Drop every cached index and the settings read (tests that swap databases or models)."""
+    with _INDEXES_LOCK:
+        _INDEXES.clear()
+    with _settings_lock:
+        _model_name.clear()

@@ -11,7 +11,11 @@ Baseline, measured in the same run: naive all-pairs, the rules relation against 
 story of the 14-day window, on a sample of the same stories (all-pairs for all 50,000 would
 take hours), with the features ours computed, so both sides compare search and judging.
 Memory: resident set size growth while grouping, read while the index and its features are
-still alive. The header prints the date and load average: the machine is shared.
+still alive. Embedding: CPU per story of the bundled model over a sample of the same stories
+(title and lead, as the embedding step makes them), in batches of 64 against one per call.
+Grouping here uses the text features only; the cost of finding candidates by meaning is
+bench/search.py's "semantic top-10" row (one index search per story).
+The header prints the date and load average: the machine is shared.
 
 Usage: .venv/bin/python bench/events.py [--items 50000] [--baseline-sample 40]
        [--corpus ../shared/corpus]   (headlines of single stories; '' for none)
@@ -183,6 +187,27 @@ def naive(
     return times, cpu
 
 
+def embedding_cost(rows: list[tuple[str, str, str, datetime]], sample: int) -> tuple[float, float]:
+    """CPU ms per story to embed `sample` of the stories with the bundled model, as the
+    embedding step does (title and lead, batches of 64, one BLAS thread), and one story per
+    call (the baseline: what embedding each story as it lands would cost)."""
+    from newsdesk.embed.base import story_text
+    from newsdesk.embed.local import embed_texts
+
+    rng = random.Random(5)
+    picked = [story_text(title, body) for _, title, body, _ in rng.sample(rows, sample)]
+    embed_texts(["load the model before timing"])
+    c0 = time.process_time()
+    for start in range(0, len(picked), 64):
+        embed_texts(picked[start : start + 64])
+    batched = (time.process_time() - c0) * 1000 / len(picked)
+    c0 = time.process_time()
+    for text in picked:
+        embed_texts([text])
+    single = (time.process_time() - c0) * 1000 / len(picked)
+    return batched, single
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -193,6 +218,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--baseline-sample", type=int, default=40)
     parser.add_argument("--corpus", default=str(CORPUS), help="feeds for single stories")
+    parser.add_argument("--embed-sample", type=int, default=1000)
     args = parser.parse_args()
     started = time.perf_counter()
     rows = synthesize(args.items, Path(args.corpus) if args.corpus else None)
@@ -207,6 +233,7 @@ def main() -> None:
             events = repo.count_rows(conn)["events"]
         db.close()
     base, base_cpu = naive(placed, args.baseline_sample, cache)
+    batched, single = embedding_cost(rows, args.embed_sample)
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"grouping {len(ours)} stories over 14 days into {events} events (SQLite, rules mode); "
           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {load} (shared machine: "
@@ -220,9 +247,13 @@ def main() -> None:
     ):
         print(f"{label:<32}{a:>18.2f}{b:>18.2f}{b / a:>9.1f}x")
     print(f"{'RSS growth while grouping, MB':<32}{grown:>18.1f}{'-':>18}{'-':>10}")
+    print(f"{'embedding CPU ms per story':<32}{batched:>18.2f}{single:>18.2f}"
+          f"{single / batched:>9.1f}x")  # fmt: skip
     print(f"(naive: {len(base)} sampled stories from the second half of the window; ours: all "
           f"{len(ours)}, database write included; CPU time is this process's, wall time "
-          "includes waiting for a shared CPU; target p95 <= 20 ms; whole run "
+          "includes waiting for a shared CPU; target p95 <= 20 ms; embedding: "
+          f"{args.embed_sample} stories with the bundled model, batches of 64 (ours) against "
+          "one story per call (baseline column), in this process; whole run "
           f"{(time.perf_counter() - started) / 60:.1f} min)")  # fmt: skip
 
 

@@ -160,3 +160,26 @@ async def test_one_sources_repost_under_a_new_url_joins_the_story(db) -> None:
     )  # fmt: skip
     item_id, outcome = await db.write(lambda c: repo.save_item(c, again))
     assert (item_id, outcome) == (1, "unchanged")
+
+
+async def test_an_embeddings_endpoint_embeds_through_receipts(db) -> None:
+    from fakes.fake_llm import FakeLLM
+
+    await db.write(seed(db, [("a", f"Story {n}", f"text {n}") for n in range(3)]))
+    with FakeLLM() as fake:
+        settings = load_settings(llm_base_url=fake.base_url, embed_model="emb-1")
+        assert current_model(settings) == ("endpoint/emb-1", 0)
+        async with StepContext(db, settings, load_policy(), started=NOW) as ctx:
+            assert (await embed(ctx, [1, 2, 3])).counts["embedded"] == 3
+            assert (await embed(ctx, [1, 2, 3])).counts["embedded"] == 0
+        calls = [e for e in fake.log if e.path == "embeddings"]
+        assert len(calls) == 1 and calls[0].model == "emb-1" and fake.paid_twice() == []
+    with db.read() as conn:
+        assert store_vectors.models(conn) == {"endpoint/emb-1": (64, 3)}
+    # the endpoint down: the step counts the failure and the pass goes on
+    await db.write(seed(db, [("b", "Story later", "text")]))
+    settings = load_settings(llm_base_url="http://127.0.0.1:9/v1", embed_model="emb-1",
+                             llm_max_retries=0, llm_timeout_seconds=2)  # fmt: skip
+    async with StepContext(db, settings, load_policy(), started=NOW) as ctx:
+        result = await embed(ctx, [4])
+    assert result.counts["embed_failed"] == 1 and result.next == {"group": [4]}

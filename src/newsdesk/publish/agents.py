@@ -65,7 +65,7 @@ def latest_md(conn: Connection, base_url: str, limit: int, tz: str = "UTC") -> s
 
 def search_md(conn: Connection, base_url: str, query: str, limit: int, tz: str = "UTC") -> str:
     cards = list_cards(conn, q=query, limit=limit, tz=tz).cards
-    return stories_md(cards, base_url, f"Stories matching {query!r}")
+    return stories_md(cards, base_url, f"Stories matching {query!r}, best match first")
 
 
 def item_md(conn: Connection, base_url: str, item_id: int, tz: str = "UTC") -> str:

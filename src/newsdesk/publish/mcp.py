@@ -44,7 +44,8 @@ def build_server(db: Database, settings: Settings) -> MCPServer:
 
     @server.tool()
     def search(query: str, limit: int = 10) -> str:
-        """Full-text search over public stories (titles and summaries, English and Chinese)."""
+        """Search public stories by words and meaning, best match first: a description in other
+        words or in another language (English, Chinese) finds the story too."""
         with db.read() as conn:
             return agents.search_md(conn, base, query, _limit(limit), tz)
 

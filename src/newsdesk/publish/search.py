@@ -7,10 +7,11 @@
   loads on the first search) and compared with every story's vector of that model, held in a
   per-process `VectorIndex` refreshed incrementally from `item_vectors`. Stories under a cosine
   floor are not matches, so a query about nothing on the desk finds nothing.
-- **hybrid** (the default): reciprocal-rank fusion of the two lists, `Σ 1 / (60 + rank)`. An
-  exact title is first in both lists and stays first; a paraphrase or a query in another
-  language has no lexical match and comes from meaning alone. eval/search.jsonl measures all
-  three (`newsdesk eval search`).
+- **hybrid** (the default): reciprocal-rank fusion, `Σ 1 / (60 + rank)`, of those two lists
+  and a third, the stories holding *any* of the query's rarer words weighted by inverse
+  frequency (`any_word_ranking`). An exact title is first in every list and stays first; a
+  paraphrase or a query in another language has no all-words match and comes from meaning
+  and the shared rare words. eval/search.jsonl measures them (`newsdesk eval search`).
 
 Pages never call a remote model (invariant 1): with an embeddings endpoint configured
 (`NEWSDESK_EMBED_MODEL`), queries cannot be embedded here, and search is lexical.
@@ -18,6 +19,7 @@ Pages never call a remote model (invariant 1): with an embeddings endpoint confi
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 import time
@@ -34,11 +36,12 @@ from newsdesk.config import load_settings
 from newsdesk.embed import VectorIndex
 from newsdesk.embed.base import from_blob
 from newsdesk.store import vectors as store_vectors
-from newsdesk.store.search import lexical_matches
+from newsdesk.store.search import lexical_matches, newest_id, word_matches
 
 Mode = Literal["hybrid", "lexical", "semantic"]
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "semantic")
-CANDIDATES = 200  # per list; the fused list is cut to this too
+CANDIDATES = 200  # lexical matches ranked, and the fused list's length
+SEMANTIC_K = 100  # nearest stories by meaning; below them a paraphrase's story is not found
 RRF_K = 60  # the usual constant of reciprocal-rank fusion: damps the weight of the top ranks
 # Meaning alone is a match at cosine >= 0.22 and within 0.15 of the best match: on the demo
 # desk, queries about nothing on it ("banana bread recipe", "xyzzy") reach 0.19 at most, and
@@ -46,6 +49,7 @@ RRF_K = 60  # the usual constant of reciprocal-rank fusion: damps the weight of 
 SEMANTIC_FLOOR = 0.22
 SEMANTIC_MARGIN = 0.15
 REFRESH_SECONDS = 2.0  # a process checks for new vectors at most this often
+OVERLAP = timedelta(seconds=15)  # stamps re-read behind the newest loaded one
 _WORDS = re.compile(r"[\w\-.]+", re.UNICODE)
 
 
@@ -60,15 +64,28 @@ class Ranked:
 
 def search_ids(conn: Connection, query: str, mode: Mode = "hybrid") -> Ranked:
     """Ids of the stories matching `query` (every story, public or not: the caller filters)."""
-    lexical = lexical_ranking(conn, query) if mode != "semantic" else []
+    lists = word_lists(conn, query) if mode != "semantic" else {}
+    lexical = lexical_ranking(conn, query, lists) if mode != "semantic" else []
     semantic = semantic_ranking(conn, query) if mode != "lexical" else []
     if mode == "lexical":
         ids = lexical
     elif mode == "semantic":
         ids = semantic
     else:
-        ids = fuse(lexical, semantic)
+        # the stories holding some of the rarer words help a description that names one thing
+        # ("the small cheap Claude model") where the model alone ranks it low
+        ids = fuse(lexical, semantic, any_word_ranking(conn, lists))
     return Ranked(ids[:CANDIDATES], lexical, semantic)
+
+
+def word_lists(conn: Connection, query: str, cap: int = 200) -> dict[str, list[int]]:
+    """Each of the query's words (three letters or more, not function words, at most eight):
+    the newest stories holding it, one bounded index walk a word."""
+    words = list(dict.fromkeys(
+        w.lower() for w in _WORDS.findall(query)
+        if len(w) >= 3 and w.isascii() and w.lower() not in _STOP
+    ))[:8]  # fmt: skip
+    return word_matches(conn, words, cap) if words else {}
 
 
 def fuse(*rankings: list[int], k: int = RRF_K) -> list[int]:
@@ -79,8 +96,16 @@ def fuse(*rankings: list[int], k: int = RRF_K) -> list[int]:
     return sorted(score, key=lambda i: -score[i])
 
 
-def lexical_ranking(conn: Connection, query: str) -> list[int]:
-    rows = lexical_matches(conn, query, CANDIDATES)  # newest first
+def lexical_ranking(
+    conn: Connection, query: str, lists: dict[str, list[int]] | None = None
+) -> list[int]:
+    """Stories holding every word, ranked by where the words fall. With the query's word
+    lists known, the index is asked for the three rarest words only: an AND over common words
+    merges long posting lists (30 ms at 100,000 stories), and the ranking reads every word."""
+    asked = query
+    if lists and query.isascii():  # function words and short ones match nearly everything
+        asked = " ".join(sorted(lists, key=lambda w: len(lists[w]))[:3])
+    rows = lexical_matches(conn, asked, CANDIDATES)  # newest first
     wanted = " ".join(query.lower().split())
     words = [w.lower() for w in _WORDS.findall(query)]
 
@@ -92,6 +117,71 @@ def lexical_ranking(conn: Connection, query: str) -> list[int]:
     return [item_id for item_id, _ in sorted(rows, key=score, reverse=True)]
 
 
+_STOP = frozenset(
+    [  # function words: in every story, they rank nothing
+        "about",
+        "after",
+        "also",
+        "and",
+        "are",
+        "been",
+        "before",
+        "but",
+        "for",
+        "from",
+        "has",
+        "have",
+        "into",
+        "its",
+        "it's",
+        "more",
+        "new",
+        "not",
+        "now",
+        "off",
+        "our",
+        "out",
+        "over",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "was",
+        "were",
+        "what",
+        "when",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+
+
+def any_word_ranking(conn: Connection, lists: dict[str, list[int]]) -> list[int]:
+    """Stories holding any of the query's words (`word_lists`), ranked by the sum of each
+    matched word's inverse frequency: a cheap BM25 without term counts."""
+    if len(lists) < 2:
+        return []  # one word: the all-words list says it already
+    size = max(newest_id(conn), 1)
+    score: dict[int, float] = {}
+    for ids in lists.values():
+        weight = math.log(1 + size / max(len(ids), 1))
+        for item_id in ids:
+            score[item_id] = score.get(item_id, 0.0) + weight
+    return sorted(score, key=lambda i: -score[i])[:CANDIDATES]
+
+
 def semantic_ranking(conn: Connection, query: str, floor: float = SEMANTIC_FLOOR) -> list[int]:
     model = search_model()
     if model is None or not query.strip():
@@ -100,7 +190,7 @@ def semantic_ranking(conn: Connection, query: str, floor: float = SEMANTIC_FLOOR
     if index is None or not len(index):
         return []
     vector = _query_vector(" ".join(query.split()))
-    hits = index.search(vector, k=CANDIDATES, floor=floor)
+    hits = index.search(vector, k=SEMANTIC_K, floor=floor)
     if not hits:
         return []
     bar = hits[0].cosine - SEMANTIC_MARGIN
@@ -172,6 +262,8 @@ class _Cached:
         self.model = model
         self.index: VectorIndex | None = None
         self.high_water: datetime | None = None
+        self.stamps: dict[int, datetime] = {}  # when each recently loaded vector was stored
+        self.advanced_at = 0.0  # monotonic time the newest stamp last moved
         self.checked = 0.0
         self.lock = threading.Lock()
 
@@ -191,10 +283,18 @@ def vector_index(conn: Connection, model: str) -> VectorIndex | None:
         if cached.index is not None and now - cached.checked < REFRESH_SECONDS:
             return cached.index
         cached.checked = now
-        # A minute of overlap: a writer's clock or a transaction that committed late cannot
-        # hide a vector; re-adding a known one replaces it.
-        after = cached.high_water - timedelta(minutes=1) if cached.high_water else None
-        rows = store_vectors.since(conn, model, after)
+        if cached.high_water is None:
+            rows = store_vectors.since(conn, model, None)
+        else:
+            # While vectors are arriving, some overlap, so a transaction that committed a
+            # little late is not missed (only the stamps are read for it, and only vectors not
+            # loaded or re-stored are fetched); once none has arrived for OVERLAP, no late one
+            # can come, and only what is newer than the newest is asked for.
+            quiet = now - cached.advanced_at > OVERLAP.total_seconds()
+            after = cached.high_water if quiet else cached.high_water - OVERLAP
+            stamps = store_vectors.stamps_since(conn, model, after)
+            fresh = [i for i, at in stamps if cached.stamps.get(i) != at]
+            rows = store_vectors.by_ids(conn, model, fresh) if fresh else []
         if rows:
             dim = rows[0].dim
             if cached.index is None:
@@ -205,7 +305,13 @@ def vector_index(conn: Connection, model: str) -> VectorIndex | None:
                 (r.filed_at.timestamp() for r in rows),
                 np.stack([from_blob(r.vector, dim) for r in rows]),
             )
-            cached.high_water = max(r.created_at for r in rows)
+            newest = max(r.created_at for r in rows)
+            if cached.high_water is None or newest > cached.high_water:
+                cached.high_water, cached.advanced_at = newest, now
+            # only stamps inside the overlap can come back; older ones are forgotten
+            recent = cached.high_water - 2 * OVERLAP
+            cached.stamps.update((r.item_id, r.created_at) for r in rows if r.created_at >= recent)
+            cached.stamps = {i: at for i, at in cached.stamps.items() if at >= recent}
         return cached.index
 
 

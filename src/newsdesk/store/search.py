@@ -105,16 +105,25 @@ def match_subquery(conn: Connection, query: str, limit: int = 1000) -> TextualSe
     return text(sql).bindparams(**params).columns(column("id", Integer))
 
 
+SCAN_NEWEST = 20_000  # stories a LIKE fallback reads, newest first (an index cannot help it)
+
+
 def lexical_matches(conn: Connection, query: str, limit: int = 200) -> list[tuple[int, str]]:
-    """(id, indexed title) of the newest stories matching every word of the query, so the
-    caller can rank them by where the words fall without another query."""
+    """(id, indexed title) of the newest stories matching the words of the query, so the
+    caller can rank them by where the words fall without another query.
+
+    Every word of three characters or more must match (FTS5's trigram index needs three);
+    shorter ones ("AI", "o1") are left to the ranking. Queries the index cannot serve (only
+    short words; CJK on PostgreSQL, whose tsvector has no word breaks for it) read the newest
+    `SCAN_NEWEST` stories with LIKE instead of the whole table."""
     words = [w for w in _WORD.findall(query) if w.strip("-.")]
     if not words:
         return []
     sqlite = conn.dialect.name == "sqlite"
     params: dict[str, object] = {"n": limit}
-    if sqlite and all(len(w) >= 3 for w in words):
-        params["m"] = " AND ".join('"' + w.replace('"', '""') + '"' for w in words)
+    long = [w for w in words if len(w) >= 3]
+    if sqlite and long:
+        params["m"] = " AND ".join('"' + w.replace('"', '""') + '"' for w in long)
         sql = (
             "SELECT rowid, title FROM items_fts WHERE items_fts MATCH :m "
             "ORDER BY rowid DESC LIMIT :n"
@@ -129,5 +138,46 @@ def lexical_matches(conn: Connection, query: str, limit: int = 200) -> list[tupl
         key, op = ("rowid", "LIKE") if sqlite else ("item_id", "ILIKE")
         clauses = " AND ".join(f"(title || ' ' || summary) {op} :w{i}" for i in range(len(words)))
         params.update({f"w{i}": f"%{w}%" for i, w in enumerate(words)})
-        sql = f"SELECT {key}, title FROM items_fts WHERE {clauses} ORDER BY {key} DESC LIMIT :n"
+        params["floor"] = (
+            conn.execute(text(f"SELECT max({key}) FROM items_fts")).scalar() or 0
+        ) - SCAN_NEWEST
+        sql = (
+            f"SELECT {key}, title FROM items_fts WHERE {key} > :floor AND {clauses} "
+            f"ORDER BY {key} DESC LIMIT :n"
+        )
     return [(int(r[0]), str(r[1])) for r in conn.execute(text(sql), params)]
+
+
+def word_matches(conn: Connection, words: list[str], cap: int = 200) -> dict[str, list[int]]:
+    """For each word, the ids of the newest stories holding it (at most `cap`, among the newest
+    `SCAN_NEWEST` on PostgreSQL): the "any word" side of search, each word a bounded walk of
+    the index. Read through the driver's cursor: up to 1,600 ids per search, and building a
+    row object for each cost more than the walks."""
+    out: dict[str, list[int]] = {}
+    if not words:
+        return out
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "sqlite":
+            sql = "SELECT rowid FROM items_fts WHERE items_fts MATCH ? ORDER BY rowid DESC LIMIT ?"
+            for word in words:
+                cursor.execute(sql, ('"' + word.replace('"', '""') + '"', cap))
+                out[word] = [r[0] for r in cursor.fetchall()]
+        else:
+            floor = newest_id(conn) - SCAN_NEWEST
+            sql = (
+                "SELECT item_id FROM items_fts WHERE item_id > %s "
+                "AND tsv @@ plainto_tsquery('simple', %s) ORDER BY item_id DESC LIMIT %s"
+            )
+            for word in words:
+                cursor.execute(sql, (floor, word, cap))
+                out[word] = [r[0] for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+    return out
+
+
+def newest_id(conn: Connection) -> int:
+    """The largest indexed story id: a cheap stand-in for the collection's size."""
+    key = "rowid" if conn.dialect.name == "sqlite" else "item_id"
+    return int(conn.execute(text(f"SELECT max({key}) FROM items_fts")).scalar() or 0)

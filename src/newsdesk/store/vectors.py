@@ -111,6 +111,33 @@ def since(
     return [StoredVector(*r) for r in conn.execute(query)]
 
 
+def stamps_since(
+    conn: Connection, model: str, created_after: datetime
+) -> list[tuple[int, datetime]]:
+    """(item id, stored at) of `model`'s vectors stored at or after `created_after`: what a
+    process's index checks before fetching any vector bytes."""
+    v = t.item_vectors.c
+    rows = conn.execute(
+        select(v.item_id, v.created_at).where(v.model == model, v.created_at >= created_after)
+    )
+    return [(r[0], r[1]) for r in rows]
+
+
+def by_ids(conn: Connection, model: str, ids: list[int]) -> list[StoredVector]:
+    """`model`'s vectors of these stories, with their filing time."""
+    v, c = t.item_vectors.c, t.items.c
+    out: list[StoredVector] = []
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        rows = conn.execute(
+            select(v.item_id, c.filed_at, v.dim, v.vector, v.created_at)
+            .join(t.items, c.id == v.item_id)
+            .where(v.model == model, v.item_id.in_(chunk))
+        )
+        out.extend(StoredVector(*r) for r in rows)
+    return out
+
+
 def of_items(conn: Connection, model: str, ids: list[int]) -> dict[int, tuple[int, bytes]]:
     """(dimension, bytes) of these stories' vectors of `model`."""
     if not ids:

@@ -32,7 +32,7 @@ def _guide(base: str) -> str:
 ## API v1 (JSON, OpenAPI at {base}/api/v1/openapi.json)
 - `GET {base}/api/v1/items?tier=p1,featured&tag=&source=&q=&limit=&cursor=`: stories, newest first
 - `GET {base}/api/v1/items/{{id}}`: one story
-- `GET {base}/api/v1/search?q=`: full-text search
+- `GET {base}/api/v1/search?q=`: search by words and meaning, best match first
 - `GET {base}/api/v1/events?order=newest|heat&limit=&cursor=`: events (stories grouped
   across sources); `GET {base}/api/v1/events/{{id}}`: one event with its coverage;
   `GET {base}/api/v1/hot`: the hottest events

@@ -1,8 +1,8 @@
 """vectors: item_vectors (model, dimension, float16 bytes, revision) replaces item_embeddings;
 item_aliases (a re-post's identity pointing at the story it repeats)
 
-Revision ID: 0010_vectors
-Revises: 0009_queue
+Revision ID: 0012_vectors
+Revises: 0011_feed_indexes
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from struct import pack
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_vectors"
-down_revision: str | None = "0009_queue"
+revision: str = "0012_vectors"
+down_revision: str | None = "0011_feed_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

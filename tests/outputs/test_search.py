@@ -59,6 +59,36 @@ def test_hybrid_search_by_words_and_meaning(client_for, desk) -> None:
         assert "No public stories match." in md
         found = agents.search_md(conn, "http://desk.test", "人工智能生成内容标注规定", 5)
     assert "labeling" in found.lower() or "标识" in found
+    # related stories: nearest in meaning, outside the story's own event, on item and event
+    haiku_id = client.get("/api/v1/search", params={"q": "Introducing Claude Haiku 4.5"}).json()
+    haiku_id = haiku_id["items"][0]["id"]
+    item = client.get(f"/items/{haiku_id}").text
+    related = item[item.index('id="related-h"') :]
+    assert "Claude Sonnet 4.5" in related
+    with desk.read() as conn:
+        from newsdesk.publish.related import related as related_of
+        from newsdesk.store import schema as t
+
+        near = related_of(conn, haiku_id)
+        members = set(conn.execute(
+            t.event_members.select().with_only_columns(t.event_members.c.item_id).where(
+                t.event_members.c.event_id == t.event_members.select().with_only_columns(
+                    t.event_members.c.event_id).where(
+                        t.event_members.c.item_id == haiku_id).scalar_subquery()
+            )).scalars())  # fmt: skip
+        sonnet = conn.execute(
+            t.items.select().where(
+                t.items.c.url == "https://www.anthropic.com/news/claude-sonnet-4-5"
+            )
+        ).first()
+        event_id = (
+            conn.execute(t.event_members.select().where(t.event_members.c.item_id == sonnet.id))
+            .first()
+            .event_id
+        )
+    assert near and all(r["id"] not in members for r in near)
+    assert all(r["cosine"] >= 0.45 for r in near)
+    assert 'id="related-h"' in client.get(f"/events/{event_id}").text
     # the page ranks like the API: best match first, not by date
     html = client.get("/all", params={"q": paraphrase}).text
     assert "Best matches" in html and html.index("Stargate") < html.index("</main>")

@@ -175,6 +175,18 @@ def check_scale(out: str) -> None:
     assert_ratio(ratio, number(one[3]), number(once[3]), rel=0.05)
 
 
+def check_search(out: str) -> None:
+    lines = out.splitlines()
+    assert lines[0].startswith("hybrid search over 300 stories, 39 queries x 3")
+    engines = ["sqlite"] + ["postgresql"] * bool(PG_URL)
+    for engine in engines:
+        rows = {x.split("  ")[0]: x.split() for x in lines if x.startswith(f"{engine}: ")}
+        ours, base, ratio = rows[f"{engine}: semantic top-10 CPU ms p50"][-3:]
+        assert_ratio(number(ratio), number(base), number(ours))  # how many times faster
+        assert 0 < number(rows[f"{engine}: search CPU ms p50 (whole request)"][-3]) < 10_000
+        assert number(rows[f"{engine}: semantic recall@10 vs exact"][-3]) >= 0.5
+
+
 DEMO = shlex.quote(str(DEMO_FEEDS))
 POLICY = shlex.quote(str(ROOT / "src" / "newsdesk" / "policy" / "editorial.md"))
 PG = f"--pg {shlex.quote(PG_URL)}" if PG_URL else ""
@@ -182,7 +194,11 @@ SMOKE: dict[str, tuple[str, Callable[[str], None]]] = {
     "editor.py": ("--stories 12 --latency 0.05 --jitter 0.02 --corpus ''", check_editor),
     "collect.py": (f"--feeds 4 --baseline-feeds 2 --concurrency 4 --corpus {DEMO}", check_collect),
     "parse.py": (f"--rounds 1 --corpus {DEMO}", check_parse),
-    "events.py": (f"--items 300 --baseline-sample 10 --corpus {DEMO}", check_events),
+    "events.py": (
+        f"--items 300 --baseline-sample 10 --embed-sample 20 --corpus {DEMO}",
+        check_events,
+    ),
+    "search.py": (f"--items 300 --settle 0 {PG}", check_search),
     "tiers.py": (f"--baseline {POLICY} --corpus {DEMO}", check_tiers),
     "web.py": (f"--items 300 --events 60 --seconds 0.5 --clients 2 --cache off {PG}", check_web),
     "scale.py": (f"--feeds 4 --latency 0.01 --corpus {DEMO} {PG}", check_scale),

@@ -365,6 +365,8 @@ async def embed(ctx: StepContext, item_ids: list[Any]) -> StepResult:
             result.counts["outcomes.new"] -= n
     except BudgetExceeded as exc:
         result.paused = str(exc)
+    except StorageFailure:
+        raise  # the database itself failed: every story's problem, the command says so
     except Exception as exc:  # an endpoint's bad answer or outage: the pass goes on
         log.warning("embedding failed: %s", exc)
         result.counts["embed_failed"] += 1

@@ -143,7 +143,10 @@ def seed(url: str, n_items: int, n_events: int) -> dict[str, Any]:
                 excluded_reason="",
             ))  # fmt: skip
             for tag in {*tags["capabilities"], *tags["entities"], *tags["topics"]}:
-                out["item_tags"].append({"item_id": iid, "tag": tag, "filed_at": when})
+                row = {"item_id": iid, "tag": tag, "filed_at": when}
+                if "filed_at" not in t.item_tags.c:  # the code before 0011_feed_indexes
+                    del row["filed_at"]
+                out["item_tags"].append(row)
             if tier == "p1":
                 out["commentary"].append(dict(
                     item_id=iid, created_at=when, policy_version="bench", editor="bench-model",

@@ -163,6 +163,10 @@ def test_a_story_joined_to_an_event_shows_its_coverage(desk) -> None:
     # the lead's card counts the other source; the other story shows once, through its lead
     shows(client, ttl, lambda: page_has(client, ids["lead"], "also reported by 1 source"))
     shows(client, ttl, lambda: not card_of(client.get("/all").text, ids["other"]))
+    # the coverage drawer and the story page name the other report
+    drawer = f"/items/{ids['lead']}/members"
+    shows(client, ttl, lambda: "Wire reports Nova-2" in client.get(drawer).text)
+    shows(client, ttl, lambda: "Wire reports Nova-2" in client.get(f"/items/{ids['lead']}").text)
 
 
 def test_a_revised_story_shows_its_revision(desk) -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, bindparam, func, literal_column, select, union_all
 
 from newsdesk.domain import is_row_id
 from newsdesk.publish.read import PUBLIC_TIERS, relative_age
 from newsdesk.store import schema as t
-from newsdesk.store.prepared import fetch_all
+from newsdesk.store.prepared import fetch_all, read_time
 
 
 def event_members(
@@ -22,47 +22,30 @@ def event_members(
     """The other public stories of this story's event, oldest first: the coverage drawer."""
     if not is_row_id(item_id):
         return []
-    m, i, s, j = t.event_members.c, t.items.c, t.sources.c, t.judgements.c
-    event_id = conn.execute(select(m.event_id).where(m.item_id == item_id)).scalar()
-    if event_id is None:
-        return []
-    rows = conn.execute(
-        select(i.id, i.url, i.title, i.published_at, i.filed_at, i.tier, m.relation,
-               s.name.label("source_name"), j.title_en, j.title_zh)
-        .join(t.items, i.id == m.item_id)
-        .join(t.sources, s.id == i.source_id)
-        .outerjoin(t.judgements, j.id == i.judgement_id)
-        .where(m.event_id == event_id, i.tier.in_(PUBLIC_TIERS))
-        .order_by(i.filed_at, i.id)
-    ).all()  # fmt: skip
+    # two statements compiled once (the story page and the drawer ask on every request)
+    rows = fetch_all(conn, "event members", _members_query, {"item": item_id})
     now = now or datetime.now(UTC)
     out = [
         {
-            "id": r.id,
-            "url": r.url,
-            "title": {"en": r.title_en or r.title, "zh": r.title_zh},
-            "source": r.source_name,
-            "relation": r.relation,
-            "tier": r.tier,
-            "age": relative_age(r.published_at or r.filed_at, now),
-            "lead": r.id == item_id,
+            "id": r[0],
+            "url": r[1],
+            "title": {"en": r[8] or r[2], "zh": r[9]},
+            "source": r[7],
+            "relation": r[6],
+            "tier": r[5],
+            "age": relative_age(read_time(conn, r[3] or r[4]), now),
+            "lead": r[0] == item_id,
             "via": False,
         }
         for r in rows
     ]
     # A source that carried the same link is a discovery, not a story of its own; the event's
     # "also reported by N sources" counts it, so the drawer names it too.
-    shown = {r.source_name for r in rows}
-    d = t.discoveries.c
-    found = conn.execute(
-        select(d.item_id, d.seen_at, s.name.label("source_name"), i.title, j.title_en, j.title_zh)
-        .join(t.event_members, m.item_id == d.item_id)
-        .join(t.items, i.id == d.item_id)
-        .join(t.sources, s.id == d.source_id)
-        .outerjoin(t.judgements, j.id == i.judgement_id)
-        .where(m.event_id == event_id, i.tier.in_(PUBLIC_TIERS))
-        .order_by(d.seen_at, d.id)
-    ).all()  # fmt: skip
+    shown = {r[7] for r in rows}
+    found = [
+        _Found(r[0], read_time(conn, r[1]), r[2], r[3], r[4], r[5])
+        for r in fetch_all(conn, "event discoveries", _discoveries_query, {"item": item_id})
+    ]
     for r in found:
         if r.source_name in shown:
             continue
@@ -75,6 +58,47 @@ def event_members(
     return out
 
 
+class _Found(NamedTuple):
+    item_id: int
+    seen_at: datetime
+    source_name: str
+    title: str
+    title_en: str | None
+    title_zh: str | None
+
+
+def _own_event() -> Any:
+    own = t.event_members.alias("own")
+    return select(own.c.event_id).where(own.c.item_id == bindparam("item")).scalar_subquery()
+
+
+def _members_query() -> Any:
+    m, i, s, j = t.event_members.c, t.items.c, t.sources.c, t.judgements.c
+    return (
+        select(i.id, i.url, i.title, i.published_at, i.filed_at, i.tier, m.relation,
+               s.name, j.title_en, j.title_zh)
+        .join(t.items, i.id == m.item_id)
+        .join(t.sources, s.id == i.source_id)
+        .outerjoin(t.judgements, j.id == i.judgement_id)
+        .where(m.event_id == _own_event(), i.tier.in_(_PUBLIC))
+        .order_by(i.filed_at, i.id)
+    )  # fmt: skip
+
+
+def _discoveries_query() -> Any:
+    m, i, s, j, d = t.event_members.c, t.items.c, t.sources.c, t.judgements.c, t.discoveries.c
+    return (
+        select(d.item_id, d.seen_at, s.name, i.title, j.title_en, j.title_zh)
+        .join(t.event_members, m.item_id == d.item_id)
+        .join(t.items, i.id == d.item_id)
+        .join(t.sources, s.id == d.source_id)
+        .outerjoin(t.judgements, j.id == i.judgement_id)
+        .where(m.event_id == _own_event(), i.tier.in_(_PUBLIC))
+        .order_by(d.seen_at, d.id)
+    )  # fmt: skip
+
+
+_PUBLIC = [literal_column(f"'{x}'") for x in PUBLIC_TIERS]  # no list to expand per request
 _CHOICES: dict[str, tuple[float, dict[str, list[Any]]]] = {}
 CHOICES_TTL = 60.0  # seconds; the lists change only when a source or a new language appears
 

@@ -13,9 +13,9 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, exists, or_, select
+from sqlalchemy import Connection, and_, bindparam, exists, or_, select
 
 from newsdesk.domain import is_row_id
 from newsdesk.publish.read import (
@@ -27,6 +27,7 @@ from newsdesk.publish.read import (
     relative_age,
 )
 from newsdesk.store import schema as t
+from newsdesk.store.prepared import fetch_all, read_time
 
 RISING = 1.15
 MARKER_WINDOW = timedelta(hours=6)
@@ -165,6 +166,56 @@ def _lead_card(conn: Connection, row: Any, tz: str, now: datetime) -> dict[str, 
     return get_card(conn, public, tz=tz, now=now) if public else None
 
 
+class _Member(NamedTuple):
+    id: int
+    url: str
+    title: str
+    filed_at: datetime
+    tier: str | None
+    language: str
+    backfill: bool
+    relation: str
+    manual: bool
+    source_id: str
+    source_name: str
+    source_tier: str
+    title_en: str | None
+    title_zh: str | None
+
+
+class _Discovery(NamedTuple):
+    item_id: int
+    url: str
+    seen_at: datetime
+    source_id: str
+    source_name: str
+    source_tier: str
+
+
+def _members_query() -> Any:
+    m, i, s, j = t.event_members.c, t.items.c, t.sources.c, t.judgements.c
+    return (
+        select(i.id, i.url, i.title, i.filed_at, i.tier, i.language, i.backfill, m.relation,
+               m.manual, s.id, s.name, s.tier, j.title_en, j.title_zh)
+        .join(t.items, i.id == m.item_id)
+        .join(t.sources, s.id == i.source_id)
+        .outerjoin(t.judgements, j.id == i.judgement_id)
+        .where(m.event_id == bindparam("event"))
+        .order_by(i.filed_at, i.id)
+    )  # fmt: skip
+
+
+def _discoveries_query() -> Any:
+    m, s, d = t.event_members.c, t.sources.c, t.discoveries.c
+    return (
+        select(d.item_id, d.url, d.seen_at, s.id, s.name, s.tier)
+        .join(t.sources, s.id == d.source_id)
+        .join(t.event_members, m.item_id == d.item_id)
+        .where(m.event_id == bindparam("event"))
+        .order_by(d.seen_at, d.id)
+    )  # fmt: skip
+
+
 def get_event(
     conn: Connection, event_id: int, tz: str = "UTC", now: datetime | None = None
 ) -> dict[str, Any] | None:
@@ -177,26 +228,16 @@ def get_event(
     ).first()
     if row is None:
         return None
-    m, i, s, j = t.event_members.c, t.items.c, t.sources.c, t.judgements.c
-    members = conn.execute(
-        select(i.id, i.url, i.title, i.filed_at, i.tier, i.language, i.backfill, m.relation,
-               m.manual, s.id.label("source_id"), s.name.label("source_name"),
-               s.tier.label("source_tier"), j.title_en, j.title_zh)
-        .join(t.items, i.id == m.item_id)
-        .join(t.sources, s.id == i.source_id)
-        .outerjoin(t.judgements, j.id == i.judgement_id)
-        .where(m.event_id == row.id)
-        .order_by(i.filed_at, i.id)
-    ).all()  # fmt: skip
-    ids = [r.id for r in members]
-    found = conn.execute(
-        select(t.discoveries.c.item_id, t.discoveries.c.url, t.discoveries.c.seen_at,
-               s.id.label("source_id"), s.name.label("source_name"),
-               s.tier.label("source_tier"))
-        .join(t.sources, s.id == t.discoveries.c.source_id)
-        .where(t.discoveries.c.item_id.in_(ids or [-1]))
-        .order_by(t.discoveries.c.seen_at)
-    ).all()  # fmt: skip
+    # members and discoveries: two statements compiled once (the page asks on every request)
+    params = {"event": row.id}
+    members = [
+        _Member(*r[:3], read_time(conn, r[3]), *r[4:])
+        for r in fetch_all(conn, "event page members", _members_query, params)
+    ]
+    found = [
+        _Discovery(r[0], r[1], read_time(conn, r[2]), *r[3:])
+        for r in fetch_all(conn, "event page discoveries", _discoveries_query, params)
+    ]
     # the markers from the rows read here (the hot list reads them for many events at once)
     backfill = {r.id: r.backfill for r in members}
     reports = [(r.source_id, r.filed_at, r.backfill) for r in members] + [

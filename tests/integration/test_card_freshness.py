@@ -223,3 +223,32 @@ def test_editors_marks_are_theirs_on_cached_and_uncached_pages(desk) -> None:
     for html in (anonymous, client.get("/all").text):
         assert token not in html and "★ saved" not in html and 'name="kind"' not in html
         assert "sign in to save" in card_of(html, lead)
+
+
+def test_a_search_pages_through_every_match_the_filters_keep(db: Database) -> None:
+    """The page's own limit must not cap the search's matches (both were bound as `n`): the
+    newest matches are not Hot, the older ones are, and Hot finds them all, page by page."""
+    from newsdesk.publish.read import HOT_TIERS, list_cards
+    from newsdesk.store.search import index_item
+
+    def write(conn) -> None:  # type: ignore[no-untyped-def]
+        repo.upsert_sources(conn, [Source(id="lab", name="Lab", url="https://lab.example/f")], NOW)
+        for n in range(8):
+            title = f"Quokka report {n}"
+            item_id, _ = repo.save_item(conn, story(n, "lab", title, 100 - n))
+            j = verdict(title, f"{title}: the quokka numbers.", 80 if n < 4 else 62)
+            repo.save_judgement(conn, item_id, j if n < 4 else _as_all(j), NOW)
+            index_item(conn, item_id, title, j.summary_en)
+
+    db.write_sync(write)
+    with db.read() as conn:
+        first = list_cards(conn, tiers=HOT_TIERS, q="quokka", limit=2)
+        second = list_cards(conn, tiers=HOT_TIERS, q="quokka", limit=2, cursor=first.next_cursor)
+    titles = [c["title"]["en"] for c in first.cards + second.cards]
+    assert titles == [f"Quokka report {n}" for n in (3, 2, 1, 0)]
+
+
+def _as_all(j: Judgement) -> Judgement:
+    from dataclasses import replace
+
+    return replace(j, tier=Tier.ALL)

@@ -154,7 +154,8 @@ def list_cards(
         tuple(x for x in PUBLIC_TIERS if x in tiers), collapse_events, bool(tag), bool(source),
         bool(group), bool(language), bool(cursor), conn.dialect.name == "sqlite",
     )  # fmt: skip
-    params: dict[str, Any] = {"n": limit + 1, "tag": tag, "source": source, "group": group,
+    # "page_limit", not "n": the search subquery binds its own cap as :n
+    params: dict[str, Any] = {"page_limit": limit + 1, "tag": tag, "source": source, "group": group,
                               "language": language}  # fmt: skip
     if cursor:
         params["when"], params["last_id"] = decode_cursor(cursor)
@@ -274,7 +275,7 @@ def _page_statement(shape: _Shape) -> Select[Any]:
             if shape.sqlite
             else tuple_(walk_at, walk_id) < tuple_(when, last)
         )
-    return query.order_by(walk_at.desc(), walk_id.desc()).limit(bindparam("n"))
+    return query.order_by(walk_at.desc(), walk_id.desc()).limit(bindparam("page_limit"))
 
 
 @cache

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Executable
@@ -100,6 +100,8 @@ def _time_binder(conn: Connection) -> Callable[[Any], Any]:
 
 def read_time(conn: Connection, value: Any) -> datetime:
     """A time column as `fetch_all` returned it, as the aware UTC datetime SQLAlchemy gives."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC)  # already typed (SQLAlchemy's rows, psycopg's values)
     dialect = conn.dialect
     to_python = TS.impl.dialect_impl(dialect).result_processor(dialect, None)
     return TS.process_result_value(to_python(value) if to_python else value, dialect)  # type: ignore[return-value]

@@ -82,7 +82,15 @@ class Settings(BaseSettings):
     collect_enabled: bool = Field(True, description="true or false")
     fetch_timeout_seconds: float = Field(60.0, gt=0, le=600, description="seconds from 0 to 600")
     fulltext_enabled: bool = Field(True, description="true or false")
+    # episodes' published transcripts and chapters (collect/transcripts.py)
+    transcripts_enabled: bool = Field(True, description="true or false")
+    # YouTube's captions through youtube-transcript-api: undocumented pages, off by default
+    youtube_captions: bool = Field(False, description="true or false")
+    youtube_caption_languages: str = Field(
+        "en", description="comma-separated language codes, most wanted first (en,zh-Hans)"
+    )
     rsshub_base: str = Field("https://rsshub.app", description="an RSSHub base URL")
+    wewe_rss_base: str = Field("", description="a wewe-rss base URL (WeChat accounts)")
     model_calls_enabled: bool = Field(True, description="true or false")
     notify_enabled: bool = Field(True, description="true or false")
     llm_base_url: str = Field("", description="an OpenAI-compatible base URL")

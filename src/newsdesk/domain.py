@@ -96,6 +96,125 @@ class Entry:
     authors: tuple[str, ...] = ()
     # what a source says beyond the story: categories, points, comment counts, …
     signals: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    media: Media | None = field(default=None, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptLink:
+    """A `<podcast:transcript>` of an episode: where it is and what the publisher says it is."""
+
+    url: str
+    type: str = ""  # MIME type as declared: text/vtt, application/x-subrip, application/json, …
+    language: str = ""
+    rel: str = ""  # "captions" marks timed captions
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """What makes a story something to listen to or watch (an episode, a video)."""
+
+    kind: str  # "audio" or "video"
+    url: str = ""  # the playable file (enclosure, media:content); "" when only a page plays it
+    type: str = ""  # its MIME type
+    length: int | None = None  # bytes, as declared
+    duration: int | None = None  # seconds
+    episode: int | None = None
+    season: int | None = None
+    image: str = ""
+    transcripts: tuple[TranscriptLink, ...] = ()
+    chapters_url: str = ""
+    video_id: str = ""  # a YouTube video: its captions can be asked for
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        for name in ("url", "type", "length", "duration", "episode", "season", "image",
+                     "chapters_url", "video_id"):  # fmt: skip
+            if value := getattr(self, name):
+                out[name] = value
+        if self.transcripts:
+            out["transcripts"] = [
+                {
+                    k: v
+                    for k, v in (
+                        ("url", t.url),
+                        ("type", t.type),
+                        ("language", t.language),
+                        ("rel", t.rel),
+                    )
+                    if v
+                }
+                for t in self.transcripts
+            ]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any) -> Media | None:
+        """The stored form back; None for anything that is not one (an old or empty column)."""
+        if not isinstance(data, dict) or data.get("kind") not in ("audio", "video"):
+            return None
+
+        def number(key: str) -> int | None:
+            value = data.get(key)
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+        links = tuple(
+            TranscriptLink(
+                str(t.get("url", "")),
+                str(t.get("type", "")),
+                str(t.get("language", "")),
+                str(t.get("rel", "")),
+            )
+            for t in data.get("transcripts") or ()
+            if isinstance(t, dict) and t.get("url")
+        )
+        return cls(
+            kind=str(data["kind"]), url=str(data.get("url", "")), type=str(data.get("type", "")),
+            length=number("length"), duration=number("duration"), episode=number("episode"),
+            season=number("season"), image=str(data.get("image", "")), transcripts=links,
+            chapters_url=str(data.get("chapters_url", "")), video_id=str(data.get("video_id", "")),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """One timed stretch of a transcript."""
+
+    start: float  # seconds from the start of the episode
+    text: str
+    end: float | None = None
+    speaker: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    start: float
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    """What was said in an episode, as the publisher (or the video site's captions) gave it."""
+
+    segments: tuple[Segment, ...]
+    chapters: tuple[Chapter, ...] = ()
+    format: str = ""  # vtt, srt, json, html, text, youtube
+    timed: bool = True  # False: plain text or HTML without times (segments start at 0)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(s.text for s in self.segments)
+
+    def at(self, seconds: float, around: float) -> str:
+        """The words said within `around` seconds of `seconds`."""
+        return " ".join(s.text for s in self.segments if abs(s.start - seconds) <= around)
+
+
+def clock(seconds: float) -> str:
+    """23:10, or 1:02:03 past an hour: how a transcript's times are written."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +236,7 @@ class Item:
     guid: str = ""
     authors: tuple[str, ...] = ()
     signals: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    media: Media | None = field(default=None, compare=False, hash=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,9 +94,19 @@ def full_card(**over) -> dict:
         "verdict": "story",
         "event": {"id": 7, "sources_count": 3},
         "backfill": False,
+        "media": None,
     }
     c.update(over)
     return c
+
+
+def test_an_episode_card_says_listen_and_how_long_in_its_meta_line():
+    out = render_card(full_card(media={"kind": "audio", "duration": 3120, "label": "🎧 52 min"}))
+    meta = out.split('<p class="meta">', 1)[1].split("</p>", 1)[0]
+    assert '<span class="media-badge" title="audio episode">🎧 52 min</span>' in meta
+    video = render_card(full_card(media={"kind": "video", "duration": 840, "label": "▶ 14 min"}))
+    assert ">▶ 14 min</span>" in video
+    assert "media-badge" not in render_card(full_card())
 
 
 def minimal_card(**over) -> dict:

@@ -54,6 +54,9 @@ def _print_summary(summary: RunSummary) -> None:
         table.add_row("", f"[red]{escape(source_id)}: {code}[/]")
     outcomes = ", ".join(f"{n} {k}" for k, n in sorted(summary.outcomes.items())) or "none"
     table.add_row("entries", f"{summary.entries} read → {outcomes}")
+    if summary.transcripts:
+        found = ", ".join(f"{n} {k}" for k, n in sorted(summary.transcripts.items()))
+        table.add_row("transcripts", f"episodes and videos looked at: {found}")
     embed = f"{summary.embedded} stories given a vector"
     if summary.embed_failed:
         embed += " (the embeddings endpoint failed; grouping used the vectors there were)"

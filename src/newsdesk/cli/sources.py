@@ -159,18 +159,43 @@ def test_source(
 
 @app.command("add")
 def add(
-    url: Annotated[str, typer.Argument(help="Feed URL, or a site URL whose feed is found.")],
+    url: Annotated[
+        str,
+        typer.Argument(
+            help="Feed URL, a site URL whose feed is found, x:@HANDLE, x:list:ID or "
+            "wechat:NAME (through RSSHub, NEWSDESK_RSSHUB_BASE, or wewe-rss)."
+        ),
+    ],
     kind: KindOption = None,
-    tier: Annotated[str, typer.Option("--tier", help="T1, T1_5, T2 or T3.")] = "T2",
-    group: Annotated[str, typer.Option("--group", help=", ".join(SOURCE_GROUPS))] = "media",
+    tier: Annotated[
+        str | None, typer.Option("--tier", help="T1, T1_5, T2 or T3 (x:, wechat:: T3).")
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option("--group", help=", ".join(SOURCE_GROUPS) + " (x:, wechat:: social)"),
+    ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
     source_id: Annotated[str | None, typer.Option("--id", help="Source id (a slug).")] = None,
-    language: Annotated[str, typer.Option("--language", help="en, zh, …")] = "en",
+    language: Annotated[str | None, typer.Option("--language", help="en, zh, …")] = None,
 ) -> None:
-    """Follow a new source. A site URL is searched for <link rel=alternate> feeds."""
+    """Follow a new source. A site URL is searched for <link rel=alternate> feeds; x:@HANDLE
+    and wechat:NAME follow an account through RSSHub as a community signal (T3)."""
     from newsdesk.runner.probe import probe
+    from newsdesk.sources.presets import PresetError, expand_preset, shorthand
 
     with friendly_errors():
+        settings = settings_for()
+        preset = shorthand(url)
+        options: dict[str, object] = {}
+        if preset is not None:
+            try:
+                entry = expand_preset(preset, settings.rsshub_base, settings.wewe_rss_base)
+            except PresetError as exc:
+                raise UserError(str(exc)) from None
+            url, options = entry["url"], entry["options"]
+            tier, group = tier or entry["tier"], group or entry["group"]
+            language, name = language or entry.get("language", "en"), name or entry["name"]
+        tier, group, language = tier or "T2", group or "media", language or "en"
         kind = kind or "rss"
         if kind not in SOURCE_KINDS:
             raise UserError(f"--kind {kind!r} is not one of {', '.join(SOURCE_KINDS)}")
@@ -182,8 +207,7 @@ def add(
         if group not in SOURCE_GROUPS:
             raise UserError(f"--group {group!r} is not one of {', '.join(SOURCE_GROUPS)}")
         if not url.startswith(("http://", "https://")):
-            raise UserError(f"{url!r} is not an http(s) URL")
-        settings = settings_for()
+            raise UserError(f"{url!r} is not an http(s) URL, x:@HANDLE or wechat:NAME")
         feed_url, title = url, ""
         if kind == "rss":
             found = asyncio.run(probe(Source("probe", "probe", url), settings.allow_private_urls))
@@ -195,7 +219,7 @@ def add(
         new_id = source_id or slug(display)
         source = Source(
             id=new_id, name=display, url=feed_url, kind=kind, group=group, language=language,
-            tier=SourceTier(tier),
+            tier=SourceTier(tier), options=options,
         )  # fmt: skip
         db = _db()
         try:
@@ -230,7 +254,9 @@ def import_file(
     with friendly_errors():
         settings = settings_for()
         if path.suffix.lower() == ".toml":
-            sources = load_catalog(path, rsshub_base=settings.rsshub_base)
+            sources = load_catalog(
+                path, rsshub_base=settings.rsshub_base, wewe_base=settings.wewe_rss_base
+            )
         else:
             try:
                 data = path.read_bytes()

@@ -52,8 +52,13 @@ def check_same(model: str, dim: int, other_model: str, other_dim: int) -> None:
         )
 
 
-def story_text(title: str, text: str) -> str:
-    body = " ".join(text.split())[:TEXT_CHARS]
+def story_text(title: str, text: str, extra: str = "") -> str:
+    """Title and lead; a body shorter than TEXT_CHARS (an episode's two-line show notes) is
+    followed by `extra` (its chapter titles and transcript opening)."""
+    body = " ".join(text.split())
+    if extra and len(body) < TEXT_CHARS:
+        body = f"{body} {' '.join(extra.split())}".strip()
+    body = body[:TEXT_CHARS]
     title = " ".join(title.split())
     return f"{title}\n{body}" if body and not body.startswith(title) else body or title
 

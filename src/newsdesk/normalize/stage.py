@@ -76,6 +76,7 @@ def normalize_entry(entry: Entry, source: Source, now: datetime, rules: Freshnes
         guid=entry.guid,
         authors=entry.authors,
         signals=dict(entry.signals),
+        media=entry.media,
     )
 
 

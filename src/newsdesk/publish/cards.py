@@ -2,15 +2,15 @@
 into a dict) cost more than finding which cards a page shows, and a card changes only when
 the pipeline writes to it.
 
-A card's *version* is read from the database on every request, for the cards of that page
-only: the story's row (source, URL, content hash, revision, dates, current judgement), its
-source's names and tiers, the multi-source event it leads and that event's judgement, its
-event and coverage count, and the newest commentary of the story and of that event. Every
-write that changes what a card shows changes one of these (a new judgement or event judgement
-is a new row, commentary is appended, a revision bumps `revision` and the content hash,
-grouping moves `event_members` and `sources_count`), so a kept card whose version still
-matches is the card the full query would build, and a changed one is rebuilt at once: no
-time-to-live, nothing to invalidate by hand.
+A card's *version* is read from the database on every request, for the cards of that page only:
+the story's row (source, URL, content hash, revision, dates, current judgement, and
+`updated_at`, which a change of its media moves), its source's names and tiers, the multi-
+source event it leads and that event's judgement, its event and coverage count, and the newest
+commentary of the story and of that event. Every write that changes what a card shows changes
+one of these (a new judgement or event judgement is a new row, commentary is appended, a
+revision bumps `revision` and the content hash, grouping moves `event_members` and
+`sources_count`), so a kept card whose version still matches is the card the full query would
+build, and a changed one is rebuilt at once: no time-to-live, nothing to invalidate by hand.
 
 Cards are kept per engine (a process may open several databases) and without their relative
 age, which the read layer adds per request.
@@ -86,7 +86,7 @@ def version_query(n: int) -> Select[Any]:
     return (
         select(
             i.id, i.source_id, i.url, i.content_hash, i.revision, i.judgement_id,
-            i.published_at, i.filed_at, i.backfill, i.language,
+            i.published_at, i.filed_at, i.backfill, i.language, i.updated_at,
             s.name, s.name_zh, s.kind, s.tier, s.group_name,
             led.c.id, led.c.judgement_id, m.event_id, e.sources_count,
             newest_item_comment, newest_event_comment,

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from newsdesk.domain import ScorePart, is_row_id
 from newsdesk.policy.adjust import ORIGIN, describe
 from newsdesk.publish.cards import cards_by_id
+from newsdesk.publish.media import card_media
 from newsdesk.publish.search import MODES, Mode, search_ids
 from newsdesk.store import schema as t
 from newsdesk.store.prepared import fetch_all, read_time
@@ -108,7 +109,7 @@ def _card_query() -> Select[Any]:
     verdict = [func.coalesce(ej[name], j[name]).label(name) for name in _VERDICT]
     return (
         select(
-            i.id, i.url, i.title, i.language, i.published_at, i.filed_at, i.backfill,
+            i.id, i.url, i.title, i.language, i.published_at, i.filed_at, i.backfill, i.media,
             s.id.label("source_id"), s.name.label("source_name"), s.name_zh.label("source_name_zh"),
             s.kind.label("source_kind"), s.tier.label("source_tier"),
             s.group_name.label("source_group"), *verdict, _LED.c.id.label("judged_event_id"),
@@ -461,6 +462,7 @@ def _card(row: Any, comment: Any, event: Any, zone: ZoneInfo) -> dict[str, Any]:
         "verdict": "event" if row.judged_event_id else "story",
         "event": event,
         "backfill": row.backfill,
+        "media": card_media(row.media),
     }
 
 
@@ -492,6 +494,7 @@ def api_item(card: dict[str, Any]) -> dict[str, Any]:
         "editor": card["editor"],
         "verdict": card["verdict"],
         "event": card["event"],
+        "media": card["media"],
     }
 
 

@@ -41,4 +41,8 @@ def catalog_path(configured: Path) -> Path:
 def catalog_for(settings: Settings, demo_base: str | None) -> list[Source]:
     if demo_base is not None:
         return load_catalog(DEMO_CATALOG, demo_base=demo_base)
-    return load_catalog(catalog_path(Path(settings.catalog)), rsshub_base=settings.rsshub_base)
+    return load_catalog(
+        catalog_path(Path(settings.catalog)),
+        rsshub_base=settings.rsshub_base,
+        wewe_base=settings.wewe_rss_base,
+    )

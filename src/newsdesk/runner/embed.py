@@ -98,7 +98,10 @@ async def embed_pending(
             break
         chunks = [todo[i : i + batch] for i in range(0, len(todo), batch)]
         matrices = await asyncio.gather(
-            *(embedder.run([story_text(s.title, s.text) for s in chunk]) for chunk in chunks)
+            *(
+                embedder.run([story_text(s.title, s.text, s.extra) for s in chunk])
+                for chunk in chunks
+            )
         )
         for chunk, matrix in zip(chunks, matrices, strict=True):
             if matrix.shape[0] != len(chunk):

@@ -41,6 +41,7 @@ class RunSummary:
     grouped: int = 0
     events_created: int = 0
     full_text: Counter[str] = field(default_factory=Counter)  # ok, unconfirmed, feed
+    transcripts: Counter[str] = field(default_factory=Counter)  # ok, none, failed, retry
     second_opinions: int = 0
     commented: int = 0  # stories' and events' commentaries
     comment_failed: int = 0
@@ -77,6 +78,7 @@ class RunSummary:
             "grouped": self.grouped,
             "events_created": self.events_created,
             "full_text": dict(self.full_text),
+            "transcripts": dict(self.transcripts),
             "second_opinions": self.second_opinions,
             "commented": self.commented,
             "comment_failed": self.comment_failed,

@@ -53,11 +53,14 @@ from newsdesk.runner.embed import (
     local_embedder,
 )
 from newsdesk.runner.events import group_pending, refresh_heat
+from newsdesk.runner.media import PER_PASS as TRANSCRIPTS_PER_PASS
+from newsdesk.runner.media import caption_source, fetch_transcripts
 from newsdesk.runner.outputs import after_pass
 from newsdesk.runner.relations import grouping_model
 from newsdesk.store import editor as editor_store
 from newsdesk.store import event_judgements as event_store
 from newsdesk.store import events as events_store
+from newsdesk.store import media as media_store
 from newsdesk.store import repo
 from newsdesk.store import sources as source_store
 from newsdesk.store import vectors as vectors_store
@@ -299,7 +302,7 @@ async def full_text(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     """Complete teaser bodies from the story's page, bounded in time; then embed them all."""
     result = StepResult("full_text")
     ids = [int(i) for i in item_ids]
-    result.send("embed", ids)
+    result.send("transcripts", ids)
     s = ctx.settings
     if not (s.collect_enabled and s.fulltext_enabled and not ctx.demo) or not ids:
         return result  # the demo is offline: its stories link to real sites
@@ -332,6 +335,30 @@ async def full_text(ctx: StepContext, item_ids: list[Any]) -> StepResult:
         for task in unfinished:  # left with no status: tried again later
             task.cancel()
         await asyncio.gather(*unfinished, return_exceptions=True)
+    return result
+
+
+def _transcripts_on(ctx: StepContext) -> bool:
+    s = ctx.settings
+    return s.collect_enabled and s.transcripts_enabled
+
+
+async def transcripts(ctx: StepContext, item_ids: list[Any]) -> StepResult:
+    """Fetch the published transcript and chapters of the given stories with media (and, when
+    the operator turned them on, YouTube's captions); then embed them all, transcript in view.
+    The demo runs it too: its podcast's transcript is one of the demo server's files."""
+    result = StepResult("transcripts")
+    ids = [int(i) for i in item_ids]
+    result.send("embed", ids)
+    if not _transcripts_on(ctx) or not ids:
+        return result
+    todo = await ctx.load(
+        lambda c, chunk: media_store.pending(c, datetime.now(UTC), len(chunk), chunk), ids
+    )
+    todo = _in_order(todo, ids, lambda r: r.item_id)[:TRANSCRIPTS_PER_PASS]
+    result.counts.update(
+        await fetch_transcripts(ctx.db, ctx.settings, todo, caption_source(ctx.settings))
+    )
     return result
 
 
@@ -535,6 +562,9 @@ Step = Callable[[StepContext, list[Any]], Awaitable[StepResult]]
 STEPS: dict[str, Step] = {
     "collect": collect,
     "full_text": full_text,
+    # after full text, so an episode's show notes are complete; before embedding, so its
+    # vector sees the chapters and the transcript's opening
+    "transcripts": transcripts,
     "embed": embed,
     "group": group,
     "judge": judge,
@@ -557,6 +587,12 @@ def _full_text(c: Connection, ctx: StepContext) -> list[Id]:
     if not (s.collect_enabled and s.fulltext_enabled and not ctx.demo):
         return []
     return [r.id for r in source_store.items_for_full_text(c, FULL_TEXT_PER_PASS)]
+
+
+def _no_transcript(c: Connection, ctx: StepContext) -> list[Id]:
+    if not _transcripts_on(ctx):
+        return []
+    return [r.item_id for r in media_store.pending(c, datetime.now(UTC), TRANSCRIPTS_PER_PASS)]
 
 
 def _unembedded(c: Connection, ctx: StepContext) -> list[Id]:
@@ -595,6 +631,7 @@ def _nothing(c: Connection, ctx: StepContext) -> list[Id]:
 PENDING: dict[str, Callable[[Connection, StepContext], list[Id]]] = {
     "collect": _due_sources,
     "full_text": _full_text,
+    "transcripts": _no_transcript,
     "embed": _unembedded,
     "group": _ungrouped,
     "judge": _unjudged,

@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 QUEUES = {
     "collect": "collect",
     "full_text": "collect",
+    "transcripts": "collect",  # fetches, like full text
     "embed": "events",  # vectors just before grouping, on the queue that groups
     "group": "events",
     "judge": "editor",

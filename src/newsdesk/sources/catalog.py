@@ -33,9 +33,11 @@ KIND_KEYS = {"item", "link", "title", "date", "summary", "detail", "items", "gui
              "link_template", "signals"}  # fmt: skip
 
 
-def _source(raw: dict[str, Any], where: str, base: str, rsshub_base: str = "") -> Source:
+def _source(
+    raw: dict[str, Any], where: str, base: str, rsshub_base: str = "", wewe_base: str = ""
+) -> Source:
     try:
-        raw = expand_preset(raw, rsshub_base or "https://rsshub.app")
+        raw = expand_preset(raw, rsshub_base or "https://rsshub.app", wewe_base)
     except PresetError as exc:
         raise CatalogError(f"{where}: {exc}") from None
 
@@ -78,9 +80,12 @@ def _source(raw: dict[str, Any], where: str, base: str, rsshub_base: str = "") -
     )
 
 
-def load_catalog(path: str | Path, demo_base: str = "", rsshub_base: str = "") -> list[Source]:
+def load_catalog(
+    path: str | Path, demo_base: str = "", rsshub_base: str = "", wewe_base: str = ""
+) -> list[Source]:
     """Read a catalog file. `demo_base` replaces `{demo}` in URLs (the local demo server);
-    `rsshub_base` is where `preset = "rsshub"` routes are served (NEWSDESK_RSSHUB_BASE)."""
+    `rsshub_base` is where `preset = "rsshub"` (and "x", "wechat") routes are served
+    (NEWSDESK_RSSHUB_BASE); `wewe_base` a wewe-rss instance (NEWSDESK_WEWE_RSS_BASE)."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -89,7 +94,9 @@ def load_catalog(path: str | Path, demo_base: str = "", rsshub_base: str = "") -
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(f"catalog {path} is not valid TOML: {exc}") from None
     sources = [
-        _source(raw, f"{path} source #{n + 1} ({raw.get('id', '?')})", demo_base, rsshub_base)
+        _source(
+            raw, f"{path} source #{n + 1} ({raw.get('id', '?')})", demo_base, rsshub_base, wewe_base
+        )
         for n, raw in enumerate(data.get("source", []))
     ]
     ids = [s.id for s in sources]

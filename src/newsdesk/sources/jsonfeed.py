@@ -14,8 +14,9 @@ from html import escape
 from typing import Any
 from urllib.parse import urljoin
 
-from newsdesk.domain import Entry
+from newsdesk.domain import Entry, Media
 from newsdesk.sources.dates import parse_date
+from newsdesk.sources.media import entry_media
 from newsdesk.sources.rss import NotAFeed, absolutize
 
 VERSION_PREFIX = "https://jsonfeed.org/version/"
@@ -79,7 +80,23 @@ def _entry(source_id: str, raw: dict[str, Any], feed: dict[str, Any], base: str)
         content_html=absolutize(html, link or base),
         authors=authors,
         signals={"categories": categories} if categories else {},
+        media=_media(raw, base),
     )
+
+
+def _media(raw: dict[str, Any], base: str) -> Media | None:
+    """The first audio or video attachment, read as an enclosure would be."""
+    attachments = raw.get("attachments") if isinstance(raw.get("attachments"), list) else []
+    for a in attachments:
+        if not isinstance(a, dict):
+            continue
+        enclosure = {"rel": "enclosure", "href": a.get("url"), "type": _text(a.get("mime_type")),
+                     "length": a.get("size_in_bytes")}  # fmt: skip
+        found = entry_media({"links": [enclosure],
+                             "itunes_duration": a.get("duration_in_seconds")}, base)  # fmt: skip
+        if found is not None:
+            return found
+    return None
 
 
 def parse_json_feed(source_id: str, body: bytes, base_url: str = "") -> list[Entry]:

@@ -26,7 +26,68 @@ def _need(raw: dict[str, Any], key: str, preset: str) -> str:
     return value.strip()
 
 
-def expand_preset(raw: dict[str, Any], rsshub_base: str = "https://rsshub.app") -> dict[str, Any]:
+_HANDLE = re.compile(r"@?([A-Za-z0-9_]{1,15})")
+_LIST = re.compile(r"\d{1,25}")
+_ACCOUNT = re.compile(r"[\w.-]{1,100}")
+# RSSHub's WeChat routes read third-party mirrors of official accounts; CareerEngine's is the
+# default, any other can be named with `route` ({account} is replaced)
+WECHAT_ROUTE = "/wechat/ce/{account}"
+
+
+def _x(raw: dict[str, Any], rsshub_base: str) -> dict[str, Any]:
+    """An X account (`handle`) or list (`list`) through RSSHub's twitter routes."""
+    if raw.get("list"):
+        listed = str(raw["list"]).strip()
+        if not _LIST.fullmatch(listed):
+            raise PresetError(f"preset 'x' needs list as a numeric list id, not {listed!r}")
+        route, name = f"/twitter/list/{listed}", f"X list {listed}"
+    else:
+        handle = _need(raw, "handle", "x")
+        m = _HANDLE.fullmatch(handle)
+        if not m:
+            raise PresetError(f"preset 'x' needs handle as @NAME (letters, digits, _), "
+                              f"not {handle!r}")  # fmt: skip
+        route, name = f"/twitter/user/{m.group(1)}", f"@{m.group(1)} on X"
+    return {"url": rsshub_base.rstrip("/") + route, "kind": "rss", "group": "social",
+            "tier": "T3", "name": name}  # fmt: skip
+
+
+def _wechat(raw: dict[str, Any], rsshub_base: str, wewe_base: str) -> dict[str, Any]:
+    """A WeChat official account: through a wewe-rss instance when `via = "wewe-rss"` (its
+    feed id, MP_WXS_…), else through an RSSHub route."""
+    account = _need(raw, "account", "wechat")
+    if not _ACCOUNT.fullmatch(account):
+        raise PresetError(f"preset 'wechat' needs account as a name or feed id, not {account!r}")
+    via = str(raw.get("via") or ("wewe-rss" if wewe_base else "rsshub"))
+    if via == "wewe-rss":
+        if not wewe_base:
+            raise PresetError("preset 'wechat' via wewe-rss needs NEWSDESK_WEWE_RSS_BASE")
+        url = f"{wewe_base.rstrip('/')}/feeds/{account}.rss"
+    elif via == "rsshub":
+        route = str(raw.get("route") or WECHAT_ROUTE)
+        url = rsshub_base.rstrip("/") + "/" + route.replace("{account}", account).lstrip("/")
+    else:
+        raise PresetError(f"preset 'wechat' reads via 'rsshub' or 'wewe-rss', not {via!r}")
+    return {"url": url, "kind": "rss", "group": "social", "tier": "T3", "language": "zh",
+            "name": f"{account} (WeChat)"}  # fmt: skip
+
+
+def shorthand(spec: str) -> dict[str, Any] | None:
+    """`x:@handle`, `x:list:ID` or `wechat:NAME` as a catalog entry's preset fields; None for
+    anything else (a URL)."""
+    kind, _, rest = spec.partition(":")
+    if kind == "x" and rest:
+        if rest.startswith("list:"):
+            return {"preset": "x", "list": rest[5:]}
+        return {"preset": "x", "handle": rest}
+    if kind == "wechat" and rest:
+        return {"preset": "wechat", "account": rest}
+    return None
+
+
+def expand_preset(
+    raw: dict[str, Any], rsshub_base: str = "https://rsshub.app", wewe_base: str = ""
+) -> dict[str, Any]:
     """The catalog entry with the preset's defaults filled in."""
     preset = raw.get("preset")
     if not preset:
@@ -59,9 +120,14 @@ def expand_preset(raw: dict[str, Any], rsshub_base: str = "https://rsshub.app") 
     elif preset == "rsshub":
         route = _need(raw, "route", preset)
         base = {"url": rsshub_base.rstrip("/") + "/" + route.lstrip("/"), "kind": "rss"}
+    elif preset == "x":
+        base = _x(raw, rsshub_base)
+    elif preset == "wechat":
+        base = _wechat(raw, rsshub_base, wewe_base)
     else:
         raise PresetError(
-            f"unknown preset {preset!r} (arxiv, hackernews, github_releases, youtube, rsshub)"
+            f"unknown preset {preset!r} "
+            "(arxiv, hackernews, github_releases, youtube, rsshub, x, wechat)"
         )
     options = {**base.pop("options", {}), **(raw.get("options") or {}), "preset": preset}
     return {**base, **raw, "options": options}

@@ -18,6 +18,7 @@ import feedparser
 import feedparser.mixin
 
 from newsdesk.domain import Entry
+from newsdesk.sources.media import declares_podcast_namespace, entry_media, transcript_links
 
 
 class NotAFeed(ValueError):
@@ -140,7 +141,11 @@ def parse_feed_with_ttl(
         detail = f": {problem}" if problem else ""
         raise NotAFeed("not_a_feed", f"no feed found in {len(body)} bytes{detail}")
     entries = []
-    for raw in parsed.entries:
+    # every <podcast:transcript> of each item, when feedparser's one per item is not all
+    links = transcript_links(body, base_url) if declares_podcast_namespace(body) else None
+    if links is not None and len(links) != len(parsed.entries):
+        links = None  # the two parsers saw different items: keep feedparser's own value
+    for n, raw in enumerate(parsed.entries):
         title = str(raw.get("title") or "").strip()
         link = str(raw.get("link") or "").strip()
         guid = str(raw.get("id") or "")
@@ -160,6 +165,7 @@ def parse_feed_with_ttl(
                 content_html=absolutize(_content_html(raw), link or base_url),
                 authors=authors,
                 signals=_signals(raw),
+                media=entry_media(raw, base_url or link, links[n] if links else None),
             )
         )
     return entries, _ttl(parsed.feed)

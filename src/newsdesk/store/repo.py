@@ -17,10 +17,12 @@ from newsdesk.domain import (
     Commentary,
     Item,
     Judgement,
+    Media,
     Source,
     SourceTier,
 )
 from newsdesk.store import schema as t
+from newsdesk.store.media import searchable
 from newsdesk.store.reader import apply_source_overrides
 from newsdesk.store.search import index_item
 
@@ -171,20 +173,21 @@ def save_item(conn: Connection, item: Item) -> tuple[int, str]:
     """Store a story once. Returns (item id, outcome): new, revision, discovery or unchanged."""
     c = t.items.c
     row = conn.execute(
-        select(c.id, c.source_id, c.url, c.content_hash, c.revision).where(
+        select(c.id, c.source_id, c.url, c.content_hash, c.revision, c.media).where(
             c.identity_key == item.identity_key
         )
     ).first()
     if row is None:  # a re-post folded into an older story answers for it (fold_repost)
         a = t.item_aliases.c
         row = conn.execute(
-            select(c.id, c.source_id, c.url, c.content_hash, c.revision)
+            select(c.id, c.source_id, c.url, c.content_hash, c.revision, c.media)
             .join(t.item_aliases, a.item_id == c.id)
             .where(a.identity_key == item.identity_key)
         ).first()
     if row is None:
-        values = {k: v for k, v in asdict(item).items() if k != "authors"}
+        values = {k: v for k, v in asdict(item).items() if k not in ("authors", "media")}
         values["authors"] = list(item.authors)
+        values["media"] = media_json(item)
         values["updated_at"] = item.first_seen_at
         try:
             with conn.begin_nested():
@@ -242,6 +245,13 @@ def save_item(conn: Connection, item: Item) -> tuple[int, str]:
         )
         return row.id, "discovery"
     if row.content_hash == item.content_hash:
+        if (row.media or None) != media_json(item):
+            # Same words, new media: a transcript link published hours after the episode, a
+            # corrected duration. Not a revision (nothing to judge again); the card's version
+            # moves with updated_at, and the transcripts step looks again.
+            conn.execute(update(t.items).where(c.id == row.id).values(
+                media=media_json(item), updated_at=item.first_seen_at))  # fmt: skip
+            conn.execute(delete(t.item_transcripts).where(t.item_transcripts.c.item_id == row.id))
         return row.id, "unchanged"
     revision = row.revision + 1
     conn.execute(
@@ -267,9 +277,12 @@ def save_item(conn: Connection, item: Item) -> tuple[int, str]:
             # a changed story is judged again under the current policy
             judgement_id=None,
             signals=dict(item.signals),
+            media=media_json(item),
             fulltext_status=None,  # the new teaser may need the page again
         )
     )
+    if (row.media or None) != media_json(item):
+        conn.execute(delete(t.item_transcripts).where(t.item_transcripts.c.item_id == row.id))
     return row.id, "revision"
 
 
@@ -331,6 +344,7 @@ def _owned_fields(item: Item) -> dict[str, Any]:
         "language": item.language,
         "authors": list(item.authors),
         "signals": dict(item.signals),
+        "media": media_json(item),
         "fulltext_status": None,
         "published_at": item.published_at,
         "filed_at": item.published_at or item.filed_at,
@@ -364,7 +378,12 @@ def item_from_row(row: Any) -> Item:
         guid=row.guid,
         authors=tuple(row.authors or ()),
         signals=dict(row.signals or {}),
+        media=Media.from_json(row.media),
     )
+
+
+def media_json(item: Item) -> dict[str, Any] | None:
+    return item.media.as_json() if item.media is not None else None
 
 
 def coverage_counts(conn: Connection, item_ids: list[int]) -> dict[int, int]:
@@ -473,7 +492,7 @@ def save_judgement(conn: Connection, item_id: int, judgement: Judgement, now: da
         )
     title = " ".join(x for x in (judgement.title_en, judgement.title_zh) if x)
     summary = " ".join(x for x in (judgement.summary_en, judgement.summary_zh) if x)
-    index_item(conn, item_id, title, summary)
+    index_item(conn, item_id, title, searchable(conn, item_id, summary))
     return int(judgement_id)
 
 

@@ -132,6 +132,8 @@ items = Table(
     Column("content_hash", String(64), nullable=False),
     Column("revision", Integer, nullable=False, default=1),
     Column("signals", JSON),  # categories, points, comments, … as the source gave them
+    # an episode's or a video's player, duration, transcripts (domain.Media.as_json); NULL else
+    Column("media", JSON(none_as_null=True)),
     # full-text step: NULL not tried, "feed" body long enough, "ok" extracted, "unconfirmed"
     Column("fulltext_status", String(20)),
     # the current verdict, copied from the newest judgement for fast filtering
@@ -143,6 +145,25 @@ items = Table(
     Index("ix_items_filed", "filed_at"),
     Index("ix_items_source", "source_id", "filed_at"),
     Index("ix_items_language_filed", "language", "filed_at"),
+)
+
+item_transcripts = Table(
+    "item_transcripts",
+    metadata,
+    # what the transcripts step found for a story with media: one row once it has looked
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    # ok (a transcript), none (nothing to fetch or nothing usable), failed, retry (after
+    # `retry_at`: a timeout or a server error)
+    Column("status", String(12), nullable=False),
+    Column("format", String(12), nullable=False, default=""),  # vtt, srt, json, html, text, …
+    Column("url", Text, nullable=False, default=""),
+    Column("segments", JSON(none_as_null=True)),  # [[start, end|null, speaker, text], …]
+    Column("chapters", JSON(none_as_null=True)),  # [[start, title], …]
+    Column("text", Text, nullable=False, default=""),  # the words, for search and the editor
+    Column("error", Text, nullable=False, default=""),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("retry_at", TS),
+    Column("fetched_at", TS, nullable=False),
 )
 
 item_tags = Table(

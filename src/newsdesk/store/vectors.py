@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select
 
 from newsdesk.store import schema as t
+from newsdesk.store.media import embedding_extra
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class ToEmbed:
     revision: int
     title: str
     text: str
+    extra: str = ""  # an episode's chapter titles and transcript opening (store/media.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +44,7 @@ def pending(
     `ids` when given), newest first: readers search recent news first."""
     c, v = t.items.c, t.item_vectors.c
     query = (
-        select(c.id, c.revision, c.title, c.body_text)
+        select(c.id, c.revision, c.title, c.body_text, c.media)
         .outerjoin(t.item_vectors, and_(v.item_id == c.id, v.model == model))
         .where(or_(v.item_id.is_(None), v.revision != c.revision))
         .order_by(c.filed_at.desc(), c.id.desc())
@@ -50,8 +52,9 @@ def pending(
     )
     if ids is not None:
         query = query.where(c.id.in_(ids or [-1]))
-    rows = conn.execute(query)
-    return [ToEmbed(r.id, r.revision, r.title, r.body_text) for r in rows]
+    rows = list(conn.execute(query))
+    extra = embedding_extra(conn, [r.id for r in rows if r.media is not None])
+    return [ToEmbed(r.id, r.revision, r.title, r.body_text, extra.get(r.id, "")) for r in rows]
 
 
 def count_pending(conn: Connection, model: str) -> int:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from newsdesk.publish.desk import editor_marks, event_members, filter_choices, tag_count
+from newsdesk.publish.media import item_media, media_origins
 from newsdesk.publish.read import (
     HOT_TIERS,
     PUBLIC_TIERS,
@@ -22,6 +23,7 @@ from newsdesk.publish.related import related
 from newsdesk.web.auth import current_editor
 from newsdesk.web.deps import Same, cards_key, database, frozen, render, settings
 from newsdesk.web.openapi import BAD_REQUEST_HTML, CURSOR, NOT_FOUND_HTML
+from newsdesk.web.security import policy_allowing
 
 router = APIRouter()
 PAGE_SIZE = 30  # cards per page; infinite scroll brings the next 30 (rendering is the cost)
@@ -172,17 +174,21 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
             editor_marks(conn, [item_id], editor.name) if card and editor else (set(), {})
         )
         near = related(conn, item_id, tz=settings(request).timezone) if card else []
+        media = item_media(conn, item_id) if card and card.get("media") else None
     if card is None:
         return render(request, "error.html", 404, status=404, message="No such story.")
     memo = None
     cards = cards_key([card])
     if cards is not None:
         memo = (cards, frozen(members), frozenset(saved), tuple(sorted(votes.items())),
-                frozen(near))  # fmt: skip
-    return render(
+                frozen(near), media["version"] if media else None)  # fmt: skip
+    page = render(
         request, "item.html", memo=memo, c=card, members=members, saved=saved, votes=votes,
-        related=near,
+        related=near, media=media,
     )  # fmt: skip
+    if media:  # the episode's file and cover are the only other origins this page may load
+        page.headers["content-security-policy"] = policy_allowing(*media_origins(media))
+    return page
 
 
 @router.get(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +26,18 @@ def inline_script_hashes(base_template: Path) -> list[str]:
     ]
 
 
-def policy(script_hashes: list[str]) -> str:
+def policy(script_hashes: list[str], media: Sequence[str] = (), images: Sequence[str] = ()) -> str:
+    """The desk's policy; `media` and `images` are origins one page may also load from (an
+    episode's audio file and cover), never a script's."""
+    extra_media = "".join(f" {o}" for o in media if _ORIGIN.fullmatch(o))
+    extra_images = "".join(f" {o}" for o in images if _ORIGIN.fullmatch(o))
     return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self' " + " ".join(script_hashes),
             "style-src 'self'",
-            "img-src 'self' data:",
+            "img-src 'self' data:" + extra_images,
+            *([f"media-src 'self'{extra_media}"] if extra_media else []),
             "connect-src 'self'",
             "object-src 'none'",
             "frame-src 'none'",
@@ -39,6 +46,22 @@ def policy(script_hashes: list[str]) -> str:
             "frame-ancestors 'none'",
         ]
     )
+
+
+# an origin a policy may name: scheme, host name, optional port; nothing that could end a
+# directive (";", spaces, quotes) can pass
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::\d{1,5})?")
+BASE_TEMPLATE = Path(__file__).with_name("templates") / "base.html"
+
+
+@cache
+def _script_hashes() -> tuple[str, ...]:
+    return tuple(inline_script_hashes(BASE_TEMPLATE))
+
+
+def policy_allowing(media: Sequence[str], images: Sequence[str]) -> str:
+    """The policy of a page that plays an episode: the desk's, plus the file's origin."""
+    return policy(list(_script_hashes()), media, images)
 
 
 class SecurityHeaders:

@@ -15,7 +15,7 @@ TEXT = (ROOT / "compose.yaml").read_text(encoding="utf-8")
 
 def test_compose_file_follows_the_specification() -> None:
     compose = PyCompose.from_yaml(TEXT)
-    assert sorted(compose.service_names()) == ["migrate", "postgres", "web", "worker"]
+    assert sorted(compose.service_names()) == ["migrate", "postgres", "rsshub", "web", "worker"]
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,12 @@ def test_layout_workers_scale_and_start_after_the_migrations() -> None:
     assert services["migrate"]["command"] == ["db", "upgrade"]
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert 'ENTRYPOINT ["newsdesk"]' in dockerfile and "constraints.txt" in dockerfile
+
+
+def test_rsshub_is_off_unless_its_profile_is_asked_for() -> None:
+    services = yaml.safe_load(TEXT)["services"]
+    rsshub = services["rsshub"]
+    assert rsshub["profiles"] == ["rsshub"]  # `docker compose up` alone does not start it
+    assert "ports" not in rsshub  # reached by the workers on the compose network only
+    for name, service in services.items():
+        assert "rsshub" not in (service.get("depends_on") or {}), name

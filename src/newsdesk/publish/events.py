@@ -280,6 +280,8 @@ def get_event(
         sources.setdefault(entry["source"]["id"], entry["source"])
     event["members"] = timeline
     event["sources"] = list(sources.values())
+    # community accounts (X, WeChat, forums: T3) that talked about it: heat, never the story
+    event["discussed_by"] = [x["name"] for x in sources.values() if x["tier"] == "T3"]
     return event
 
 

@@ -5,11 +5,13 @@ Kept apart from repo.py so the outputs work does not collide with the pipeline's
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
+from newsdesk.domain import clock
 from newsdesk.store import schema as t
 
 PUBLIC_TIERS = ("p1", "featured", "all")
@@ -265,10 +267,30 @@ def full_texts(conn: Connection, item_ids: list[int]) -> dict[int, str]:
     operator opts a source in by adding the tag "full-text" to it in the catalog."""
     if not item_ids:
         return {}
-    i, s = t.items.c, t.sources.c
+    i, s, tr = t.items.c, t.sources.c, t.item_transcripts.c
     rows = conn.execute(
-        select(i.id, i.body_html, s.tags)
+        select(i.id, i.body_html, s.tags, tr.segments)
         .join(t.sources, s.id == i.source_id)
+        .outerjoin(t.item_transcripts, and_(tr.item_id == i.id, tr.status == "ok"))
         .where(i.id.in_(item_ids))
     )
-    return {r.id: r.body_html for r in rows if FULL_TEXT_TAG in (r.tags or []) and r.body_html}
+    out = {}
+    for r in rows:
+        if FULL_TEXT_TAG in (r.tags or []) and (r.body_html or r.segments):
+            out[r.id] = (r.body_html or "") + transcript_html(r.segments or [])
+    return out
+
+
+def transcript_html(segments: list[Any], limit: int = 100_000) -> str:
+    """An episode's transcript as the full-text feed carries it: one paragraph a passage, its
+    time and speaker first, every word escaped."""
+    if not segments:
+        return ""
+    parts, total = ["<h3>Transcript</h3>"], 0
+    for start, _end, speaker, said in segments:
+        total += len(said)
+        if total > limit:
+            break
+        who = f"{html.escape(speaker)}: " if speaker else ""
+        parts.append(f"<p>[{clock(float(start))}] {who}{html.escape(said)}</p>")
+    return "".join(parts)

@@ -208,7 +208,8 @@ def _search_page(
         tuple(x for x in PUBLIC_TIERS if x in tiers), False, bool(tag), bool(source),
         bool(group), bool(language), False, conn.dialect.name == "sqlite",
     )  # fmt: skip
-    params: dict[str, Any] = {"n": len(ranked), "tag": tag, "source": source, "group": group,
+    params: dict[str, Any] = {"page_limit": len(ranked), "tag": tag, "source": source,
+                              "group": group,
                               "language": language}  # fmt: skip
     query = _page_statement(shape).where(t.items.c.id.in_(ranked))
     visible = {r.id for r in conn.execute(query, params)}

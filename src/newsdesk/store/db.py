@@ -152,6 +152,11 @@ class Database:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             reason += self._why_not_open()
             raise DatabaseError(f"cannot reach the database at {self.safe_url}: {reason}") from None
+        # SQLite may open a file on a read-only file system (when its -shm file is left over)
+        # and fail only at the first write, mid-pass: say so before any work starts
+        read_only = self._why_not_open()
+        if "read-only" in read_only:
+            raise DatabaseError(f"cannot write the database at {self.safe_url}{read_only}")
 
     def _why_not_open(self) -> str:
         # SQLite only says "unable to open database file"; a WAL database also needs to write

@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 import zoneinfo
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,18 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 }
 
 
+# The bundled demo is a snapshot of 2025 whose newest story is Claude Opus 4.5 (24 November
+# 2025, 17:00 UTC). With --demo the desk's clock stands an hour after it, on the snapshot's last
+# day, so heat, markers, the daily brief and relative ages read the snapshot as a live news day
+# (tests/unit/test_demo_clock.py checks the moment against the bundled feeds).
+DEMO_AS_OF = datetime(2025, 11, 24, 18, 0, tzinfo=UTC)
+
+
+def desk_now(demo: bool = False) -> datetime:
+    """The desk's clock: the demo snapshot's moment with --demo, else the real time."""
+    return DEMO_AS_OF if demo else datetime.now(UTC)
+
+
 class ConfigError(ValueError):
     """A configuration value is wrong; the message is meant for the user as it is."""
 
@@ -75,6 +88,8 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=1, le=65535, description="an integer from 1 to 65535")
     timezone: str = Field("UTC", description="an IANA time zone such as UTC or Asia/Shanghai")
     allow_private_urls: bool = Field(False, description="true or false")
+    # the demo's clock (DEMO_AS_OF) for the desk's pages; `--demo` sets it
+    demo: bool = Field(False, description="true or false")
     catalog: Path = Field(Path("catalogs/ai.toml"), description="a catalog TOML file")
     policy_path: Path | None = Field(None, description="a policy Markdown file")
     run_interval_minutes: int = Field(15, ge=1, le=1440, description="minutes from 1 to 1440")

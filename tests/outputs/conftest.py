@@ -46,6 +46,17 @@ def fill_demo(db: Database, settings: Settings) -> None:
         asyncio.run(run_once(db, settings, load_policy(), catalog=catalog, demo=True))
 
 
+def without_reports(db: Database) -> None:
+    """The desk before its first report: the demo pass composes the reports due on the demo's
+    clock (its last day's brief, that week's and that month's), tests of a first report start
+    from none."""
+    from sqlalchemy import delete
+
+    from newsdesk.store import schema as t
+
+    db.write_sync(lambda c: c.execute(delete(t.reports)))
+
+
 def _build(url: str) -> None:
     db = Database(url)
     try:

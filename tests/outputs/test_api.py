@@ -8,7 +8,7 @@ from datetime import date
 from newsdesk.runner.reports import build_report
 from newsdesk.store import schema as t
 
-from .conftest import demo_settings
+from .conftest import demo_settings, without_reports
 
 
 def test_search_sources_tags_and_cursor(client_for, desk) -> None:
@@ -36,6 +36,7 @@ def test_search_sources_tags_and_cursor(client_for, desk) -> None:
 
 
 def test_reports_api_pages_and_markdown(client_for, desk) -> None:
+    without_reports(desk)
     client = client_for()
     empty = client.get("/daily")
     assert empty.status_code == 200 and "No daily report has been composed yet" in empty.text

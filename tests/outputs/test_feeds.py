@@ -15,7 +15,7 @@ from newsdesk.publish.read import list_cards
 from newsdesk.runner.reports import build_report
 from newsdesk.store import schema as t
 
-from .conftest import demo_settings
+from .conftest import demo_settings, without_reports
 
 RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 
@@ -149,6 +149,7 @@ def test_tag_language_and_report_feeds(client_for, desk) -> None:
     assert zh.feed.language == "zh" and zh.entries
     assert client.get("/feed/lang/fr.xml").status_code == 422
 
+    without_reports(desk)
     empty = check_rss(client.get("/feed/daily.xml").content)
     assert empty.entries == []
     asyncio.run(build_report(desk, demo_settings(), "daily", date(2025, 1, 31)))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from newsdesk.runner.reports import scheduled_reports
 from newsdesk.store import schema as t
 
-from .conftest import demo_settings
+from .conftest import demo_settings, without_reports
 
 
 def stored(db) -> list[tuple[str, str]]:
@@ -20,6 +20,7 @@ def stored(db) -> list[tuple[str, str]]:
 
 
 def test_schedule_composes_due_reports_once(desk) -> None:
+    without_reports(desk)
     settings = demo_settings(daily_hour=8)
     # Tuesday 25 November 2025, 07:30: before the hour, nothing is due.
     early = datetime(2025, 11, 25, 7, 30, tzinfo=UTC)
@@ -39,6 +40,7 @@ def test_schedule_composes_due_reports_once(desk) -> None:
 
 
 def test_schedule_stores_no_empty_report(desk) -> None:
+    without_reports(desk)
     settings = demo_settings()
     quiet = datetime(2030, 6, 2, 12, 0, tzinfo=UTC)  # nothing was filed around then
     assert asyncio.run(scheduled_reports(desk, settings, quiet)) == []

@@ -56,5 +56,6 @@ def friendly_errors() -> Iterator[None]:
 
 
 def settings_for(demo: bool = False) -> Settings:
-    # The demo feeds are served from 127.0.0.1, which the address guard would refuse.
-    return load_settings(**({"allow_private_urls": True} if demo else {}))
+    # The demo feeds are served from 127.0.0.1, which the address guard would refuse; the
+    # demo's pages read the snapshot on its own clock (config.DEMO_AS_OF).
+    return load_settings(**({"allow_private_urls": True, "demo": True} if demo else {}))

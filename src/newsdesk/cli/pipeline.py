@@ -211,13 +211,20 @@ def web(
         int,
         typer.Option("--workers", min=1, help="Server processes sharing the port (stateless)."),
     ] = 1,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Read the desk on the demo snapshot's clock.")
+    ] = False,
 ) -> None:
     """Serve the desk only; workers elsewhere keep it fresh."""
     with friendly_errors():
-        settings = settings_for()
+        settings = settings_for(demo)
         _check_port(settings.host, settings.port)
         db = open_database(settings)  # migrations run once here, before any server process
         if workers > 1:
+            if demo:  # each server process reads its settings from the environment
+                import os
+
+                os.environ["NEWSDESK_DEMO"] = "true"
             db.close()
             _serve_processes(settings, workers)
             return

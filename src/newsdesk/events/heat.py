@@ -24,11 +24,15 @@ class Report:
     backfill: bool = False
 
 
-def event_heat(reports: Iterable[Report], now: datetime) -> tuple[float, int]:
-    """Heat and the number of sources that count towards it."""
+def event_heat(
+    reports: Iterable[Report], now: datetime, backfill_counts: bool = False
+) -> tuple[float, int]:
+    """Heat and the number of sources that count towards it. `backfill_counts` is for the demo
+    snapshot, which arrives whole as one first import (all backfill) and is read on its own
+    clock as the news of its day."""
     latest: dict[str, datetime] = {}
     for r in reports:
-        if r.backfill or r.at > now or now - r.at > HEAT_WINDOW:
+        if (r.backfill and not backfill_counts) or r.at > now or now - r.at > HEAT_WINDOW:
             continue
         if r.source_id not in latest or r.at > latest[r.source_id]:
             latest[r.source_id] = r.at

@@ -50,7 +50,9 @@ def _public_events() -> Any:
     )
 
 
-def markers(conn: Connection, event_ids: list[int], now: datetime) -> dict[int, list[str]]:
+def markers(
+    conn: Connection, event_ids: list[int], now: datetime, backfill_counts: bool = False
+) -> dict[int, list[str]]:
     """rising / new / surge per event, from snapshots and first reports per source."""
     if not event_ids:
         return {}
@@ -77,7 +79,7 @@ def markers(conn: Connection, event_ids: list[int], now: datetime) -> dict[int, 
         by_event[r.event_id].append((r.source_id, r.at, r.backfill))
     return {
         event_id: _marks(current.get(event_id, 0.0), before.get(event_id),
-                         by_event.get(event_id, []), now)
+                         by_event.get(event_id, []), now, backfill_counts)
         for event_id in event_ids
     }  # fmt: skip
 
@@ -96,14 +98,19 @@ def _heat_before(conn: Connection, event_ids: list[int], now: datetime) -> dict[
 
 
 def _marks(
-    heat: float, old: float | None, reports: list[tuple[str, datetime, bool]], now: datetime
+    heat: float,
+    old: float | None,
+    reports: list[tuple[str, datetime, bool]],
+    now: datetime,
+    backfill_counts: bool = False,
 ) -> list[str]:
     """The markers of one event from its heat now and then and its reports (source, time,
-    backfill), each source's first report counting."""
+    backfill), each source's first report counting. `backfill_counts`: the demo snapshot's
+    clock, as in `events.heat.event_heat`."""
     then = now - MARKER_WINDOW
     times: dict[str, datetime] = {}
     for source_id, at, backfill in reports:
-        if backfill:
+        if backfill and not backfill_counts:
             continue
         seen = times.get(source_id)
         if seen is None or at < seen:
@@ -135,7 +142,11 @@ def _event_dict(row: Any, marks: list[str], lead: dict[str, Any] | None, now: da
 
 
 def hot_events(
-    conn: Connection, limit: int = 30, tz: str = "UTC", now: datetime | None = None
+    conn: Connection,
+    limit: int = 30,
+    tz: str = "UTC",
+    now: datetime | None = None,
+    backfill_counts: bool = False,
 ) -> list[dict[str, Any]]:
     """Public events, hottest first (then the most recent), each with its lead story's card."""
     now = now or datetime.now(UTC)
@@ -146,7 +157,7 @@ def hot_events(
         .order_by(e.heat.desc(), e.last_seen_at.desc(), e.id.desc())
         .limit(max(1, min(limit, MAX_HOT)))
     ).all()
-    marks = markers(conn, [r.id for r in rows], now)
+    marks = markers(conn, [r.id for r in rows], now, backfill_counts)
     return [_event_dict(r, marks.get(r.id, []), _lead_card(conn, r, tz, now), now) for r in rows]
 
 
@@ -217,7 +228,11 @@ def _discoveries_query() -> Any:
 
 
 def get_event(
-    conn: Connection, event_id: int, tz: str = "UTC", now: datetime | None = None
+    conn: Connection,
+    event_id: int,
+    tz: str = "UTC",
+    now: datetime | None = None,
+    backfill_counts: bool = False,
 ) -> dict[str, Any] | None:
     """One public event: lead, members in time order with their relation, and coverage."""
     if not is_row_id(event_id):
@@ -243,7 +258,8 @@ def get_event(
     reports = [(r.source_id, r.filed_at, r.backfill) for r in members] + [
         (r.source_id, r.seen_at, backfill.get(r.item_id, False)) for r in found
     ]
-    marks = _marks(row.heat, _heat_before(conn, [row.id], now).get(row.id), reports, now)
+    marks = _marks(row.heat, _heat_before(conn, [row.id], now).get(row.id), reports, now,
+                   backfill_counts)  # fmt: skip
     event = _event_dict(row, marks, _lead_card(conn, row, tz, now), now)
     lead_id = event["lead"]["id"] if event["lead"] else row.lead_item_id
     timeline = []
@@ -342,6 +358,7 @@ def list_events(
     cursor: str | None = None,
     tz: str = "UTC",
     now: datetime | None = None,
+    backfill_counts: bool = False,
 ) -> EventPage:
     """Public events, newest report first or hottest first, keyset-paginated by (key, id)."""
     if order not in EVENT_ORDERS:
@@ -357,7 +374,7 @@ def list_events(
     rows = conn.execute(query.order_by(key.desc(), e.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    marks = markers(conn, [r.id for r in rows], now)
+    marks = markers(conn, [r.id for r in rows], now, backfill_counts)
     events = [_event_dict(r, marks.get(r.id, []), _lead_card(conn, r, tz, now), now) for r in rows]
     next_cursor = _event_cursor(order, rows[-1]) if more and rows else None
     return EventPage(events, next_cursor)

@@ -7,6 +7,7 @@ filed within 30 days of the story, above a cosine of 0.45; the story's own event
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -20,7 +21,11 @@ SHOWN = 5
 
 
 def related(
-    conn: Connection, item_id: int, limit: int = SHOWN, tz: str = "UTC"
+    conn: Connection,
+    item_id: int,
+    limit: int = SHOWN,
+    tz: str = "UTC",
+    now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Up to `limit` related public stories, nearest first: id, title, source, age, cosine."""
     near = related_ids(conn, item_id, days=DAYS, limit=4 * limit)
@@ -31,7 +36,7 @@ def related(
     same = set(conn.execute(select(m.item_id).where(m.event_id == event)).scalars())
     wanted = [i for i, _ in near if i not in same]
     cards = list_cards(conn, tiers=PUBLIC_TIERS, ids=wanted, limit=len(wanted) or 1,
-                       collapse_events=False, tz=tz).cards  # fmt: skip
+                       collapse_events=False, tz=tz, now=now).cards  # fmt: skip
     by_id = {c["id"]: c for c in cards}
     cosine = dict(near)
     out = []

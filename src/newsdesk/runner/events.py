@@ -195,11 +195,14 @@ def _model_may_judge(new: StoryRef, other: StoryRef) -> bool:
     return joinable(new, other) and other.source_id != new.source_id
 
 
-async def refresh_heat(db: Database, now: datetime) -> int:
-    """Recompute heat of every event reported in the last 48 h (and decay the others)."""
+async def refresh_heat(db: Database, now: datetime, backfill_counts: bool = False) -> int:
+    """Recompute heat of every event reported in the last 48 h (and decay the others).
+    The demo passes its snapshot's clock and counts its backfill (`events.heat.event_heat`)."""
     seen = await db.read_async(lambda c: store_events.sightings(c, now - HEAT_WINDOW))
     heats = {
-        event_id: event_heat((Report(s.source_id, s.at, s.backfill) for s in rows), now)
+        event_id: event_heat(
+            (Report(s.source_id, s.at, s.backfill) for s in rows), now, backfill_counts
+        )
         for event_id, rows in seen.items()
     }
     if heats:

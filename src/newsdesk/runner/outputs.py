@@ -72,9 +72,11 @@ async def after_pass(
     settings: Settings,
     now: datetime | None = None,
     provider: LLMProvider | None = None,
+    reports_at: datetime | None = None,
 ) -> None:
     """Due reports, then notifications. With `provider` (the step context's one provider) the
-    overviews use it; without, a provider is opened for this call."""
+    overviews use it; without, a provider is opened for this call. `reports_at` is the demo
+    snapshot's clock: its reports are those due then, its last day's brief included."""
     now = now or datetime.now(UTC)
     model: ReportModel | None = None
     try:
@@ -82,7 +84,10 @@ async def after_pass(
             model = report_model(db, settings)
         elif settings.model_calls_enabled and "report" in provider.routes:
             model = _Borrowed(provider)
-        made = await scheduled_reports(db, settings, now, model)
+        if reports_at is None:
+            made = await scheduled_reports(db, settings, now, model)
+        else:
+            made = await scheduled_reports(db, settings, reports_at, model, through_today=True)
         targets = targets_for(settings)
         briefs = [r["period"] for r in made if r["kind"] == "daily"]
         if targets:

@@ -140,8 +140,11 @@ async def scheduled_reports(
     settings: Settings,
     now: datetime | None = None,
     model: OverviewModel | None = None,
+    through_today: bool = False,
 ) -> list[dict[str, Any]]:
-    """The schedule hook: compose whatever report is due and missing. Returns what it made."""
+    """The schedule hook: compose whatever report is due and missing. Returns what it made.
+    `through_today` also composes today's brief: the demo's snapshot ends on its clock's day,
+    so that day is as complete as it will ever be."""
     local = (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.timezone))
     if local.hour < settings.daily_hour:
         return []
@@ -150,6 +153,8 @@ async def scheduled_reports(
     last_month = month_of(local.date().replace(day=1) - timedelta(days=1))[0]
     due = [("daily", yesterday, yesterday), ("weekly", last_week, last_week),
            ("monthly", last_month, last_month)]  # fmt: skip
+    if through_today:
+        due.insert(1, ("daily", local.date(), local.date()))
     made = []
     for kind, period, day in due:
         found = await db.read_async(

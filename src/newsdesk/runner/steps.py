@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 
 from newsdesk.collect.fulltext import fetch_full_text, full_text_fetcher, needs_full_text
 from newsdesk.collect.http import Fetcher
-from newsdesk.config import Settings
+from newsdesk.config import Settings, desk_now
 from newsdesk.editor.providers import BudgetExceeded, LLMProvider, routes_from_settings
 from newsdesk.normalize import FreshnessRules
 from newsdesk.policy import Policy
@@ -549,9 +549,12 @@ async def outputs(ctx: StepContext, ids: list[Any]) -> StepResult:
     """Heat of recent events, then due reports and notifications; never fails the pass.
     Takes no ids: it works on whatever the other steps stored."""
     result = StepResult("outputs")
-    now = datetime.now(UTC)
-    result.counts["heated"] = await refresh_heat(ctx.db, now)
-    await after_pass(ctx.db, ctx.settings, now, provider=ctx.provider())
+    # The demo reads its 2025 snapshot on the snapshot's clock (config.DEMO_AS_OF): heat and
+    # the daily brief of its last day; notifications keep the real clock.
+    clock = desk_now(ctx.demo)
+    result.counts["heated"] = await refresh_heat(ctx.db, clock, backfill_counts=ctx.demo)
+    await after_pass(ctx.db, ctx.settings, datetime.now(UTC), provider=ctx.provider(),
+                     reports_at=clock if ctx.demo else None)  # fmt: skip
     return result
 
 

@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from newsdesk import __version__
-from newsdesk.config import Settings, load_settings
+from newsdesk.config import DEMO_AS_OF, Settings, load_settings
 from newsdesk.store.db import Database, StorageFailure
 from newsdesk.web import (
     access,
@@ -52,6 +52,8 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.templates = Jinja2Templates(directory=HERE / "templates")
+    # every page of the demo says whose clock it reads (base.html's banner)
+    app.state.templates.env.globals["demo_as_of"] = demo_label(settings) if settings.demo else ""
     app.state.page_memo = PageMemo()  # pages rendered from the same cards and filters
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
@@ -84,6 +86,14 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         return Response("ok", media_type="text/plain")
 
     return app
+
+
+def demo_label(settings: Settings) -> str:
+    """The demo clock (config.DEMO_AS_OF) as the desk's time zone writes it."""
+    from zoneinfo import ZoneInfo
+
+    local = DEMO_AS_OF.astimezone(ZoneInfo(settings.timezone))
+    return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
 
 
 def create_app_from_env() -> FastAPI:

@@ -14,6 +14,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from newsdesk.config import Settings
+from newsdesk.config import desk_now as _desk_now
 from newsdesk.store import reader
 from newsdesk.store.db import Database
 
@@ -29,6 +30,19 @@ class EditorSession:
 
 def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def desk_now(request: Request) -> datetime:
+    """The desk's clock for what a page shows (ages, heat markers, "in the last N days"): the
+    demo snapshot's moment with --demo (config.DEMO_AS_OF), else the real time. Sessions,
+    writes and the operator's figures (fetches, usage, runs) keep the real clock."""
+    return _desk_now(settings(request).demo)
+
+
+def event_clock(request: Request) -> dict[str, Any]:
+    """`now` and `backfill_counts` for the events read layer (publish/events.py)."""
+    demo = settings(request).demo
+    return {"now": _desk_now(demo), "backfill_counts": demo}
 
 
 def database(request: Request) -> Database:

@@ -13,7 +13,7 @@ from newsdesk.publish.desk import cards_markdown, collections, saved_ids, source
 from newsdesk.publish.read import MAX_LIMIT, get_card, group_by_day, list_cards
 from newsdesk.store import reader
 from newsdesk.web.auth import check_csrf, require_editor
-from newsdesk.web.deps import database, render, settings
+from newsdesk.web.deps import database, desk_now, render, settings
 from newsdesk.web.openapi import EDITOR_FORM, SIGNED_IN, MarkdownResponse
 
 router = APIRouter()
@@ -43,7 +43,7 @@ def saved_page(request: Request, collection: str | None = None) -> HTMLResponse:
         ids = saved_ids(conn, collection)[:MAX_LIMIT]
         cards = list_cards(
             conn, tiers=("p1", "featured", "all"), ids=ids, limit=MAX_LIMIT,
-            tz=settings(request).timezone,
+            tz=settings(request).timezone, now=desk_now(request),
         ).cards  # fmt: skip
     return render(
         request, "saved.html", heading="Saved", active="saved", collections=groups,

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from newsdesk.publish.events import api_event, get_event, hot_events, list_events
 from newsdesk.publish.read import BadRequest
-from newsdesk.web.deps import database, settings
+from newsdesk.web.deps import database, event_clock, settings
 from newsdesk.web.openapi import BAD_REQUEST_JSON, CURSOR, NOT_FOUND_JSON
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
@@ -18,7 +18,9 @@ router = APIRouter(prefix="/api/v1", tags=["events"])
 @router.get("/hot", summary="Top events by heat, with markers and lead story")
 def api_hot(request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 30) -> JSONResponse:
     with database(request).read() as conn:
-        events = hot_events(conn, limit=limit, tz=settings(request).timezone)
+        events = hot_events(
+            conn, limit=limit, tz=settings(request).timezone, **event_clock(request)
+        )
     return JSONResponse({"events": [api_event(e, with_members=False) for e in events]})
 
 
@@ -36,8 +38,9 @@ def api_events(
     try:
         with database(request).read() as conn:
             page = list_events(
-                conn, order=order, limit=limit, cursor=cursor, tz=settings(request).timezone
-            )
+                conn, order=order, limit=limit, cursor=cursor, tz=settings(request).timezone,
+                **event_clock(request),
+            )  # fmt: skip
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     return JSONResponse(
@@ -55,7 +58,7 @@ def api_events(
 )
 def api_one_event(request: Request, event_id: int) -> JSONResponse:
     with database(request).read() as conn:
-        event = get_event(conn, event_id, tz=settings(request).timezone)
+        event = get_event(conn, event_id, tz=settings(request).timezone, **event_clock(request))
     if event is None:
         return JSONResponse({"error": "no such event"}, status_code=404)
     return JSONResponse(api_event(event))

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from newsdesk.publish import agents
 from newsdesk.publish.events import get_event, hot_events
 from newsdesk.publish.related import related
-from newsdesk.web.deps import database, frozen, render, settings
+from newsdesk.web.deps import database, event_clock, frozen, render, settings
 from newsdesk.web.feeds import base_url
 from newsdesk.web.openapi import MARKDOWN_PAGE, NOT_FOUND_HTML, MarkdownResponse
 
@@ -18,7 +18,7 @@ router = APIRouter()
 @router.get("/events", response_class=HTMLResponse, summary="Hot events by heat")
 def events_page(request: Request) -> HTMLResponse:
     with database(request).read() as conn:
-        events = hot_events(conn, limit=50, tz=settings(request).timezone)
+        events = hot_events(conn, limit=50, tz=settings(request).timezone, **event_clock(request))
     return render(request, "events.html", heading="Events", active="events", events=events)
 
 
@@ -31,7 +31,7 @@ def events_page(request: Request) -> HTMLResponse:
 )
 def event_markdown(request: Request, event_id: int) -> PlainTextResponse:
     with database(request).read() as conn:
-        event = get_event(conn, event_id, tz=settings(request).timezone)
+        event = get_event(conn, event_id, tz=settings(request).timezone, **event_clock(request))
     base = base_url(request)
     if event is None:
         return PlainTextResponse(
@@ -45,9 +45,14 @@ def event_markdown(request: Request, event_id: int) -> PlainTextResponse:
 )
 def event_page(request: Request, event_id: int) -> HTMLResponse:
     with database(request).read() as conn:
-        event = get_event(conn, event_id, tz=settings(request).timezone)
+        clock = event_clock(request)
+        event = get_event(conn, event_id, tz=settings(request).timezone, **clock)
         lead = (event or {}).get("lead") or {}
-        near = related(conn, lead["id"], tz=settings(request).timezone) if lead else []
+        near = (
+            related(conn, lead["id"], tz=settings(request).timezone, now=clock["now"])
+            if lead
+            else []
+        )
     if event is None:
         # deps.render takes `status` as the HTTP code, so the template's own `status` goes here
         templates = request.app.state.templates

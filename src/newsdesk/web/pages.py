@@ -21,7 +21,7 @@ from newsdesk.publish.read import (
 )
 from newsdesk.publish.related import related
 from newsdesk.web.auth import current_editor
-from newsdesk.web.deps import Same, cards_key, database, frozen, render, settings
+from newsdesk.web.deps import Same, cards_key, database, desk_now, frozen, render, settings
 from newsdesk.web.openapi import BAD_REQUEST_HTML, CURSOR, NOT_FOUND_HTML
 from newsdesk.web.security import policy_allowing
 
@@ -59,8 +59,9 @@ def feed_page(
     try:
         with database(request).read() as conn:
             result = list_cards(
-                conn, tiers=tiers, limit=PAGE_SIZE, tz=settings(request).timezone, **filters
-            )
+                conn, tiers=tiers, limit=PAGE_SIZE, tz=settings(request).timezone,
+                now=desk_now(request), **filters,
+            )  # fmt: skip
             choices = filter_choices(conn)
             saved, votes = (
                 editor_marks(conn, [c["id"] for c in result.cards], editor.name)
@@ -167,13 +168,14 @@ def tag_page(
 )
 def item_page(request: Request, item_id: int) -> HTMLResponse:
     editor = current_editor(request)  # before the page's connection, as in feed_page
+    now = desk_now(request)
     with database(request).read() as conn:
-        card = get_card(conn, item_id, tz=settings(request).timezone)
-        members = event_members(conn, item_id) if card else []
+        card = get_card(conn, item_id, tz=settings(request).timezone, now=now)
+        members = event_members(conn, item_id, now) if card else []
         saved, votes = (
             editor_marks(conn, [item_id], editor.name) if card and editor else (set(), {})
         )
-        near = related(conn, item_id, tz=settings(request).timezone) if card else []
+        near = related(conn, item_id, tz=settings(request).timezone, now=now) if card else []
         media = item_media(conn, item_id) if card and card.get("media") else None
     if card is None:
         return render(request, "error.html", 404, status=404, message="No such story.")
@@ -198,5 +200,5 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
 )
 def members_fragment(request: Request, item_id: int) -> HTMLResponse:
     with database(request).read() as conn:
-        members = event_members(conn, item_id)
+        members = event_members(conn, item_id, desk_now(request))
     return render(request, "_members.html", members=members, item_id=item_id)

@@ -112,6 +112,32 @@ async def test_timeout_after_sending_is_held_not_resent(fake: FakeLLM) -> None:
     await client.close()
 
 
+async def test_only_calls_on_the_wire_are_marked_sent(fake: FakeLLM) -> None:
+    """A call waiting for one of the `llm_concurrency` slots has not been sent: its receipt
+    is not pending yet, so a crash holds only the calls really on the wire."""
+    import asyncio
+
+    fake.latency = 0.2
+    client, _ = provider(fake, llm_concurrency=2)
+    book = client.book
+    assert isinstance(book, MemoryReceipts)
+    most = 0
+
+    async def watch() -> None:
+        nonlocal most
+        while True:
+            most = max(most, sum(r.status == "pending" for r in book.data.values()))
+            await asyncio.sleep(0.01)
+
+    watcher = asyncio.create_task(watch())
+    asks = [[{"role": "user", "content": f"story {n}"}] for n in range(10)]
+    await asyncio.gather(*(client.call_json("judge", m, PingAnswer) for m in asks))
+    watcher.cancel()
+    assert len(fake.log) == 10 and 1 <= most <= 2  # was 10: all marked before waiting
+    assert all(r.status == "ok" for r in book.data.values())
+    await client.close()
+
+
 async def test_held_call_is_resent_after_the_hold(fake: FakeLLM) -> None:
     fake.rules.append(Rule(fault="hang", times=1))
     client, _ = provider(fake, llm_unknown_hold_minutes=0)

@@ -144,7 +144,13 @@ BUDGET_WINDOWS = {
 
 
 class ReceiptBook(Protocol):
-    """Where receipts and usage live; the runner implements it with the store."""
+    """Where receipts and usage live; the runner implements it with the store.
+
+    `open` marks a call sent (pending) when it answers "send"; the provider calls it only
+    once it holds a concurrency slot. A book may also offer `peek(service, purpose, model,
+    input_hash, hold) -> Receipt | None`, the same decision without marking anything, so
+    answered and held calls never wait for a slot.
+    """
 
     async def open(
         self, service: str, purpose: str, model: str, input_hash: str, hold: timedelta
@@ -195,6 +201,16 @@ class MemoryReceipts:
         decision = receipt_decision(row.status, row.sent_at, now, hold)
         if decision.status == "send":
             row.status, row.sent_at = "pending", now
+        return Receipt(rid, decision.status, row.response, decision.held_until)
+
+    async def peek(
+        self, service: str, purpose: str, model: str, input_hash: str, hold: timedelta
+    ) -> Receipt | None:
+        rid = self.rows.get((service, purpose, model, input_hash))
+        if rid is None:
+            return None
+        row = self.data[rid]
+        decision = receipt_decision(row.status, row.sent_at, datetime.now(UTC), hold)
         return Receipt(rid, decision.status, row.response, decision.held_until)
 
     async def settle(
@@ -434,20 +450,15 @@ class LLMProvider:
         self, route: Route, kind: str, request: dict[str, Any], input_hash: str
     ) -> tuple[dict[str, Any], int]:
         hold = timedelta(minutes=self.settings.llm_unknown_hold_minutes)
-        receipt = await self.book.open(route.service, route.purpose, route.model, input_hash, hold)
-        if receipt.status == "ok" and receipt.response is not None:
-            return receipt.response, receipt.id
-        if receipt.status == "held":
-            until = receipt.held_until.strftime("%H:%M UTC") if receipt.held_until else "later"
-            raise CallHeld(f"an identical call's outcome is unknown; held until {until}")
-        # Check and reserve under one lock, so concurrent calls cannot overshoot a call budget.
-        async with self._budget_locks.setdefault(route.service, asyncio.Lock()):
-            try:
-                await self._check_budget(route.service, receipt.id)
-            except BudgetExceeded as exc:
-                await self.book.fail(receipt.id, "failed", str(exc))
-                raise
-            self._reserved[route.service] = self._reserved.get(route.service, 0) + 1
+        key = (route.service, route.purpose, route.model, input_hash)
+        # An answered or held call needs no slot: look first, marking nothing.
+        peek = getattr(self.book, "peek", None)
+        if peek is not None:
+            seen = await peek(*key, hold)
+            if seen is not None:
+                answered = self._answered(seen)
+                if answered is not None:
+                    return answered
         limit = self._limits.setdefault(
             route.service, asyncio.Semaphore(self.settings.llm_concurrency)
         )
@@ -455,11 +466,36 @@ class LLMProvider:
         # wire for all of them together; the semaphore bounds this process.
         fleet = getattr(self.book, "slot", None)
         slot = fleet(route.service, self.settings.llm_concurrency) if fleet else nullcontext()
-        try:
-            async with limit, slot:
+        async with limit, slot:
+            # The receipt is marked sent only now, with a slot held: a crash can leave at most
+            # `llm_concurrency` calls of unknown outcome, the ones really on the wire. (Marked
+            # before waiting, every call queued behind the semaphore was held after a crash.)
+            receipt = await self.book.open(*key, hold)
+            answered = self._answered(receipt)
+            if answered is not None:  # another task or process answered it meanwhile
+                return answered
+            # Check and reserve under one lock, so concurrent calls cannot overshoot a budget.
+            async with self._budget_locks.setdefault(route.service, asyncio.Lock()):
+                try:
+                    await self._check_budget(route.service, receipt.id)
+                except BudgetExceeded as exc:
+                    await self.book.fail(receipt.id, "failed", str(exc))
+                    raise
+                self._reserved[route.service] = self._reserved.get(route.service, 0) + 1
+            try:
                 return await self._send_with_retries(route, kind, request, receipt.id)
-        finally:
-            self._reserved[route.service] -= 1
+            finally:
+                self._reserved[route.service] -= 1
+
+    @staticmethod
+    def _answered(receipt: Receipt) -> tuple[dict[str, Any], int] | None:
+        """The stored answer of an ok receipt; CallHeld for a held one; None: send it."""
+        if receipt.status == "ok" and receipt.response is not None:
+            return receipt.response, receipt.id
+        if receipt.status == "held":
+            until = receipt.held_until.strftime("%H:%M UTC") if receipt.held_until else "later"
+            raise CallHeld(f"an identical call's outcome is unknown; held until {until}")
+        return None
 
     async def _send_with_retries(
         self, route: Route, kind: str, request: dict[str, Any], receipt_id: int

@@ -64,6 +64,15 @@ class StoreReceipts:
         )
         return Receipt(rid, status, response, until)
 
+    async def peek(
+        self, service: str, purpose: str, model: str, input_hash: str, hold: timedelta
+    ) -> Receipt | None:
+        now = datetime.now(UTC)
+        found = await self.db.read_async(
+            lambda c: store.peek_receipt(c, service, purpose, model, input_hash, now, hold)
+        )
+        return None if found is None else Receipt(*found)
+
     async def settle(
         self, receipt_id: int, response: dict[str, Any], usage: CallUsage, key: tuple[str, str, str]
     ) -> None:

@@ -22,6 +22,40 @@ from newsdesk.store.search import search_item_ids
 # --- receipts ------------------------------------------------------------------------------
 
 
+def peek_receipt(
+    conn: Connection,
+    service: str,
+    purpose: str,
+    model: str,
+    input_hash: str,
+    now: datetime,
+    hold: timedelta,
+) -> tuple[int, str, dict[str, Any] | None, datetime | None] | None:
+    """What `open_receipt` would decide, without writing: None when there is no receipt yet.
+    The provider looks before it waits for a call slot, so answered and held calls never
+    queue behind calls being sent."""
+    r = t.receipts.c
+    row = conn.execute(
+        select(r.id, r.status, r.response, r.sent_at, r.created_at).where(
+            r.service == service, r.purpose == purpose, r.model == model,
+            r.input_hash == input_hash,
+        )
+    ).first()  # fmt: skip
+    return None if row is None else _decision(row, now, hold)
+
+
+def _decision(
+    row: Any, now: datetime, hold: timedelta
+) -> tuple[int, str, dict[str, Any] | None, datetime | None]:
+    """ok: the stored answer; held: sent with no answer stored, within the hold; else send."""
+    if row.status == "ok":
+        return int(row.id), "ok", row.response, None
+    sent_at = row.sent_at or row.created_at
+    if row.status in ("pending", "unknown") and now < sent_at + hold:
+        return int(row.id), "held", None, sent_at + hold
+    return int(row.id), "send", None, None
+
+
 def open_receipt(
     conn: Connection,
     service: str,
@@ -62,11 +96,9 @@ def open_receipt(
         except IntegrityError:  # another writer opened it a moment ago
             row = conn.execute(select(*columns).where(key)).first()
             assert row is not None
-    if row.status == "ok":
-        return int(row.id), "ok", row.response, None
-    sent_at = row.sent_at or row.created_at
-    if row.status in ("pending", "unknown") and now < sent_at + hold:
-        return int(row.id), "held", None, sent_at + hold
+    decided = _decision(row, now, hold)
+    if decided[1] != "send":
+        return decided
     conn.execute(
         update(t.receipts)
         .where(r.id == row.id)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, bindparam, exists, or_, select
+from sqlalchemy import Connection, String, and_, bindparam, exists, literal, or_, select
 
 from newsdesk.domain import is_row_id
+from newsdesk.publish.pictures import Spark, coverage_spark
 from newsdesk.publish.read import (
     PUBLIC_TIERS,
     BadRequest,
@@ -54,34 +55,46 @@ def markers(
     conn: Connection, event_ids: list[int], now: datetime, backfill_counts: bool = False
 ) -> dict[int, list[str]]:
     """rising / new / surge per event, from snapshots and first reports per source."""
+    return marks_and_sparks(conn, event_ids, now, backfill_counts)[0]
+
+
+def marks_and_sparks(
+    conn: Connection, event_ids: list[int], now: datetime, backfill_counts: bool = False
+) -> tuple[dict[int, list[str]], dict[int, Spark | None]]:
+    """Markers and the coverage sparkline of each event, from one read of their reports."""
     if not event_ids:
-        return {}
+        return {}, {}
     m, i, d = t.event_members.c, t.items.c, t.discoveries.c
     current = dict(conn.execute(select(t.events.c.id, t.events.c.heat)
                                 .where(t.events.c.id.in_(event_ids))).all())  # fmt: skip
     before = _heat_before(conn, event_ids, now)
     reports = list(
         conn.execute(
-            select(m.event_id, i.source_id, i.filed_at.label("at"), i.backfill)
+            select(m.event_id, i.source_id, i.filed_at.label("at"), i.backfill, m.relation)
             .join(t.items, i.id == m.item_id)
             .where(m.event_id.in_(event_ids))
         )
     ) + list(
         conn.execute(
-            select(m.event_id, d.source_id, d.seen_at.label("at"), i.backfill)
+            select(m.event_id, d.source_id, d.seen_at.label("at"), i.backfill,
+                   literal(None, String).label("relation"))
             .join(t.event_members, m.item_id == d.item_id)
             .join(t.items, i.id == d.item_id)
             .where(m.event_id.in_(event_ids))
         )
-    )
+    )  # fmt: skip
     by_event: dict[int, list[tuple[str, datetime, bool]]] = defaultdict(list)
+    drawn: dict[int, list[tuple[str, datetime, str | None]]] = defaultdict(list)
     for r in reports:
         by_event[r.event_id].append((r.source_id, r.at, r.backfill))
-    return {
+        drawn[r.event_id].append((r.source_id, r.at, r.relation))
+    marks = {
         event_id: _marks(current.get(event_id, 0.0), before.get(event_id),
                          by_event.get(event_id, []), now, backfill_counts)
         for event_id in event_ids
     }  # fmt: skip
+    sparks = {event_id: coverage_spark(drawn.get(event_id, []), now) for event_id in event_ids}
+    return marks, sparks
 
 
 def _heat_before(conn: Connection, event_ids: list[int], now: datetime) -> dict[int, float]:
@@ -126,7 +139,13 @@ def _marks(
     return marks
 
 
-def _event_dict(row: Any, marks: list[str], lead: dict[str, Any] | None, now: datetime) -> dict:
+def _event_dict(
+    row: Any,
+    marks: list[str],
+    lead: dict[str, Any] | None,
+    now: datetime,
+    spark: Spark | None = None,
+) -> dict:
     return {
         "id": row.id,
         "title": {"en": row.title_en, "zh": row.title_zh},
@@ -138,6 +157,7 @@ def _event_dict(row: Any, marks: list[str], lead: dict[str, Any] | None, now: da
         "last_seen_at": row.last_seen_at,
         "age": relative_age(row.last_seen_at, now),
         "lead": lead,
+        "spark": spark,  # its coverage over its life (publish/pictures.py), not in the API
     }
 
 
@@ -157,8 +177,11 @@ def hot_events(
         .order_by(e.heat.desc(), e.last_seen_at.desc(), e.id.desc())
         .limit(max(1, min(limit, MAX_HOT)))
     ).all()
-    marks = markers(conn, [r.id for r in rows], now, backfill_counts)
-    return [_event_dict(r, marks.get(r.id, []), _lead_card(conn, r, tz, now), now) for r in rows]
+    marks, sparks = marks_and_sparks(conn, [r.id for r in rows], now, backfill_counts)
+    return [
+        _event_dict(r, marks.get(r.id, []), _lead_card(conn, r, tz, now), now, sparks.get(r.id))
+        for r in rows
+    ]
 
 
 def _lead_card(conn: Connection, row: Any, tz: str, now: datetime) -> dict[str, Any] | None:
@@ -260,7 +283,12 @@ def get_event(
     ]
     marks = _marks(row.heat, _heat_before(conn, [row.id], now).get(row.id), reports, now,
                    backfill_counts)  # fmt: skip
-    event = _event_dict(row, marks, _lead_card(conn, row, tz, now), now)
+    spark = coverage_spark(
+        [(r.source_id, r.filed_at, r.relation) for r in members]
+        + [(r.source_id, r.seen_at, None) for r in found],
+        now,
+    )
+    event = _event_dict(row, marks, _lead_card(conn, row, tz, now), now, spark)
     lead_id = event["lead"]["id"] if event["lead"] else row.lead_item_id
     timeline = []
     for r in members:
@@ -374,7 +402,10 @@ def list_events(
     rows = conn.execute(query.order_by(key.desc(), e.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    marks = markers(conn, [r.id for r in rows], now, backfill_counts)
-    events = [_event_dict(r, marks.get(r.id, []), _lead_card(conn, r, tz, now), now) for r in rows]
+    marks, sparks = marks_and_sparks(conn, [r.id for r in rows], now, backfill_counts)
+    events = [
+        _event_dict(r, marks.get(r.id, []), _lead_card(conn, r, tz, now), now, sparks.get(r.id))
+        for r in rows
+    ]
     next_cursor = _event_cursor(order, rows[-1]) if more and rows else None
     return EventPage(events, next_cursor)

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from newsdesk.web import admin, admin_desk, auth, cards, desk
+from newsdesk.web import admin, admin_desk, auth, cards, desk, pictures
 from newsdesk.web.auth import NotSignedIn, signin_redirect
 from newsdesk.web.cache import MicroCache
 from newsdesk.web.security import SecurityHeaders
@@ -20,6 +20,7 @@ def install(app: FastAPI) -> None:
     app.add_middleware(MicroCache, ttl=app.state.settings.page_cache_seconds)
     app.add_middleware(SecurityHeaders, base_template=TEMPLATES / "base.html")
     cards.install(app.state.templates.env)  # anonymous cards rendered once, then kept
+    pictures.install(app.state.templates.env)  # pictures rendered once per value drawn
     app.include_router(auth.router)
     app.include_router(desk.router)
     app.include_router(admin_desk.router)  # first: /admin/sources/new is not a source id

@@ -8,9 +8,12 @@ grouping only looks at stories not yet in an event.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from newsdesk.config import Settings
@@ -102,7 +105,70 @@ async def run_once(
 ) -> RunSummary:
     started = datetime.now(UTC)
     summary = RunSummary()
-    run_id = await db.write(lambda c: repo.start_pipeline_run(c, started))
+    # Runs a killed process left `running` are closed first, so the run list tells the truth.
+    me = _owner(os.getpid())
+    await db.write(lambda c: repo.close_interrupted_runs(c, started, me, _alive, STALE_RUN))
+    run_id = await db.write(lambda c: repo.start_pipeline_run(c, started, me))
+    try:
+        return await _run_steps(db, settings, policy, summary, run_id, started, catalog=catalog,
+                                demo=demo, only_due=only_due, progress=progress)  # fmt: skip
+    except BaseException as exc:
+        # A pass that stops on an error (a full disk, a lost server, a bug, Ctrl-C) says so in
+        # its row when the database still takes the write; a killed one is closed next time.
+        stats = {**summary.as_dict(), "error": f"{type(exc).__name__}: {exc}"[:500]}
+        with contextlib.suppress(Exception):
+            now = datetime.now(UTC)
+            await db.write(lambda c: repo.finish_pipeline_run(c, run_id, now, "failed", stats))
+        raise
+
+
+# A run row still `running` after this long belongs to a process that is gone, whichever
+# machine it ran on (a pass takes minutes; the local pass never runs for hours).
+STALE_RUN = timedelta(hours=6)
+
+
+def _owner(pid: int) -> dict[str, Any]:
+    """Who runs a pass: host, process id and the process's start (a restarted container's
+    new process often has the dead one's id, so the id alone cannot tell them apart)."""
+    return {"host": socket.gethostname(), "pid": pid, "start": _process_start(pid)}
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot, from /proc (None elsewhere)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            # the command name in parentheses may hold spaces: fields count after its ")"
+            return fh.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(owner: dict[str, Any]) -> bool:
+    """Is the process that wrote `owner` (a process of this machine) still running?"""
+    pid = owner["pid"]
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    start = owner.get("start")
+    return start is None or _process_start(pid) in (None, start)
+
+
+async def _run_steps(
+    db: Database,
+    settings: Settings,
+    policy: Policy,
+    summary: RunSummary,
+    run_id: int,
+    started: datetime,
+    *,
+    catalog: list[Source] | None,
+    demo: bool,
+    only_due: bool,
+    progress: Progress | None,
+) -> RunSummary:
 
     # The catalog file is the operator's word on what to follow; health rows are kept.
     if catalog is not None:

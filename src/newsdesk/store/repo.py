@@ -6,8 +6,9 @@ Every function takes a Connection, so callers decide the transaction (the write 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
@@ -503,14 +504,42 @@ def mark_judge_error(conn: Connection, item_id: int, message: str) -> None:
 # --- runs ----------------------------------------------------------------------------------
 
 
-def start_pipeline_run(conn: Connection, now: datetime) -> int:
+def start_pipeline_run(conn: Connection, now: datetime, owner: dict[str, Any] | None = None) -> int:
+    """A `running` row; `owner` (host and pid) lets a later pass tell a dead run from a live one."""
     return int(
         conn.execute(
             insert(t.pipeline_runs)
-            .values(started_at=now, status="running", stats={})
+            .values(started_at=now, status="running", stats={"owner": owner or {}})
             .returning(t.pipeline_runs.c.id)
         ).scalar_one()
     )
+
+
+def close_interrupted_runs(
+    conn: Connection,
+    now: datetime,
+    me: dict[str, Any],
+    alive: Callable[[dict[str, Any]], bool],
+    stale: timedelta,
+) -> int:
+    """Mark `interrupted` the runs left `running` by a process that died (killed, crashed, the
+    machine lost): those of this host (`me["host"]`) whose process `alive` says is gone, and
+    any older than `stale`. Returns how many were closed."""
+    r = t.pipeline_runs.c
+    rows = conn.execute(select(r.id, r.started_at, r.stats).where(r.status == "running")).all()
+    closed = 0
+    for row in rows:
+        owner = (row.stats or {}).get("owner") or {}
+        mine = owner.get("host") == me["host"] and isinstance(owner.get("pid"), int)
+        if (mine and not alive(owner)) or row.started_at < now - stale:
+            stats = {**(row.stats or {}), "interrupted": "the process ended before the pass did"}
+            conn.execute(
+                update(t.pipeline_runs)
+                .where(r.id == row.id, r.status == "running")
+                .values(status="interrupted", finished_at=now, stats=stats)
+            )
+            closed += 1
+    return closed
 
 
 def finish_pipeline_run(

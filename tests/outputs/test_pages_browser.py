@@ -12,7 +12,7 @@ import pytest
 from newsdesk.runner.reports import build_report
 from newsdesk.web.app import create_app
 
-from .conftest import demo_settings
+from .conftest import demo_settings, without_reports
 from .test_mcp import serve
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -28,6 +28,7 @@ pytestmark = [
 def test_daily_archive_brief_and_markdown(desk) -> None:
     from playwright.sync_api import sync_playwright
 
+    without_reports(desk)
     settings = demo_settings()
     server, base = serve(create_app(settings, desk))
     try:

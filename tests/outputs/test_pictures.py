@@ -83,3 +83,68 @@ def test_event_sparklines_draw_the_events_coverage(client_for, desk) -> None:
         # the event's own page draws the same sparkline
         assert spark_labels(demo.get(f"/events/{event_id}").text) == [label]
     assert checked_developments >= 1  # gpt-oss: a podcast episode a week later
+
+
+PASSWORD = "pictures-test-password"
+
+
+def sign_in(client) -> None:
+    page = client.get("/signin").text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    assert "sign out" in client.post("/signin", data={"password": PASSWORD, "csrf": csrf}).text
+
+
+def labels_of(page: str, kind: str) -> list[str]:
+    pattern = rf'<svg class="pic {kind}"[^>]*aria-label="([^"]*)"[^>]*><title>([^<]*)</title>'
+    found = []
+    for label, title in re.findall(pattern, page):
+        assert label == title
+        found.append(html.unescape(label))
+    return found
+
+
+def test_sources_draw_stories_per_day_and_fetch_outcomes(client_for, desk) -> None:
+    # a failing source: three fetches, the newest two errors, so the strip shows them
+    f = t.fetch_runs.c
+    with desk.read() as conn:
+        first = conn.execute(select(t.sources.c.id).order_by(t.sources.c.id)).scalars().first()
+    when = datetime.now(UTC)
+    desk.write_sync(lambda c: c.execute(t.fetch_runs.insert(), [
+        {"source_id": first, "started_at": when + timedelta(minutes=k), "finished_at": when
+         + timedelta(minutes=k), "http_status": status, "error_code": code, "bytes": 0}
+        for k, (status, code) in enumerate([(304, None), (503, "http_5xx"), (None, "timeout")])
+    ]))  # fmt: skip
+    demo = client_for(demo=True, admin_password=PASSWORD)
+    sign_in(demo)
+    with desk.read() as conn:
+        ids = list(conn.execute(select(t.sources.c.id).order_by(t.sources.c.id)).scalars())
+        items = conn.execute(select(t.items.c.source_id, t.items.c.filed_at)).all()
+        runs = conn.execute(
+            select(f.source_id, f.http_status, f.error_code).order_by(f.started_at, f.id)
+        ).all()
+    last = DEMO_AS_OF.date()
+    for path in ("/sources", "/admin/sources"):
+        page = demo.get(path).text
+        days, fetches = labels_of(page, "days"), labels_of(page, "fetches")
+        assert len(days) == len(fetches) == len(ids), path
+        expected_days, expected_fetches = set(), set()
+        for source in ids:
+            counts = [0] * 30
+            for s, filed in items:
+                filed = filed if filed.tzinfo else filed.replace(tzinfo=UTC)
+                back = (last - filed.date()).days  # the desk's time zone is UTC here
+                if s == source and filed <= DEMO_AS_OF and 0 <= back < 30:
+                    counts[29 - back] += 1
+            expected_days.add(
+                "Stories per day, the 30 days to 2025-11-24: " + ", ".join(map(str, counts)) + "."
+                if any(counts) else "No stories in the 30 days to 2025-11-24."
+            )  # fmt: skip
+            outcomes = [code or ("304" if status == 304 else "ok")
+                        for s, status, code in runs if s == source][-30:]  # fmt: skip
+            expected_fetches.add(", ".join(outcomes))
+        assert set(days) == expected_days, path
+        assert {x.rsplit(": ", 1)[1].rstrip(".") for x in fetches} == expected_fetches, path
+        assert any(x.endswith(": ok, 304, http_5xx, timeout.") for x in fetches)
+        # a quiet source is drawn, not left blank
+        assert "No stories in the 30 days to 2025-11-24." in days
+        assert "<text " in page and ">no stories in 30 days</text>" in page

@@ -26,9 +26,9 @@ def test_spark_counts_independent_sources_per_six_hours_and_marks_developments()
         "Coverage: independent sources per 6 hours from 2025-08-05 12:00 UTC: 1, 0, 1, 0, 1,"
     )
     assert s.label.endswith("A development joined in the 6 hours from 2025-08-12 06:00 UTC.")
-    d = s.draw()
-    assert d.bars.count("M") == 4 and d.nils.count("M") == len(s.counts) - 4
-    assert d.marks.count("M") == 1
+    d = dict(s.draw().paths)
+    assert d["bar"].count("M") == 4 and d["nil"].count("M") == len(s.counts) - 4
+    assert d["dev"].count("M") == 1
 
 
 def test_spark_leaves_out_reports_after_the_clock_and_widens_a_long_life() -> None:

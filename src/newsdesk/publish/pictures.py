@@ -2,15 +2,21 @@
 
 Each picture is a small frozen value (hashable, so a rendered copy can be kept by it) that
 carries its own accessible name: the figures a screen reader hears are the figures drawn, and
-a test reads them back from the SVG. The drawing itself is `web/templates/_pictures.html`.
+a test reads them back from the SVG. The drawing itself is `web/templates/_pictures.html`;
+the reads here are one statement per picture kind for a whole page.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, func, select
+
+from newsdesk.store import schema as t
 
 SPARK_HOURS = 6  # one bar: independent sources in six hours
 SPARK_BARS = 56  # fourteen days of six-hour bars; a longer life gets wider bars
@@ -31,14 +37,17 @@ SPARK_HEIGHT = 22  # px: 16 for the tallest bar, a development's mark above it
 
 
 class Drawing(NamedTuple):
-    """A picture's geometry as SVG path data, one path per style: the template writes three
-    elements instead of looping over bars (a loop in Jinja cost 0.3 ms for 56 bars)."""
+    """A picture's geometry as SVG path data, one path per style (class): the template writes
+    a few elements instead of looping over bars (a loop in Jinja cost 0.3 ms for 56 bars)."""
 
     width: int
     height: int
-    bars: str
-    nils: str
-    marks: str
+    paths: tuple[tuple[str, str], ...]  # (class, path data), empty ones left out
+    note: str = ""  # words drawn inside, for an empty picture
+
+
+def _drawing(width: int, height: int, note: str = "", **paths: list[str]) -> Drawing:
+    return Drawing(width, height, tuple((k, "".join(v)) for k, v in paths.items() if v), note)
 
 
 def _num(x: float) -> str:
@@ -70,8 +79,8 @@ class Spark:
             else:
                 nils.append(f"M{i * w} {h - 1}h{w - 1}v1h-{w - 1}z")
         half = _num((w - 1) / 2)
-        marks = "".join(f"M{i * w} 0h{w - 1}l-{half} 4z" for i in self.developments)
-        return Drawing(n * w, h, "".join(bars), "".join(nils), marks)
+        marks = [f"M{i * w} 0h{w - 1}l-{half} 4z" for i in self.developments]
+        return _drawing(n * w, h, bar=bars, nil=nils, dev=marks)
 
     @property
     def label(self) -> str:
@@ -112,3 +121,167 @@ def coverage_spark(
         if relation == DEVELOPMENT:
             developments.add(index)
     return Spark(start, hours, tuple(len(s) for s in sources), tuple(sorted(developments)))
+
+
+# ---- per day: stories of a source, cost of the model -----------------------------------------
+
+DAYS = 30
+DAY_BAR = 4  # px per day (3 bar + 1 gap): 30 days in 120 px, readable at 375 px
+
+
+def day_range(now: datetime, tz: str, days: int = DAYS) -> tuple[date, datetime]:
+    """The last day (the clock's, in the desk's time zone) and the UTC start of the first."""
+    zone = ZoneInfo(tz)
+    last = now.astimezone(zone).date()
+    first = last - timedelta(days=days - 1)
+    return last, datetime.combine(first, time(0), zone).astimezone(UTC)
+
+
+def day_index(when: datetime, last: date, tz: str, days: int = DAYS) -> int | None:
+    """Which of the `days` bars ending on `last` a moment falls on, or None outside them."""
+    index = days - 1 - (last - when.astimezone(ZoneInfo(tz)).date()).days
+    return index if 0 <= index < days else None
+
+
+@dataclass(frozen=True, slots=True)
+class PerDay:
+    """One figure per day for the days ending on `last`: `what` names the figure for the
+    label ("stories", "USD"), `limit` draws a line (a daily budget) when set."""
+
+    last: date
+    values: tuple[float, ...]
+    what: str = "stories"
+    limit: float | None = None
+    kind: str = "days"
+
+    @property
+    def total(self) -> float:
+        return sum(self.values)
+
+    def _fmt(self, v: float) -> str:
+        return f"{v:.4f}".rstrip("0").rstrip(".") if self.what == "USD" else str(int(v))
+
+    @property
+    def label(self) -> str:
+        n, last = len(self.values), self.last.isoformat()
+        if not self.total:
+            return f"No {self.what} in the {n} days to {last}."
+        figures = ", ".join(self._fmt(v) for v in self.values)
+        text = f"{self.what.capitalize()} per day, the {n} days to {last}: {figures}."
+        if self.limit:
+            text += f" Daily budget: {self._fmt(self.limit)}."
+        return text
+
+    def draw(self) -> Drawing:
+        n, h = len(self.values), 24
+        width = n * DAY_BAR
+        base = [f"M0 {h - 1}h{width}v1h-{width}z"]
+        if not self.total:
+            return _drawing(width, h, f"no {self.what} in {n} days", nil=base)
+        top = max(max(self.values), self.limit or 0.0)
+        bars = []
+        for i, v in enumerate(self.values):
+            if v:
+                bh = max(1.0, v * 20 / top)
+                bars.append(f"M{i * DAY_BAR} {_num(h - bh)}h{DAY_BAR - 1}V{h}h-{DAY_BAR - 1}z")
+        line = []
+        if self.limit:
+            y = _num(h - self.limit * 20 / top)
+            line = [f"M0 {y}h{width}v1h-{width}z"]
+        return _drawing(width, h, nil=base, bar=bars, limit=line)
+
+
+def stories_per_day(
+    conn: Connection, now: datetime, tz: str, days: int = DAYS
+) -> dict[str, PerDay]:
+    """Each source's stories per day (filed in the desk's time zone) for the `days` to `now`'s
+    day: every source has one, an empty one for a quiet source."""
+    last, since = day_range(now, tz, days)
+    i = t.items.c
+    counts: dict[str, list[float]] = {}
+    for source_id, filed_at in conn.execute(
+        select(i.source_id, i.filed_at).where(i.filed_at >= since, i.filed_at <= now)
+    ):
+        index = day_index(aware(filed_at), last, tz, days)
+        if index is not None:
+            counts.setdefault(source_id, [0.0] * days)[index] += 1
+    ids = conn.execute(select(t.sources.c.id)).scalars()
+    return {s: PerDay(last, tuple(counts.get(s, [0.0] * days))) for s in ids}
+
+
+# ---- fetch outcomes -----------------------------------------------------------------------
+
+FETCHES = 30  # the newest fetches of a source in its strip
+CELL = 4
+
+
+def outcome_of(http_status: int | None, error_code: str | None) -> str:
+    """ok, 304 (not modified) or the error's stable code (collect/http.py)."""
+    if error_code:
+        return error_code
+    return "304" if http_status == 304 else "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    """A source's newest fetches, oldest first: ok, 304 or an error code each."""
+
+    outcomes: tuple[str, ...]
+    first: datetime | None = None
+    last: datetime | None = None
+    kind: str = "fetches"
+
+    @property
+    def label(self) -> str:
+        if not self.outcomes or self.first is None or self.last is None:
+            return "No fetch yet."
+        n = len(self.outcomes)
+        return (
+            f"{'The last ' if n == FETCHES else ''}{n} fetch{'es' if n != 1 else ''}, oldest "
+            f"first, {_stamp(self.first)} to {_stamp(self.last)}: {', '.join(self.outcomes)}."
+        )
+
+    def draw(self) -> Drawing:
+        h = 14
+        if not self.outcomes:
+            return _drawing(
+                FETCHES * CELL, h, "no fetch yet", nil=[f"M0 {h - 1}h{FETCHES * CELL}v1H0z"]
+            )
+        cells: dict[str, list[str]] = {"ok": [], "nm": [], "err": []}
+        for i, outcome in enumerate(self.outcomes):
+            style = "ok" if outcome == "ok" else "nm" if outcome == "304" else "err"
+            cells[style].append(f"M{i * CELL} 0h{CELL - 1}v{h}h-{CELL - 1}z")
+        return _drawing(len(self.outcomes) * CELL, h, **cells)
+
+
+def source_pictures(conn: Connection, now: datetime, tz: str) -> dict[str, tuple[PerDay, Outcomes]]:
+    """Per source: stories per day for 30 days (the desk's clock) and its fetch strip."""
+    days, fetches = stories_per_day(conn, now, tz), fetch_outcomes(conn)
+    return {s: (per_day, fetches.get(s, Outcomes(()))) for s, per_day in days.items()}
+
+
+def fetch_outcomes(conn: Connection, limit: int = FETCHES) -> dict[str, Outcomes]:
+    """Each source's newest `limit` fetches (the real clock's: fetches are the operator's)."""
+    f = t.fetch_runs.c
+    newest = (
+        select(f.source_id, f.started_at, f.http_status, f.error_code,
+               func.row_number().over(partition_by=f.source_id,
+                                      order_by=(f.started_at.desc(), f.id.desc())).label("n"))
+        .subquery()
+    )  # fmt: skip
+    rows = conn.execute(
+        select(newest).where(newest.c.n <= limit).order_by(newest.c.source_id, newest.c.n.desc())
+    )
+    seen: dict[str, list[tuple[datetime, str]]] = {}
+    for r in rows:
+        seen.setdefault(r.source_id, []).append(
+            (aware(r.started_at), outcome_of(r.http_status, r.error_code))
+        )
+    return {
+        source_id: Outcomes(tuple(o for _, o in runs), runs[0][0], runs[-1][0])
+        for source_id, runs in seen.items()
+    }
+
+
+def aware(when: datetime) -> datetime:
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

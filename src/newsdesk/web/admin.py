@@ -17,10 +17,11 @@ from newsdesk.policy.loader import PolicyError, parse_policy
 from newsdesk.publish import admin as views
 from newsdesk.publish.admin_desk import source_tests
 from newsdesk.publish.desk import source_health
+from newsdesk.publish.pictures import source_pictures
 from newsdesk.store import policy as policy_store
 from newsdesk.store import reader
 from newsdesk.web.auth import EditorSession, check_csrf, require_editor
-from newsdesk.web.deps import database, render, settings
+from newsdesk.web.deps import database, desk_now, render, settings
 from newsdesk.web.openapi import EDITOR_FORM
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_editor)], responses=EDITOR_FORM)
@@ -60,9 +61,9 @@ def admin_sources(request: Request) -> HTMLResponse:
     with database(request).read() as conn:
         rows = source_health(conn)
         tests = source_tests(conn)
-    return page(
-        request, "sources", "sources", sources=rows, tiers=TIERS, tests=tests, groups=SOURCE_GROUPS
-    )
+        pictures = source_pictures(conn, desk_now(request), settings(request).timezone)
+    return page(request, "sources", "sources", sources=rows, tiers=TIERS, tests=tests,
+                groups=SOURCE_GROUPS, pictures=pictures)  # fmt: skip
 
 
 @router.post("/sources/{source_id}")

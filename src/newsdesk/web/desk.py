@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
 from newsdesk.publish.desk import cards_markdown, collections, saved_ids, source_health
+from newsdesk.publish.pictures import source_pictures
 from newsdesk.publish.read import MAX_LIMIT, get_card, group_by_day, list_cards
 from newsdesk.store import reader
 from newsdesk.web.auth import check_csrf, require_editor
@@ -25,7 +26,9 @@ MAX_NOTE = 2000
 def sources_page(request: Request) -> HTMLResponse:
     with database(request).read() as conn:
         rows = source_health(conn)
-    return render(request, "sources.html", heading="Sources", active="sources", sources=rows)
+        pictures = source_pictures(conn, desk_now(request), settings(request).timezone)
+    return render(request, "sources.html", heading="Sources", active="sources", sources=rows,
+                  pictures=pictures)  # fmt: skip
 
 
 def _collection_name(value: str) -> str:

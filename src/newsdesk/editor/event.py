@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from newsdesk.domain import Item, Judgement, Source
+from newsdesk.domain import Item, Judgement, Source, Transcript
 from newsdesk.editor.comment import CommentResult, RelatedStory, model_commentary
 from newsdesk.editor.judge import JudgeResult, coverage_bonus, model_judgement
 from newsdesk.editor.providers import LLMProvider
@@ -92,11 +92,14 @@ async def event_judgement(
     members: list[EventMember],
     policy: Policy,
     coverage: int,
+    transcript: Transcript | None = None,
 ) -> JudgeResult:
-    """One judgement of the whole event (model editor)."""
+    """One judgement of the whole event (model editor); a lead that is an episode is read
+    with a sample of its `transcript`."""
     return await model_judgement(
         client, lead, source, policy, coverage,
         context=reports_block(members), context_evidence=_evidence(members, False),
+        transcript=transcript,
     )  # fmt: skip
 
 
@@ -113,10 +116,11 @@ async def event_commentary(
     members: list[EventMember],
     policy: Policy,
     related: list[RelatedStory],
+    transcript: Transcript | None = None,
 ) -> CommentResult:
     """One take and sharp for the event, grounded in every report and the desk's history."""
     return await model_commentary(
         client, lead, source, judgement, policy, related,
         context=reports_block(members, excerpts=True),
-        context_evidence=_evidence(members, True),
+        context_evidence=_evidence(members, True), transcript=transcript,
     )  # fmt: skip

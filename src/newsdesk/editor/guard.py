@@ -10,6 +10,11 @@ Checked spans, in English and Chinese text alike:
 - capitalised names (proper nouns inside a sentence, acronyms), found in the evidence without
   regard to case.
 
+- times (23:10, 1:02:03): with the episode's transcript given, a cited time must be one the
+  transcript has, and the words quoted beside it must have been said within a minute of it
+  (unquoted, a third of the claim's distinctive words must be); without one, the time must
+  be written in the evidence.
+
 Text that addresses an editor ("ignore previous instructions", 忽略之前的指令) is flagged too: it
 echoes an injection from the source. Bare integers up to 10 without a unit are not checked:
 they are counts ("two sources", "3 reasons") far more often than facts. Pure function; no I/O.
@@ -20,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from newsdesk.domain import Segment, Transcript
+from newsdesk.editor.episode import CLOCK, passage_at, terms
 from newsdesk.editor.rules import INJECTION
 from newsdesk.editor.taxonomy import CAPABILITIES, TOPICS, find_entities
 
@@ -61,17 +68,27 @@ class Evidence:
     entities: set[str] = field(default_factory=set)
     squashed: str = ""  # lower case, no spaces/hyphens/underscores: for versions
     lower: str = ""
+    times: set[float] = field(default_factory=set)  # clock times written in the text
+    transcript: Transcript | None = None  # an episode's: cited times are checked against it
 
     @classmethod
-    def of(cls, *texts: str) -> Evidence:
+    def of(cls, *texts: str, transcript: Transcript | None = None) -> Evidence:
         text = "\n".join(t for t in texts if t)
+        # a time's digits ("[23:10]") are not figures a generated number could rest on
+        figures = CLOCK.sub(" ", text)
         return cls(
             text=text,
-            values={v for _, v in _numbers(text)},
+            values={v for _, v in _numbers(figures)},
             entities=set(find_entities(text)),
             squashed=_squash(text),
             lower=text.casefold(),
+            times={_seconds(m) for m in CLOCK.finditer(text)},
+            transcript=transcript if transcript is not None and transcript.timed else None,
         )
+
+    def but_text(self, *texts: str) -> Evidence:
+        """Other text, the same transcript."""
+        return Evidence.of(*texts, transcript=self.transcript)
 
 
 def _squash(text: str) -> str:
@@ -105,8 +122,13 @@ def violations(text: str, evidence: Evidence) -> list[str]:
     # Instructions addressed to an editor are never a fact: they echo an injection.
     for m in INJECTION.finditer(text):
         add(m.group(0))
+    clocks = [m.span() for m in CLOCK.finditer(text)]
+    for span in time_violations(text, evidence):
+        add(span)
     number_spans: list[tuple[int, int]] = []
     for m in _NUMBER.finditer(text):
+        if any(s <= m.start() < e for s, e in clocks):
+            continue  # part of a time, checked above
         span, value = _numbers(m.group(0))[0] if _numbers(m.group(0)) else (m.group(0), 0.0)
         unit = (m.group(3) or "").strip()
         if not unit and not m.group(2) and value <= 10:
@@ -148,6 +170,102 @@ def violations(text: str, evidence: Evidence) -> list[str]:
     return found
 
 
+# ---- cited times ----------------------------------------------------------------------------
+
+NEAR_SECONDS = 60.0  # quoted words must have been said this close to the time cited
+MIN_CLAIM_TERMS = 3  # an unquoted claim this specific is checked for words said near it
+_QUOTE = re.compile(r"“([^”]{2,400})”|\"([^\"]{2,400})\"|「([^」]{1,400})」|『([^』]{1,400})』")
+_ELLIPSIS = re.compile(r"\s*(?:…|\.\.\.|\[…\]|\[\.\.\.\])\s*")
+_END = re.compile(r"[.!?](?=\s|$)|[。！？]")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+def _seconds(m: re.Match[str]) -> float:
+    return float(int(m.group(1) or 0) * 3600 + int(m.group(2)) * 60 + int(m.group(3)))
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    """Sentence spans; an end mark inside a quotation does not end the sentence."""
+    spans, start, open_quote = [], 0, ""
+    closing = {"“": "”", '"': '"', "「": "」", "『": "』"}
+    for i, ch in enumerate(text):
+        if open_quote:
+            if ch == open_quote:
+                open_quote = ""
+            continue
+        if ch in closing:
+            open_quote = closing[ch]
+        elif _END.match(text, i):
+            spans.append((start, i + 1))
+            start = i + 1
+    if start < len(text):
+        spans.append((start, len(text)))
+    return spans
+
+
+def _normal(text: str) -> str:
+    return " ".join(re.sub(r"[^\w]+", " ", text.replace("’", "'").casefold()).split())
+
+
+def _window(segments: tuple[Segment, ...], seconds: float) -> str:
+    """What was said within NEAR_SECONDS of `seconds`, speakers included."""
+    out = []
+    for n, seg in enumerate(segments):
+        following = segments[n + 1].start if n + 1 < len(segments) else None
+        end = seg.end or following or seg.start + 30
+        if seg.start - NEAR_SECONDS <= seconds <= end + NEAR_SECONDS:
+            out.append(f"{seg.speaker} {seg.text}")
+    return " ".join(out)
+
+
+def _same_script(a: str, b: str) -> bool:
+    """Both Chinese or both not: a quotation translated into the other language cannot be
+    compared word for word (its numbers and names are still checked like any span)."""
+    return bool(_CJK.search(a)) == bool(_CJK.search(b))
+
+
+def time_violations(text: str, evidence: Evidence) -> list[str]:
+    """The cited times of `text` the evidence does not back: a time the transcript does not
+    have, or one whose quoted words (or, unquoted, the claim's words) were not said near it."""
+    found: list[str] = []
+    marks = list(CLOCK.finditer(text))
+    if not marks:
+        return found
+    transcript = evidence.transcript
+    if transcript is None:  # no transcript: a time is a fact like any other
+        return [m.group(0) for m in marks if _seconds(m) not in evidence.times]
+    segments = transcript.segments
+    heard = " ".join(s.text for s in segments[:50])
+    for start, end in _sentences(text):
+        inside = [m for m in marks if start <= m.start() < end]
+        for k, m in enumerate(inside):
+            seconds, raw = _seconds(m), m.group(0)
+            if passage_at(segments, seconds) is None:
+                found.append(f"{raw} (no such time in the transcript)")
+                continue
+            # this time's part of the sentence: up to the next time, or (the only time in its
+            # sentence) the whole sentence
+            upto = inside[k + 1].start() if k + 1 < len(inside) else end
+            part = text[m.end() : upto] if len(inside) > 1 else text[start:end]
+            near = _window(segments, seconds)
+            quote = _QUOTE.search(part)
+            if quote is not None:
+                said = next(g for g in quote.groups() if g is not None)
+                if not _same_script(said, heard):
+                    continue
+                pieces = [_normal(p) for p in _ELLIPSIS.split(said)]
+                if not all(p in _normal(near) for p in pieces if p):
+                    found.append(f"{raw} “{' '.join(said.split())[:80]}” (not said near {raw})")
+                continue
+            claim = text[m.end() : upto] if len(inside) > 1 else text[start:end].replace(raw, " ")
+            if not _same_script(claim, heard):
+                continue
+            wanted = terms(claim)
+            if len(wanted) >= MIN_CLAIM_TERMS and 3 * len(wanted & terms(near)) < len(wanted):
+                found.append(f"{raw} (what the text says was not said near {raw})")
+    return found
+
+
 def _odd_case(word: str) -> bool:
     """Internal capitals or all caps mark a name even at a sentence start (OpenAI, CBRN)."""
     return any(c.isupper() for c in word[1:])
@@ -173,5 +291,10 @@ def repair_request(problems: dict[str, list[str]]) -> str:
     ]
     for name, spans in problems.items():
         lines.append(f"- {name}: {', '.join(repr(s) for s in spans[:10])}")
+    if any(CLOCK.search(s) for spans in problems.values() for s in spans):
+        lines.append(
+            "A cited time must be one the transcript sample shows, with the words said at it; "
+            "quote them exactly, or drop the time."
+        )
     lines.append('Answer with JSON: {"fields": {"<field name>": "<rewritten text>"}}')
     return "\n".join(lines)

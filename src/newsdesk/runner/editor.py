@@ -25,7 +25,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection
 
 from newsdesk.config import Settings
-from newsdesk.domain import HKR, Item, Judgement, Source, Tags, Tier
+from newsdesk.domain import HKR, Item, Judgement, Source, Tags, Tier, Transcript
 from newsdesk.editor import rules_judgement
 from newsdesk.editor.comment import RelatedStory, history_query, model_commentary
 from newsdesk.editor.event import (
@@ -177,6 +177,7 @@ class StorySubject:
     item: Item
     source: Source
     coverage: int = 1
+    transcript: Transcript | None = None  # an episode's: the editor reads a sample of it
     counted = "judged"
     failed = "judge_failed"
     guard_step = ""
@@ -189,7 +190,8 @@ class StorySubject:
         return rules_judgement(self.item, self.source, policy, self.coverage)
 
     async def model(self, client: LLMProvider, policy: Policy) -> Any:
-        return await model_judgement(client, self.item, self.source, policy, self.coverage)
+        return await model_judgement(client, self.item, self.source, policy, self.coverage,
+                                     transcript=self.transcript)  # fmt: skip
 
     def save_judgement(self, c: Connection, j: Judgement, receipt: int | None, now: Any) -> None:
         judgement_id = repo.save_judgement(c, self.id, j, now)
@@ -205,7 +207,8 @@ class StorySubject:
     async def commentary(
         self, client: LLMProvider, j: Judgement, policy: Policy, related: list[RelatedStory]
     ) -> Any:
-        return await model_commentary(client, self.item, self.source, j, policy, related)
+        return await model_commentary(client, self.item, self.source, j, policy, related,
+                                      transcript=self.transcript)  # fmt: skip
 
     def save_commentary(self, c: Connection, result: Any, policy: Policy, now: datetime) -> None:
         store.save_commentary(c, self.id, result.commentary, policy.version, result.receipt_id,
@@ -216,6 +219,7 @@ class StorySubject:
 class EventSubject:
     todo: EventTodo
     policy: Policy  # the coverage bonus recorded with the judgement's basis comes from it
+    transcript: Transcript | None = None  # the lead's, when the lead is an episode
     counted = "events_judged"
     failed = "events_failed"
     guard_step = "event_"
@@ -244,7 +248,7 @@ class EventSubject:
 
     async def model(self, client: LLMProvider, policy: Policy) -> Any:
         return await event_judgement(client, self.item, self.source, self.members(), policy,
-                                     self.todo.sources_count)  # fmt: skip
+                                     self.todo.sources_count, self.transcript)  # fmt: skip
 
     def save_judgement(self, c: Connection, j: Judgement, receipt: int | None, now: Any) -> None:
         todo = self.todo
@@ -264,7 +268,7 @@ class EventSubject:
         self, client: LLMProvider, j: Judgement, policy: Policy, related: list[RelatedStory]
     ) -> Any:
         return await event_commentary(client, self.item, self.source, j, self.members(), policy,
-                                      related)  # fmt: skip
+                                      related, self.transcript)  # fmt: skip
 
     def save_commentary(self, c: Connection, result: Any, policy: Policy, now: datetime) -> None:
         event_store.save_event_commentary(c, self.id, result.commentary, policy.version,

@@ -435,12 +435,14 @@ async def judge(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     for part in await ctx.load(lambda c, chunk: [repo.coverage_counts(c, chunk)], todo_ids):
         coverage |= part
     in_events = await ctx.read(lambda c: event_store.multi_source_item_ids(c, todo_ids))
+    heard = await _transcripts(ctx, [i for i, item, _ in todo if item.media is not None])
     ctx.progress.start("judge", len(todo))
 
     async def one(item_id: int, item: Any, source: Any) -> None:
         async with ctx.model_slots:
             if not ctx.paused:
-                subject = StorySubject(item_id, item, source, coverage.get(item_id, 1))
+                subject = StorySubject(item_id, item, source, coverage.get(item_id, 1),
+                                       heard.get(item_id))  # fmt: skip
                 try:
                     counts, judgement = await judge_one(ctx.db, client, policy, subject,
                                                         ctx.started)  # fmt: skip
@@ -473,14 +475,16 @@ async def judge_events(ctx: StepContext, event_ids: list[Any]) -> StepResult:
         return result
     todos = await ctx.load(lambda c, chunk: event_store.events_to_judge(c, len(chunk), chunk), ids)
     due = events_due(_in_order(todos, ids, lambda e: e.event_id), ctx.policy)
+    heard = await _transcripts(ctx, [e.lead_id for e in due if e.lead.media is not None])
     ctx.progress.start("events", len(due))
 
     async def one(todo: Any) -> None:
         async with ctx.model_slots:
             if not ctx.paused:
+                subject = EventSubject(todo, ctx.policy, heard.get(todo.lead_id))
                 try:
                     counts, judgement = await judge_one(
-                        ctx.db, client, ctx.policy, EventSubject(todo, ctx.policy), ctx.started
+                        ctx.db, client, ctx.policy, subject, ctx.started
                     )
                 except BudgetExceeded as exc:
                     ctx.paused = str(exc)
@@ -495,12 +499,20 @@ async def judge_events(ctx: StepContext, event_ids: list[Any]) -> StepResult:
     return result
 
 
+async def _transcripts(ctx: StepContext, ids: list[int]) -> dict[int, Any]:
+    """The stored transcripts of these episodes (the editor reads a sample of each)."""
+    pairs = await ctx.load(lambda c, chunk: list(media_store.transcripts_of(c, chunk).items()), ids)
+    return dict(pairs)
+
+
 async def comment(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     """Take and sharp for the given model-judged p1 and featured stories that have none."""
 
     def load(c: Connection, chunk: list[Any]) -> list[tuple[Any, Any]]:
         rows = editor_store.items_to_comment(c, len(chunk), chunk)
-        return [(StorySubject(i, item, source), jrow) for i, item, source, jrow in rows]
+        heard = media_store.transcripts_of(c, [r[0] for r in rows if r[1].media is not None])
+        return [(StorySubject(i, item, source, transcript=heard.get(i)), jrow)
+                for i, item, source, jrow in rows]  # fmt: skip
 
     return await _comment_each(ctx, StepResult("comment"), item_ids, load)
 
@@ -510,7 +522,10 @@ async def comment_events(ctx: StepContext, event_ids: list[Any]) -> StepResult:
 
     def load(c: Connection, chunk: list[Any]) -> list[tuple[Any, Any]]:
         rows = event_store.events_to_comment(c, len(chunk), chunk)
-        return [(EventSubject(todo, ctx.policy), jrow) for todo, jrow in rows]
+        leads = [todo.lead_id for todo, _ in rows if todo.lead.media is not None]
+        heard = media_store.transcripts_of(c, leads)
+        return [(EventSubject(todo, ctx.policy, heard.get(todo.lead_id)), jrow)
+                for todo, jrow in rows]  # fmt: skip
 
     return await _comment_each(ctx, StepResult("comment_events"), event_ids, load)
 

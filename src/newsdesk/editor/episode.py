@@ -21,6 +21,7 @@ with its time (`[23:10] Tom: …`), so the commentary can cite a time the guard 
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass
@@ -108,13 +109,8 @@ class Sample:
 def passage_at(segments: tuple[Segment, ...], seconds: float) -> int | None:
     """The passage being said at `seconds`: the last one that starts at or before it (a few
     seconds of slack: a time in the notes is rounded), if it is still going on then."""
-    best = None
-    for n, seg in enumerate(segments):
-        if seg.start <= seconds + 2:
-            best = n
-        else:
-            break
-    if best is None:
+    best = bisect.bisect_right(segments, seconds + 2, key=lambda s: s.start) - 1
+    if best < 0:
         return None
     seg = segments[best]
     following = segments[best + 1].start if best + 1 < len(segments) else None
@@ -182,15 +178,13 @@ def _chapters_block(chapters: tuple[Chapter, ...], timed: bool, room: int) -> st
         return f"{clock(c.start)} {title}" if timed else title
 
     lines = [line(c) for c in chapters]
-    head = "chapters: "
+    sizes = [weight(x) for x in lines]
+    head, joint = "chapters: ", weight(" · ")
     # Too many chapters for the room: keep evenly spaced ones (the first and last always).
-    keep = len(lines)
-    while keep > 0:
+    for keep in range(len(lines), 0, -1):
         picked = _spread(len(lines), keep)
-        text = head + " · ".join(lines[i] for i in picked)
-        if weight(text) <= room:
-            return text
-        keep -= 1
+        if weight(head) + sum(sizes[i] for i in picked) + joint * (len(picked) - 1) <= room:
+            return head + " · ".join(lines[i] for i in picked)
     return ""
 
 
@@ -219,8 +213,9 @@ def topic_passages(segments: tuple[Segment, ...], notes: str) -> list[int]:
     for i, found in enumerate(per):
         if len(found) < MIN_SHARED_TERMS:
             continue
-        score = sum(math.log((n + 1) / (df[t] + 0.5)) for t in found)
-        scored.append((-round(score, 9), i))
+        # summed in a fixed order: a set's order changes with the hash seed, float sums with it
+        score = sum(math.log((n + 1) / (df[t] + 0.5)) for t in sorted(found))
+        scored.append((-score, i))
     return [i for _, i in sorted(scored)]
 
 
@@ -261,6 +256,21 @@ def sample_transcript(
         used += weight(line) + 1
         return True
 
+    def point(i: int) -> bool:
+        """Take passage i as one the notes point to; one already taken cut short (in the
+        opening) is taken again around the sentences the notes point to."""
+        nonlocal used
+        if i not in chosen:
+            return take(i, pointer=True)
+        line = chosen[i]
+        if line.endswith("…"):
+            del chosen[i]
+            used -= weight(line) + 1
+            if not take(i, pointer=True):
+                chosen[i] = line
+                used += weight(line) + 1
+        return True
+
     # 1. the opening, up to a quarter of the room (the first passage at least, clipped)
     opening_room = max(budget // 4, MIN_PASSAGE_CHARS)
     start = used
@@ -271,7 +281,7 @@ def sample_transcript(
     if timed:
         for seconds in clock_times(notes):
             at = passage_at(segments, seconds)
-            if at is not None and (at in chosen or take(at, pointer=True)):
+            if at is not None and point(at):
                 pointed.append(at)
     # 3. the passages that share the notes' rarer words (those already shown count too, but
     # only new ones use up the MAX_TOPIC_PASSAGES)
@@ -279,7 +289,8 @@ def sample_transcript(
     for i in topic_passages(segments, notes)[: MAX_TOPIC_PASSAGES * 3]:
         if i in chosen:
             pointed.append(i)
-        elif added < MAX_TOPIC_PASSAGES and take(i, pointer=True):
+            point(i)
+        elif added < MAX_TOPIC_PASSAGES and point(i):
             pointed.append(i)
             added += 1
     # 4. with room left: each chapter's first passage, then passages spread over the episode

@@ -236,6 +236,7 @@ def time_violations(text: str, evidence: Evidence) -> list[str]:
         return [m.group(0) for m in marks if _seconds(m) not in evidence.times]
     segments = transcript.segments
     heard = " ".join(s.text for s in segments[:50])
+    speakers = terms(" ".join(sorted({s.speaker for s in segments if s.speaker})))
     for start, end in _sentences(text):
         inside = [m for m in marks if start <= m.start() < end]
         for k, m in enumerate(inside):
@@ -260,7 +261,7 @@ def time_violations(text: str, evidence: Evidence) -> list[str]:
             claim = text[m.end() : upto] if len(inside) > 1 else text[start:end].replace(raw, " ")
             if not _same_script(claim, heard):
                 continue
-            wanted = terms(claim)
+            wanted = terms(claim) - speakers  # a name is said near every time of its show
             if len(wanted) >= MIN_CLAIM_TERMS and 3 * len(wanted & terms(near)) < len(wanted):
                 found.append(f"{raw} (what the text says was not said near {raw})")
     return found

@@ -19,6 +19,14 @@ steps alone (grouping asks its relation questions at once but places stories one
 its share is shown apart). The header carries the load average: other work on the machine
 stretches wall times.
 
+Then, in the same run, the cost of one episode (tests/fixtures/media/long: a 62-minute
+interview, its show notes pointing into the transcript): one judge call and one comment call
+with the show notes and (s) the transcript sample the editor sends (`editor/episode.py`),
+(f) the transcript's first characters, as many as the sample holds, (w) the whole transcript.
+The fake gives the same scripted answers to all three, so the difference is what is sent.
+Printed: transcript characters, input tokens per call, tokens and cost per episode, and how
+many of the five passages the show notes point to the judge was shown.
+
 Run: .venv/bin/python bench/editor.py [--stories 520] [--latency 1.5] [--jitter 0.5]
      [--corpus ../shared/corpus]   (an empty --corpus '' : the demo feeds alone)
 """
@@ -32,6 +40,8 @@ import shutil
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,17 +49,27 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import delete, update
 
+from newsdesk.collect.transcripts import parse_chapters, parse_transcript
 from newsdesk.config import load_settings
-from newsdesk.dev.fake_llm import FakeLLM
-from newsdesk.domain import Source, SourceTier, Tier
+from newsdesk.dev.fake_llm import FakeLLM, Rule
+from newsdesk.domain import Item, Source, SourceTier, Tier, Transcript
 from newsdesk.editor.comment import CommentaryAnswer, comment_messages
+from newsdesk.editor.episode import (
+    COMMENT_SAMPLE_CHARS,
+    JUDGE_SAMPLE_CHARS,
+    sample_transcript,
+    weight,
+)
 from newsdesk.editor.judge import JudgementAnswer, judge_messages
-from newsdesk.editor.providers import Limits, LLMProvider, ModelError, Receipt, Spend
+from newsdesk.editor.providers import Limits, LLMProvider, ModelError, Receipt, Spend, price_for
 from newsdesk.editor.rules import rules_judgement
+from newsdesk.normalize import FreshnessRules
+from newsdesk.normalize.stage import normalize_entry
 from newsdesk.policy import load_policy
 from newsdesk.runner.demo import DemoFeedServer
 from newsdesk.runner.local import run_once
 from newsdesk.sources.catalog import DEMO_CATALOG, DEMO_FEEDS, load_catalog
+from newsdesk.sources.kinds import parse_bytes
 from newsdesk.store import repo
 from newsdesk.store import schema as t
 from newsdesk.store.db import Database
@@ -60,6 +80,16 @@ CORPUS = ROOT / ".." / "shared" / "corpus"
 CORPUS_DIRS = ("Olshansk+rss-feeds", "0xSMW+rss-feeds")
 CONCURRENCY = 16
 STORIES = 520  # enough for the issue's 500, small enough to run in a few minutes
+EPISODE = ROOT / "tests" / "fixtures" / "media" / "long"
+# What the episode's show notes point to, as said in its transcript (make_ep21.py).
+POINTED = (
+    "we cut the price of long-context requests by 60 percent",  # "at 23:10"
+    "prefill is about 90 percent of the GPU time",
+    "The KV cache for a full window of Wren is about 320 GB",
+    "built our own eval from 400 internal documents",
+    "Needle-in-a-haystack tests mislead",
+)
+PRICED = "gpt-4o-mini"  # the cost row prices tokens as this model's (config.DEFAULT_PRICES)
 
 
 class NoReceipts:
@@ -171,6 +201,117 @@ def _full(fenced: str, item: Any) -> str:
     return f"{head}body:\n{body}\nSTORY>>>{rest}"
 
 
+def episode() -> tuple[Item, Source, Transcript]:
+    """The fixture episode as the desk stores it: the item from its feed, the transcript."""
+    url = "https://inference-hours.example/feed.xml"
+    source = Source("inference-hours", "Inference Hours", url, tier=SourceTier.T2, group="podcast")
+    now = datetime.now(UTC)
+    feed = (
+        (EPISODE / "feed.xml").read_bytes().replace(b"@BASE@", b"https://inference-hours.example")
+    )
+    feed = feed.replace(b"@DATE@", format_datetime(now - timedelta(hours=2), usegmt=True).encode())
+    (entry,) = parse_bytes(source, feed, url).entries
+    item = normalize_entry(entry, source, now, FreshnessRules())
+    transcript = parse_transcript((EPISODE / "ep21.vtt").read_bytes(), "vtt")
+    chapters = parse_chapters((EPISODE / "ep21.chapters.json").read_bytes())
+    return item, source, Transcript(transcript.segments, chapters, "vtt")
+
+
+def _with_body(messages: list[dict[str, str]], body: str) -> list[dict[str, str]]:
+    """The prompt with the fenced body replaced (uncapped): what a naive editor would send."""
+    user = messages[1]["content"]
+    head, _, rest = user.partition("body:\n")
+    tail = rest.split("\nSTORY>>>", 1)[1]
+    return [messages[0], {"role": "user", "content": f"{head}body:\n{body}\nSTORY>>>{tail}"}]
+
+
+def _episode_answers() -> list[Rule]:
+    """The same faithful answers whatever was sent (a featured judgement and commentary)."""
+    notes = ("Priya Raman leads inference at Larkspur AI. She explains why prefill, not "
+             "decoding, dominates the bill of a context window of a million tokens. ")  # fmt: skip
+    judged = {
+        "hkr": {"hook": True, "knowledge": True, "resonance": True}, "importance": 80,
+        "tags": {"capabilities": [], "entities": ["Larkspur AI"], "topics": []},
+        "title_en": "What a million-token context really costs", "title_zh": "百万上下文的成本",
+        "summary_en": notes, "summary_zh": notes, "why": "A practitioner's numbers.",
+    }  # fmt: skip
+    comment = {"take_en": "Prefill, not decoding, is the bill.", "take_zh": "账单在预填充。",
+               "sharp_en": (notes + "I have not verified it. ") * 8, "sharp_zh": notes}  # fmt: skip
+    return [Rule(schema="judgement", reply=judged), Rule(schema="commentary", reply=comment)]
+
+
+async def episode_cost(fake: FakeLLM, settings: Any, policy: Any) -> dict[str, dict[str, Any]]:
+    """One judge and one comment call per way of reading the episode; tokens from the fake."""
+    item, source, transcript = episode()
+    notes = item.body_text
+    judgement = rules_judgement(item, source, policy)
+    judgement = judgement.__class__(**{**_fields(judgement), "tier": Tier.FEATURED})
+    judge_sample = sample_transcript(transcript, notes, JUDGE_SAMPLE_CHARS)
+    comment_sample = sample_transcript(transcript, notes, COMMENT_SAMPLE_CHARS)
+    plain_judge = judge_messages(policy, item, source, 1)
+    plain_comment = comment_messages(policy, item, source, judgement, [])
+    whole = transcript.text
+    ways: dict[str, tuple[list[dict[str, str]], list[dict[str, str]], str]] = {
+        "sample": (
+            judge_messages(policy, item, source, 1, sample=judge_sample),
+            comment_messages(policy, item, source, judgement, [], sample=comment_sample),
+            judge_sample.text,
+        ),
+        "first": (
+            _with_body(plain_judge, f"{notes}\n{whole[: judge_sample.weight]}"),
+            _with_body(plain_comment, f"{notes}\n{whole[: comment_sample.weight]}"),
+            whole[: judge_sample.weight],
+        ),
+        "whole": (
+            _with_body(plain_judge, f"{notes}\n{whole}"),
+            _with_body(plain_comment, f"{notes}\n{whole}"),
+            whole,
+        ),
+    }
+    fake.rules[:0] = _episode_answers()
+    client = LLMProvider(settings, NoReceipts())
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        for name, (judge, comment, shown) in ways.items():  # one way at a time: its log rows
+            start = len(fake.log)
+            await client.call_json("judge", judge, JudgementAnswer)
+            await client.call_json("comment", comment, CommentaryAnswer)
+            (j, c) = fake.log[start:]
+            tokens_in, tokens_out = j.tokens_in + c.tokens_in, j.tokens_out + c.tokens_out
+            out[name] = {
+                "chars": weight(shown), "judge_in": j.tokens_in, "comment_in": c.tokens_in,
+                "tokens": tokens_in + tokens_out,
+                "cost": price_for(settings, PRICED, tokens_in, tokens_out) or 0.0,
+                "pointed": sum(p in shown for p in POINTED),
+            }  # fmt: skip
+    finally:
+        await client.close()
+        del fake.rules[:2]
+    return out
+
+
+def episode_table(cost: dict[str, dict[str, Any]], minutes: float) -> Table:
+    table = Table(title=f"editor cost per episode: a {minutes:.0f}-minute interview with show "
+                  "notes, chapters and a transcript (tests/fixtures/media/long)")  # fmt: skip
+    for column in ("", "(s) sample", "(f) first chars", "(w) whole", "s / f", "s / w"):
+        table.add_column(column, justify="right")
+    s, f, w = cost["sample"], cost["first"], cost["whole"]
+
+    def row(label: str, get: Any, fmt: str = "{:.0f}") -> None:
+        a, b, c = get(s), get(f), get(w)
+        table.add_row(label, fmt.format(a), fmt.format(b), fmt.format(c),
+                      f"{a / b:.2f}" if b else "-", f"{a / c:.2f}" if c else "-")  # fmt: skip
+
+    row("transcript characters sent to the judge", lambda r: r["chars"])
+    row("input tokens, judge call", lambda r: r["judge_in"])
+    row("input tokens, comment call", lambda r: r["comment_in"])
+    row("tokens per episode (judge + comment, in + out)", lambda r: r["tokens"])
+    row(f"cost per episode (USD at {PRICED} prices)", lambda r: r["cost"], "{:.5f}")
+    table.add_row("what the notes point to, in the judge's prompt",
+                  *(f"{r['pointed']}/{len(POINTED)}" for r in (s, f, w)), "", "")  # fmt: skip
+    return table
+
+
 async def main(latency: float, jitter: float, stories_wanted: int, corpus: Path | None) -> int:
     console = Console()
     if corpus is not None and not corpus.exists():
@@ -235,6 +376,7 @@ async def main(latency: float, jitter: float, stories_wanted: int, corpus: Path 
         naive_failed = await naive(settings, policy, stories)
         wall_b = time.monotonic() - began
         calls_b, in_b, out_b = tokens(fake.log, start)
+        per_episode = await episode_cost(fake, settings, policy)
     db.close()
     shutil.rmtree(work, ignore_errors=True)
 
@@ -266,6 +408,7 @@ async def main(latency: float, jitter: float, stories_wanted: int, corpus: Path 
                   f"opinions {ours.second_opinions}, commented {ours.commented} (of which "
                   f"{ours.events_commented} events), failed {ours.judge_failed}; "
                   f"(b) stories failed {naive_failed}")  # fmt: skip
+    console.print(episode_table(per_episode, episode()[2].segments[-1].start / 60))
     return 0
 
 

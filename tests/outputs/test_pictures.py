@@ -148,3 +148,51 @@ def test_sources_draw_stories_per_day_and_fetch_outcomes(client_for, desk) -> No
         # a quiet source is drawn, not left blank
         assert "No stories in the 30 days to 2025-11-24." in days
         assert "<text " in page and ">no stories in 30 days</text>" in page
+
+
+def test_usage_draws_cost_and_tokens_per_day_with_the_budget(client_for, desk) -> None:
+    from rich.console import Console
+
+    from newsdesk.cli.editor import usage_chart
+    from newsdesk.publish.pictures import usage_per_day
+
+    demo = client_for(demo=True, admin_password=PASSWORD)
+    sign_in(demo)
+    empty = demo.get("/admin/usage").text
+    assert "No cost in the 30 days to" in empty and ">no cost in 30 days</text>" in empty
+    now = datetime.now(UTC)  # money is spent on the real clock, also in the demo
+    calls = [("judge", "fake-editor", 3, 900, 100, 0.002), ("judge", "fake-editor", 3, 500, 50,
+             0.001), ("comment", "fake-writer", 1, 2000, 400, 0.01), ("judge", "fake-editor", 0,
+             100, 10, 0.0005), ("judge", "fake-editor", 40, 100, 10, 9.0)]  # fmt: skip
+    desk.write_sync(lambda c: c.execute(t.usage.insert(), [
+        {"service": "fake", "purpose": p, "model": m, "tokens_in": i, "tokens_out": o,
+         "cost": cost, "created_at": now - timedelta(days=back)}
+        for p, m, back, i, o, cost in calls
+    ]))  # fmt: skip
+    desk.write_sync(lambda c: c.execute(t.budgets.insert().values(
+        service="fake", window="day", max_cost=0.0025, max_tokens=None)))  # fmt: skip
+    page = demo.get("/admin/usage").text
+    days = labels_of(page, "days")
+    cost = [0.0] * 30
+    tokens = [0] * 30
+    for _, _, back, i, o, spent in calls:
+        if back < 30:
+            cost[29 - back] += spent
+            tokens[29 - back] += i + o
+    figures = ", ".join(f"{v:.6f}".rstrip("0").rstrip(".") or "0" for v in cost)
+    assert (
+        f"Cost (USD) per day, the 30 days to {now:%Y-%m-%d}: {figures}. Daily budget: 0.0025."
+        in days
+    )
+    assert f"Tokens per day, the 30 days to {now:%Y-%m-%d}: {', '.join(map(str, tokens))}." in days
+    assert 'class="limit"' in page  # the budget's line is drawn
+    # one row per step and model, each with its own two pictures
+    assert sum(x.startswith("Cost (USD) per day") for x in days) == 3
+    # `newsdesk usage` prints the same figures as a terminal chart
+    with desk.read() as conn:
+        per_day = usage_per_day(conn, now, "UTC")
+    console = Console(record=True, width=140)
+    console.print(usage_chart(per_day))
+    text = console.export_text()
+    assert "fake-editor" in text and "fake-writer" in text and "0.0135" in text
+    assert "daily budget: 0.0025 USD" in text

@@ -7,10 +7,11 @@ import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from newsdesk.cli import policy as policy_loop
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
@@ -115,13 +116,16 @@ def usage(
     """Model calls, tokens, latency and cost per service, step and model."""
     with friendly_errors():
         start = parse_since(since)
-        db = open_database(settings_for())
+        settings = settings_for()
+        db = open_database(settings)
         try:
+            from newsdesk.publish.pictures import usage_per_day
             from newsdesk.store.editor import receipt_counts, usage_summary
 
             with db.read() as conn:
                 rows = usage_summary(conn, start)
                 receipts = receipt_counts(conn)
+                per_day = usage_per_day(conn, datetime.now(UTC), settings.timezone)
         finally:
             db.close()
         title = "model usage" + (f" since {start:%Y-%m-%d %H:%M} UTC" if start else "")
@@ -145,6 +149,46 @@ def usage(
         held = receipts.get("unknown", 0) + receipts.get("pending", 0)
         out.print(f"receipts: {receipts.get('ok', 0)} answered, {held} of unknown outcome, "
                   f"{receipts.get('failed', 0) + receipts.get('invalid', 0)} failed")  # fmt: skip
+        out.print(usage_chart(per_day))
+
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def spark_text(values: tuple[float, ...], top: float, limit: float | None = None) -> Text:
+    """One character per day, as high as the day's figure; red where it passed the budget."""
+    line = Text()
+    for v in values:
+        level = 0 if not v else max(1, round(v / top * (len(BLOCKS) - 1))) if top else 0
+        line.append(BLOCKS[level] if v else "·", style="red" if limit and v > limit else "cyan")
+    return line
+
+
+def usage_chart(per_day: Any) -> Table:
+    """The same figures as /admin/usage draws: cost and tokens per day for 30 days, by step
+    and model, one character a day (the first column is 30 days ago, the last today)."""
+    last = per_day.cost.last
+    table = Table(title=f"per day, the 30 days to {last:%Y-%m-%d} (oldest left)")
+    for column in ("step", "model", "cost per day", "cost", "tokens per day", "tokens"):
+        table.add_column(column, justify="right" if column in ("cost", "tokens") else "left")
+    top_cost = max(per_day.cost.values) or 1.0
+    top_tokens = max(per_day.tokens.values) or 1.0
+    for step, model, cost, tokens in per_day.rows:
+        table.add_row(step, model, spark_text(cost.values, top_cost), f"{cost.total:.4f}",
+                      spark_text(tokens.values, top_tokens), f"{int(tokens.total):,}")  # fmt: skip
+    cost_limit, token_limit = per_day.cost.limit, per_day.tokens.limit
+    table.add_row("total", "", spark_text(per_day.cost.values, top_cost, cost_limit),
+                  f"{per_day.cost.total:.4f}",
+                  spark_text(per_day.tokens.values, top_tokens, token_limit),
+                  f"{int(per_day.tokens.total):,}", style="bold")  # fmt: skip
+    if cost_limit or token_limit:
+        table.caption = "daily budget: " + ", ".join(
+            x for x in (f"{cost_limit} USD" if cost_limit else "",
+                        f"{int(token_limit):,} tokens" if token_limit else "") if x
+        ) + " (days over it in red)"  # fmt: skip
+    if not per_day.rows:
+        table.caption = "no paid calls in 30 days"
+    return table
 
 
 # ---- policy -------------------------------------------------------------------------------

@@ -153,40 +153,50 @@ class PerDay:
     what: str = "stories"
     limit: float | None = None
     kind: str = "days"
+    bar: int = DAY_BAR  # px per day
+    height: int = 24
+
+    def large(self) -> PerDay:
+        """The same figures drawn bigger (a page's main chart: 300 × 64 px)."""
+        return PerDay(self.last, self.values, self.what, self.limit, self.kind, 10, 64)
 
     @property
     def total(self) -> float:
         return sum(self.values)
 
     def _fmt(self, v: float) -> str:
-        return f"{v:.4f}".rstrip("0").rstrip(".") if self.what == "USD" else str(int(v))
+        return f"{v:.6f}".rstrip("0").rstrip(".") or "0" if self.what == "USD" else str(int(v))
+
+    @property
+    def noun(self) -> str:
+        return {"USD": "cost (USD)", "tokens": "tokens"}.get(self.what, self.what)
 
     @property
     def label(self) -> str:
         n, last = len(self.values), self.last.isoformat()
         if not self.total:
-            return f"No {self.what} in the {n} days to {last}."
+            return f"No {self.noun.split(' ')[0]} in the {n} days to {last}."
         figures = ", ".join(self._fmt(v) for v in self.values)
-        text = f"{self.what.capitalize()} per day, the {n} days to {last}: {figures}."
+        text = f"{self.noun[0].upper()}{self.noun[1:]} per day, the {n} days to {last}: {figures}."
         if self.limit:
             text += f" Daily budget: {self._fmt(self.limit)}."
         return text
 
     def draw(self) -> Drawing:
-        n, h = len(self.values), 24
-        width = n * DAY_BAR
+        n, h, w = len(self.values), self.height, self.bar
+        width, room = n * w, h - 4
         base = [f"M0 {h - 1}h{width}v1h-{width}z"]
         if not self.total:
-            return _drawing(width, h, f"no {self.what} in {n} days", nil=base)
+            return _drawing(width, h, f"no {self.noun.split(' ')[0]} in {n} days", nil=base)
         top = max(max(self.values), self.limit or 0.0)
         bars = []
         for i, v in enumerate(self.values):
             if v:
-                bh = max(1.0, v * 20 / top)
-                bars.append(f"M{i * DAY_BAR} {_num(h - bh)}h{DAY_BAR - 1}V{h}h-{DAY_BAR - 1}z")
+                bh = max(1.0, v * room / top)
+                bars.append(f"M{i * w} {_num(h - bh)}h{w - 1}V{h}h-{w - 1}z")
         line = []
         if self.limit:
-            y = _num(h - self.limit * 20 / top)
+            y = _num(h - self.limit * room / top)
             line = [f"M0 {y}h{width}v1h-{width}z"]
         return _drawing(width, h, nil=base, bar=bars, limit=line)
 
@@ -285,3 +295,52 @@ def fetch_outcomes(conn: Connection, limit: int = FETCHES) -> dict[str, Outcomes
 
 def aware(when: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+# ---- money and tokens ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Cost and tokens per day for 30 days: in all, and per step (purpose) and model."""
+
+    cost: PerDay
+    tokens: PerDay
+    rows: tuple[tuple[str, str, PerDay, PerDay], ...]  # (step, model, cost, tokens)
+
+
+def usage_per_day(conn: Connection, now: datetime, tz: str, days: int = DAYS) -> Usage:
+    """Paid calls per day (the real clock: money is spent today, also in the demo), with the
+    daily budgets editors set (`budgets`, window "day", summed over services) as lines."""
+    last, since = day_range(now, tz, days)
+    u, b = t.usage.c, t.budgets.c
+    cost: dict[tuple[str, str], list[float]] = {}
+    tokens: dict[tuple[str, str], list[float]] = {}
+    for purpose, model, tokens_in, tokens_out, spent, at in conn.execute(
+        select(u.purpose, u.model, u.tokens_in, u.tokens_out, u.cost, u.created_at).where(
+            u.created_at >= since, u.created_at <= now
+        )
+    ):
+        index = day_index(aware(at), last, tz, days)
+        if index is None:
+            continue
+        key = (purpose, model)
+        cost.setdefault(key, [0.0] * days)[index] += spent or 0.0
+        tokens.setdefault(key, [0.0] * days)[index] += (tokens_in or 0) + (tokens_out or 0)
+    budget = conn.execute(
+        select(func.sum(b.max_cost), func.sum(b.max_tokens)).where(b.window == "day")
+    ).one()
+
+    def total(by: dict[tuple[str, str], list[float]]) -> tuple[float, ...]:
+        return tuple(round(sum(v[i] for v in by.values()), 6) for i in range(days))
+
+    rows = tuple(
+        (purpose, model, PerDay(last, tuple(round(v, 6) for v in cost[purpose, model]), "USD"),
+         PerDay(last, tuple(tokens[purpose, model]), "tokens"))
+        for purpose, model in sorted(cost)
+    )  # fmt: skip
+    return Usage(
+        PerDay(last, total(cost), "USD", float(budget[0]) if budget[0] else None),
+        PerDay(last, total(tokens), "tokens", float(budget[1]) if budget[1] else None),
+        rows,
+    )

@@ -17,7 +17,7 @@ from newsdesk.policy.loader import PolicyError, parse_policy
 from newsdesk.publish import admin as views
 from newsdesk.publish.admin_desk import source_tests
 from newsdesk.publish.desk import source_health
-from newsdesk.publish.pictures import source_pictures
+from newsdesk.publish.pictures import source_pictures, usage_per_day
 from newsdesk.store import policy as policy_store
 from newsdesk.store import reader
 from newsdesk.web.auth import EditorSession, check_csrf, require_editor
@@ -105,9 +105,11 @@ def admin_runs(request: Request) -> HTMLResponse:
 
 @router.get("/usage", response_class=HTMLResponse)
 def admin_usage(request: Request) -> HTMLResponse:
+    now, tz = datetime.now(UTC), settings(request).timezone
     with database(request).read() as conn:
-        windows = views.usage_summary(conn, datetime.now(UTC), settings(request).timezone)
-    return page(request, "usage", "usage", windows=windows)
+        windows = views.usage_summary(conn, now, tz)
+        per_day = usage_per_day(conn, now, tz)  # money is spent on the real clock
+    return page(request, "usage", "usage", windows=windows, per_day=per_day)
 
 
 @router.get("/budgets", response_class=HTMLResponse)

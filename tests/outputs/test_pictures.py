@@ -196,3 +196,45 @@ def test_usage_draws_cost_and_tokens_per_day_with_the_budget(client_for, desk) -
     text = console.export_text()
     assert "fake-editor" in text and "fake-writer" in text and "0.0135" in text
     assert "daily budget: 0.0025 USD" in text
+
+
+def tiers_by_hand(items, last, days: int = 30) -> str:
+    rows = []
+    for back in range(days - 1, -1, -1):
+        day = last - timedelta(days=back)
+        found = [tier for tier, filed in items if filed.date() == day]
+        if found:
+            parts = ", ".join(
+                f"{x} {found.count(x)}" for x in ("p1", "featured", "all", "excluded")
+            )
+            rows.append(f"{day.isoformat()}: {parts}")
+    return "; ".join(rows)
+
+
+def test_runs_and_policy_preview_draw_tier_shares_per_day(client_for, desk) -> None:
+    from newsdesk.runner.policy import preview_version
+
+    from .conftest import demo_settings
+
+    demo = client_for(demo=True, admin_password=PASSWORD)
+    sign_in(demo)
+    with desk.read() as conn:
+        items = [(tier, filed if filed.tzinfo else filed.replace(tzinfo=UTC))
+                 for tier, filed in conn.execute(select(t.items.c.tier, t.items.c.filed_at))
+                 if tier is not None]  # fmt: skip
+    last = DEMO_AS_OF.date()
+    [runs] = labels_of(demo.get("/admin/runs").text, "tiers")
+    assert runs == (
+        f"Tier shares per day, the 30 days to {last}, stories by tier: "
+        f"{tiers_by_hand([(x, f) for x, f in items if f <= DEMO_AS_OF], last)}."
+    )
+    # a preview of the active version: current and draft side by side, the same shares
+    policy = demo.get("/admin/policy").text
+    version = re.search(r'action="/admin/policy/([0-9a-f]+)/preview"', policy).group(1)  # type: ignore[union-attr]
+    preview_version(desk, demo_settings(), version, days=3650)
+    current, draft = labels_of(demo.get(f"/admin/policy?version={version}").text, "tiers")
+    newest = max(f for _, f in items).date()
+    expected = tiers_by_hand(items, newest)
+    head = f"Current policy, tier shares per day, the 30 days to {newest}, stories by tier: "
+    assert current == f"{head}{expected}."
+    assert draft == current.replace("Current policy", "This version")

@@ -29,8 +29,10 @@ def preview(
     stories: list[Story],
     voted: list[Voted],
     gold: list[tuple[bool, Reading]],
+    days: dict[int, str] | None = None,
 ) -> dict[str, Any]:
-    """The rules editor's preview: every story judged under both policies, for free."""
+    """The rules editor's preview: every story judged under both policies, for free. `days`
+    (story id -> the day it was filed) adds the tiers per day under each."""
     before: Verdicts = {}
     after: Verdicts = {}
     for story in stories:
@@ -47,8 +49,9 @@ def preview(
         agreement.append((v.want, was, now))
     titles = {s.item_id: s.title for s in stories}
     figures = compare(
-        titles, before, after, agreement, gold_scores(gold, current), gold_scores(gold, draft)
-    )
+        titles, before, after, agreement, gold_scores(gold, current), gold_scores(gold, draft),
+        days,
+    )  # fmt: skip
     return figures | {
         "current_version": current.version,
         "draft_version": draft.version,
@@ -64,6 +67,7 @@ def compare(
     agreement: list[tuple[bool | None, bool, bool]],
     gold_before: dict[str, float],
     gold_after: dict[str, float],
+    days: dict[int, str] | None = None,
 ) -> dict[str, Any]:
     """The preview's figures from two sets of verdicts, whichever editor made them.
     `agreement` holds (wanted selected, selected before, selected after) per voted story,
@@ -100,6 +104,14 @@ def compare(
         votes["current"] += was == want
         votes["draft"] += now == want
     drop = round(gold_before["f1"] - gold_after["f1"], 4)
+    by_day: dict[str, dict[str, dict[str, int]]] = {"current": {}, "draft": {}}
+    for item_id, (old, _) in before.items():
+        day = (days or {}).get(item_id)
+        if day is None or item_id not in after:
+            continue
+        for name, tier in (("current", old), ("draft", after[item_id][0])):
+            counts = by_day[name].setdefault(day, {})
+            counts[tier.value] = counts.get(tier.value, 0) + 1
     return {
         "stories": sum(tiers["current"].values()),
         "current": gold_before,
@@ -112,4 +124,5 @@ def compare(
         "left": len(leave),
         "votes_agreement": votes,
         "tiers": {name: {t.value: counts[t.value] for t in Tier} for name, counts in tiers.items()},
+        "tiers_by_day": by_day if days is not None else None,
     }

@@ -344,3 +344,92 @@ def usage_per_day(conn: Connection, now: datetime, tz: str, days: int = DAYS) ->
         PerDay(last, total(tokens), "tokens", float(budget[1]) if budget[1] else None),
         rows,
     )
+
+
+# ---- tiers --------------------------------------------------------------------------------
+
+TIERS = ("p1", "featured", "all", "excluded")
+
+
+@dataclass(frozen=True, slots=True)
+class TierShares:
+    """Judged stories per day by tier (p1, featured, all, excluded), drawn as shares: each day
+    a bar of full height split by tier, oldest day first."""
+
+    last: date
+    counts: tuple[tuple[int, int, int, int], ...]
+    title: str = "Tier shares"
+    kind: str = "tiers"
+
+    @property
+    def label(self) -> str:
+        n, last = len(self.counts), self.last.isoformat()
+        days = []
+        for i, row in enumerate(self.counts):
+            if sum(row):
+                day = self.last - timedelta(days=n - 1 - i)
+                parts = ", ".join(f"{tier} {k}" for tier, k in zip(TIERS, row, strict=True))
+                days.append(f"{day.isoformat()}: {parts}")
+        if not days:
+            return f"{self.title}: no judged stories in the {n} days to {last}."
+        return f"{self.title} per day, the {n} days to {last}, stories by tier: {'; '.join(days)}."
+
+    def draw(self) -> Drawing:
+        n, h, w = len(self.counts), 40, 8
+        width = n * w
+        base = [f"M0 {h - 1}h{width}v1h-{width}z"]
+        if not any(sum(row) for row in self.counts):
+            return _drawing(width, h, "no judged stories", nil=base)
+        parts: dict[str, list[str]] = {f"t-{tier}": [] for tier in TIERS}
+        for i, row in enumerate(self.counts):
+            total, y = sum(row), float(h)
+            for tier, k in zip(TIERS, row, strict=True):
+                if k:
+                    bh = k * h / total
+                    parts[f"t-{tier}"].append(
+                        f"M{i * w} {_num(y - bh)}h{w - 1}V{_num(y)}h-{w - 1}z"
+                    )
+                    y -= bh
+        return _drawing(width, h, **parts)  # type: ignore[arg-type]
+
+
+def shares_by_day(
+    by_day: dict[str, dict[str, int]], last: date, days: int, title: str
+) -> TierShares:
+    """TierShares of {day: {tier: n}} for the `days` to `last`."""
+    rows = []
+    for back in range(days - 1, -1, -1):
+        tiers = by_day.get((last - timedelta(days=back)).isoformat(), {})
+        rows.append(tuple(int(tiers.get(tier, 0)) for tier in TIERS))
+    return TierShares(last, tuple(rows), title)  # type: ignore[arg-type]
+
+
+def tier_shares(conn: Connection, now: datetime, tz: str, days: int = DAYS) -> TierShares:
+    """The desk's judged stories per filed day (the desk's clock and time zone) by tier."""
+    last, since = day_range(now, tz, days)
+    i = t.items.c
+    by_day: dict[str, dict[str, int]] = {}
+    for tier, filed_at in conn.execute(
+        select(i.tier, i.filed_at).where(
+            i.filed_at >= since, i.filed_at <= now, i.tier.is_not(None)
+        )
+    ):
+        day = aware(filed_at).astimezone(ZoneInfo(tz)).date().isoformat()
+        counts = by_day.setdefault(day, {})
+        counts[tier] = counts.get(tier, 0) + 1
+    return shares_by_day(by_day, last, days, "Tier shares")
+
+
+def preview_shares(preview: dict | None) -> tuple[TierShares, TierShares] | None:
+    """Current and draft tier shares per day of a stored policy preview, over its newest
+    30 days (ending on its newest story's day), or None for a preview measured before."""
+    found = (preview or {}).get("tiers_by_day")
+    if not found:
+        return None
+    seen = sorted({*found["current"], *found["draft"]})
+    if not seen:
+        return None
+    last = date.fromisoformat(seen[-1])
+    days = min(DAYS, int((preview or {}).get("days") or DAYS))
+    return (shares_by_day(found["current"], last, days, "Current policy, tier shares"),
+            shares_by_day(found["draft"], last, days, "This version, tier shares"))  # fmt: skip

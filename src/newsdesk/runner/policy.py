@@ -177,7 +177,9 @@ def preview_version(
     current, draft = active_policy(db, settings), _parsed(row)
     stories = desk_stories(db, datetime.now(UTC) - timedelta(days=days))
     votes, voted_stories = load_votes(db, None)
-    figures = measure(current, draft, stories, group_votes(votes, voted_stories), gold_cases(gold))
+    filed = filed_days(db, [s.item_id for s in stories], settings.timezone)
+    figures = measure(current, draft, stories, group_votes(votes, voted_stories), gold_cases(gold),
+                      filed)  # fmt: skip
     figures |= {
         "days": days,
         "gold_file": str(gold or SHIPPED_GOLD),
@@ -186,6 +188,21 @@ def preview_version(
     }
     db.write_sync(lambda c: store.set_preview(c, row.version, figures))
     return figures
+
+
+def filed_days(db: Database, ids: list[int], tz: str) -> dict[int, str]:
+    """Each story's filed day in the desk's time zone (the preview's tiers per day)."""
+    from zoneinfo import ZoneInfo
+
+    zone, i, out = ZoneInfo(tz), t.items.c, {}
+    with db.read() as conn:
+        for start in range(0, len(ids), 500):
+            for item_id, filed_at in conn.execute(
+                select(i.id, i.filed_at).where(i.id.in_(ids[start : start + 500]))
+            ):
+                at = filed_at if filed_at.tzinfo else filed_at.replace(tzinfo=UTC)
+                out[item_id] = at.astimezone(zone).date().isoformat()
+    return out
 
 
 def preview_estimate(
@@ -282,6 +299,7 @@ async def preview_with_model(
                 for c, g in zip(cases, gold_draft, strict=True)
             ]
         ),
+        filed_days(db, [r.id for r in rows], settings.timezone),
     )
     figures |= {
         "current_version": current.version,

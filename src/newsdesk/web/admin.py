@@ -17,7 +17,12 @@ from newsdesk.policy.loader import PolicyError, parse_policy
 from newsdesk.publish import admin as views
 from newsdesk.publish.admin_desk import source_tests
 from newsdesk.publish.desk import source_health
-from newsdesk.publish.pictures import source_pictures, usage_per_day
+from newsdesk.publish.pictures import (
+    preview_shares,
+    source_pictures,
+    tier_shares,
+    usage_per_day,
+)
 from newsdesk.store import policy as policy_store
 from newsdesk.store import reader
 from newsdesk.web.auth import EditorSession, check_csrf, require_editor
@@ -98,9 +103,10 @@ def admin_runs(request: Request) -> HTMLResponse:
         runs = views.recent_runs(conn)
         failures = views.fetch_failures(conn, since)
         judge_failures = views.judge_failures(conn)
-    return page(
-        request, "runs", "runs", runs=runs, failures=failures, judge_failures=judge_failures
-    )
+        # the stories' own days, on the desk's clock (the demo's: its snapshot's last 30 days)
+        shares = tier_shares(conn, desk_now(request), settings(request).timezone)
+    return page(request, "runs", "runs", runs=runs, failures=failures,
+                judge_failures=judge_failures, shares=shares)  # fmt: skip
 
 
 @router.get("/usage", response_class=HTMLResponse)
@@ -212,6 +218,7 @@ def admin_policy(
         b=b,
         activations=activations,
         jobs=[j for j in jobs if j.version == row.version][:3],
+        shares=preview_shares(row.preview),
     )
 
 

@@ -205,6 +205,20 @@ def check_search(out: str) -> None:
 DEMO = shlex.quote(str(DEMO_FEEDS))
 POLICY = shlex.quote(str(ROOT / "src" / "newsdesk" / "policy" / "editorial.md"))
 PG = f"--pg {shlex.quote(PG_URL)}" if PG_URL else ""
+
+
+def check_pictures(out: str) -> None:
+    rows = [line for line in out.splitlines() if line.startswith("| sparkline") or
+            line.startswith("| stories per day")]  # fmt: skip
+    assert len(rows) == 6, out
+    for line in rows:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        ours, pygal, ratio = number(cells[2]), number(cells[3]), number(cells[4])
+        assert_ratio(ratio, ours, pygal, rel=0.2)
+        if cells[1] == "CPU ms per rendering" and cells[0].startswith("sparkline"):
+            assert ours < 1.0  # the budget is 0.2 ms; 1 ms leaves room for a loaded machine
+
+
 SMOKE: dict[str, tuple[str, Callable[[str], None]]] = {
     "editor.py": ("--stories 12 --latency 0.05 --jitter 0.02 --corpus ''", check_editor),
     "collect.py": (f"--feeds 4 --baseline-feeds 2 --concurrency 4 --corpus {DEMO}", check_collect),
@@ -217,6 +231,7 @@ SMOKE: dict[str, tuple[str, Callable[[str], None]]] = {
     "tiers.py": (f"--baseline {POLICY} --corpus {DEMO}", check_tiers),
     "web.py": (f"--items 300 --events 60 --seconds 0.5 --clients 2 --cache off {PG}", check_web),
     "scale.py": (f"--feeds 4 --latency 0.01 --corpus {DEMO} {PG}", check_scale),
+    "pictures.py": ("--rounds 40", check_pictures),
 }
 
 

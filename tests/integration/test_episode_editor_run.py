@@ -49,7 +49,9 @@ def judged() -> dict[str, Any]:
 
 
 def commentary(citation: str) -> dict[str, str]:
-    sharp = f"{citation} That is the figure that matters. " + f"{NOTES} I have not verified it. " * 9
+    sharp = (
+        f"{citation} That is the figure that matters. " + f"{NOTES} I have not verified it. " * 9
+    )
     return {"take_en": "The price cut is real; the recall drop is the catch.",
             "take_zh": "降价是真的。", "sharp_en": sharp, "sharp_zh": "降价 60%。"}  # fmt: skip
 

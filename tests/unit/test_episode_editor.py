@@ -15,6 +15,7 @@ from fakes.fake_llm import FakeLLM, Rule, count_tokens
 from newsdesk.config import load_settings
 from newsdesk.domain import Item, Media, Source, SourceTier, Tier, Transcript
 from newsdesk.editor.comment import model_commentary
+from newsdesk.editor.episode import pointed_text
 from newsdesk.editor.judge import judge_messages, model_judgement
 from newsdesk.editor.providers import LLMProvider, MemoryReceipts
 from newsdesk.editor.rules import rules_judgement
@@ -170,3 +171,21 @@ async def test_a_made_up_time_is_repaired_when_the_repair_cites_it_right(
     assert flag.spans == ("1:15:00 (no such time in the transcript)",)
     assert result.commentary.sharp_en == fixed
     await client.close()
+
+
+def test_the_rules_editor_reads_the_passages_the_notes_point_to(
+    policy: Policy, episode: tuple[Item, Transcript]
+) -> None:
+    item, transcript = episode
+    short = replace(item, body_text="Ana talks to Priya Raman of Larkspur AI. At 23:10 she "
+                    "gives the price cut; later, recall on internal documents.")  # fmt: skip
+    heard = pointed_text(transcript, short.body_text)
+    assert QUOTE in heard and "Thanks for having me" not in heard  # pointed passages only
+    notes_only = rules_judgement(short, SOURCE, policy)
+    with_heard = rules_judgement(short, SOURCE, policy, heard=heard)
+    # the notes carry no figure; what the notes point to carries several
+    assert not notes_only.hkr.knowledge and with_heard.hkr.knowledge
+    assert with_heard.importance > notes_only.importance
+    # the summary stays the notes' own words, never a line of the conversation
+    assert with_heard.summary_en == notes_only.summary_en
+    assert pointed_text(None, short.body_text) == ""

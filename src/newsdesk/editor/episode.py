@@ -321,3 +321,19 @@ def sample_for(transcript: Transcript | None, notes: str, limit: int) -> Sample 
     if transcript is None or not (transcript.segments or transcript.chapters):
         return None
     return sample_transcript(transcript, notes, limit)
+
+
+def pointed_text(transcript: Transcript | None, notes: str, limit: int = JUDGE_SAMPLE_CHARS) -> str:
+    """What the rules editor reads of an episode beside its notes: the words of the passages
+    the notes point to (by time or by words), in episode order, at most `limit` wide."""
+    sample = sample_for(transcript, notes, limit)
+    if sample is None or transcript is None:
+        return ""
+    out, used = [], 0
+    for i in sample.pointed:
+        said = " ".join(transcript.segments[i].text.split())
+        if used + weight(said) + 1 > limit:
+            break
+        out.append(said)
+        used += weight(said) + 1
+    return "\n".join(out)

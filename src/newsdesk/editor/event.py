@@ -103,9 +103,12 @@ async def event_judgement(
     )  # fmt: skip
 
 
-def rules_event_judgement(lead: Item, source: Source, policy: Policy, coverage: int) -> Judgement:
-    """Offline: the rules editor over the lead, with the event's coverage count."""
-    return rules_judgement(lead, source, policy, coverage)
+def rules_event_judgement(
+    lead: Item, source: Source, policy: Policy, coverage: int, heard: str = ""
+) -> Judgement:
+    """Offline: the rules editor over the lead (and, a lead that is an episode, the passages
+    its notes point to), with the event's coverage count."""
+    return rules_judgement(lead, source, policy, coverage, heard)
 
 
 async def event_commentary(

@@ -358,12 +358,17 @@ def body_sentences(item: Item) -> list[str]:
     return [s for s in split_sentences(item.body_text) if not INJECTION.search(s)]
 
 
-def compute_signals(item: Item, source: Source, coverage: int = 1) -> Signals:
+def compute_signals(item: Item, source: Source, coverage: int = 1, heard: str = "") -> Signals:
+    """`heard`: an episode's transcript passages its show notes point to. They count for what
+    the story names and the facts it carries (figures, benchmarks, mechanisms, versions); its
+    kind, novelty, opinion, exclusions, length and summary stay the notes', because a
+    conversation's "we launched", "I think" and sheer length are not what those signals mean."""
     sentences = body_sentences(item)
     body = " ".join(sentences)
     title = " ".join(item.title.split())
     lead = body[:LEAD_CHARS]
-    text = f"{title}\n{body}"
+    spoken = " ".join(s for s in split_sentences(heard) if not INJECTION.search(s))
+    text = f"{title}\n{body}\n{spoken}" if spoken else f"{title}\n{body}"
     entities = find_entities(text)
     subject = _subject(title, sentences, source)
     kind = next((name for name, rx in _KINDS if rx.search(title)), "") or next(
@@ -384,13 +389,13 @@ def compute_signals(item: Item, source: Source, coverage: int = 1) -> Signals:
         marketing=tuple(sorted({m.casefold() for m in _MARKETING.findall(text)})),
         novelty=bool(_NOVELTY.search(f"{title}\n{lead}")),
         opinion=_is_opinion(title, body),
-        experiment=bool(_EXPERIMENT.search(text)) and figures >= 2,
+        experiment=bool(_EXPERIMENT.search(f"{title}\n{body}")) and figures >= 2,
         exclusion="",
         coverage=max(1, coverage),
         body_chars=len(body) + 2 * len(_CJK.findall(body)),
         big_money=bool(_BIG_MONEY.search(text)),
     )
-    reason = _exclusion(title, lead, text, entities, partial.facts, partial.opinion)
+    reason = _exclusion(title, lead, f"{title}\n{body}", entities, partial.facts, partial.opinion)
     return replace(partial, exclusion=reason)
 
 
@@ -541,10 +546,11 @@ class Verdict:
     breakdown: tuple[ScorePart, ...]
 
 
-def read_story(item: Item, source: Source, coverage: int = 1) -> Reading:
-    signals = compute_signals(item, source, coverage)
+def read_story(item: Item, source: Source, coverage: int = 1, heard: str = "") -> Reading:
+    signals = compute_signals(item, source, coverage, heard)
     title = " ".join(item.title.split())
-    tags = tag_text(title, " ".join(body_sentences(item)))
+    spoken = " ".join(s for s in split_sentences(heard) if not INJECTION.search(s))
+    tags = tag_text(title, " ".join([*body_sentences(item), spoken]).strip())
     return Reading(signals, derive_hkr(signals), tags, source.id)
 
 
@@ -559,9 +565,13 @@ def verdict(reading: Reading, policy: Policy) -> Verdict:
     return Verdict(tier, importance, notes, bonus_parts(notes) + tuple(parts))
 
 
-def rules_judgement(item: Item, source: Source, policy: Policy, coverage: int = 1) -> Judgement:
-    """Judge one item from text signals; deterministic, so a rerun gives the same judgement."""
-    reading = read_story(item, source, coverage)
+def rules_judgement(
+    item: Item, source: Source, policy: Policy, coverage: int = 1, heard: str = ""
+) -> Judgement:
+    """Judge one item from text signals; deterministic, so a rerun gives the same judgement.
+    An episode's `heard` passages (`editor/episode.py: pointed_text`) add to its facts and
+    names (see `compute_signals`)."""
+    reading = read_story(item, source, coverage, heard)
     signals, hkr = reading.signals, reading.hkr
     found = verdict(reading, policy)
     tier, importance = found.tier, found.importance

@@ -28,6 +28,7 @@ from newsdesk.config import Settings
 from newsdesk.domain import HKR, Item, Judgement, Source, Tags, Tier, Transcript
 from newsdesk.editor import rules_judgement
 from newsdesk.editor.comment import RelatedStory, history_query, model_commentary
+from newsdesk.editor.episode import pointed_text
 from newsdesk.editor.event import (
     EventBasis,
     EventMember,
@@ -187,7 +188,8 @@ class StorySubject:
         return self.id
 
     def rules(self, policy: Policy) -> Judgement:
-        return rules_judgement(self.item, self.source, policy, self.coverage)
+        heard = pointed_text(self.transcript, self.item.body_text)
+        return rules_judgement(self.item, self.source, policy, self.coverage, heard)
 
     async def model(self, client: LLMProvider, policy: Policy) -> Any:
         return await model_judgement(client, self.item, self.source, policy, self.coverage,
@@ -244,7 +246,9 @@ class EventSubject:
         return [EventMember(**m) for m in self.todo.members]
 
     def rules(self, policy: Policy) -> Judgement:
-        return rules_event_judgement(self.item, self.source, policy, self.todo.sources_count)
+        heard = pointed_text(self.transcript, self.item.body_text)
+        return rules_event_judgement(self.item, self.source, policy, self.todo.sources_count,
+                                     heard)  # fmt: skip
 
     async def model(self, client: LLMProvider, policy: Policy) -> Any:
         return await event_judgement(client, self.item, self.source, self.members(), policy,

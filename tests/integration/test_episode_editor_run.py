@@ -107,3 +107,30 @@ async def test_a_made_up_time_is_flagged_and_removed(db, server) -> None:
     (flag,) = flags
     assert (flag.step, flag.field, flag.action) == ("comment", "sharp_en", "dropped")
     assert flag.spans[0].startswith("52:40 “we cut the price") and "At 52:40" in flag.text
+
+
+async def test_an_episode_waits_for_its_transcript_before_it_is_judged(
+    db, server, monkeypatch
+) -> None:
+    """Five episodes, transcripts looked for two a pass: the rest are not judged from their
+    show notes meanwhile, but on the pass that finds their transcript."""
+    monkeypatch.setattr("newsdesk.runner.steps.TRANSCRIPTS_PER_PASS", 2)
+    media = FIXTURES / "media"
+    recent = format_datetime(datetime.now(UTC) - timedelta(hours=2), usegmt=True)
+    feed = (media / "podcast.xml").read_text().replace("@BASE@", server.base)
+    for name in ("ep12.vtt", "ep12.srt", "ep12.chapters.json", "ep13.srt", "ep14.vtt",
+                 "ep14.json", "ep15.html", "ep16.txt"):  # fmt: skip
+        server.add(f"/t/{name}", Route((media / name).read_bytes()))
+    url = server.add("/podcast.xml", Route(feed.replace("@DATE@", recent).encode()))
+    source = Source("inference-hours", "Inference Hours", url, group="podcast")
+    settings = load_settings(allow_private_urls=True, fulltext_enabled=False)
+    judged_per_pass = []
+    for _ in range(3):
+        summary = await run_once(db, settings, load_policy(), catalog=[source])
+        judged_per_pass.append(summary.judged)
+        with db.read() as conn:
+            looked = set(conn.execute(select(t.item_transcripts.c.item_id)).scalars())
+            has_judgement = t.items.c.judgement_id.is_not(None)
+            judged = set(conn.execute(select(t.items.c.id).where(has_judgement)).scalars())
+        assert judged == looked  # never judged before its transcript was looked for
+    assert judged_per_pass == [2, 2, 1] and len(judged) == 5

@@ -430,6 +430,13 @@ async def judge(ctx: StepContext, item_ids: list[Any]) -> StepResult:
         return result
     todo = await ctx.load(lambda c, chunk: repo.items_to_judge(c, len(chunk), chunk), ids)
     todo = _in_order(todo, ids, lambda r: r[0])
+    if _transcripts_on(ctx):  # an episode is judged with its transcript: wait for the look
+        episodes = [i for i, item, _ in todo if item.media is not None]
+        waiting = set().union(*await ctx.load(
+            lambda c, chunk: [media_store.awaiting_transcript(c, chunk)], episodes))  # fmt: skip
+        todo = [row for row in todo if row[0] not in waiting]
+        if waiting:
+            result.counts["waiting_for_transcript"] = len(waiting)
     todo_ids = [item_id for item_id, _, _ in todo]
     coverage: dict[int, int] = {}
     for part in await ctx.load(lambda c, chunk: [repo.coverage_counts(c, chunk)], todo_ids):

@@ -171,3 +171,17 @@ def embedding_extra(conn: Connection, ids: list[int]) -> dict[int, str]:
         chapters = "; ".join(str(c[1]) for c in r.chapters or ())
         out[r.item_id] = " ".join(x for x in (chapters, (r.text or "")[:600]) if x)
     return out
+
+
+def awaiting_transcript(conn: Connection, ids: list[int]) -> set[int]:
+    """Those of these stories with media whose transcript has not been looked for yet (no
+    row): the editor waits for the transcripts step rather than judge them from the notes."""
+    if not ids:
+        return set()
+    i, tr = t.items.c, t.item_transcripts.c
+    query = (
+        select(i.id)
+        .outerjoin(t.item_transcripts, tr.item_id == i.id)
+        .where(i.id.in_(ids), i.media.is_not(None), tr.item_id.is_(None))
+    )
+    return set(conn.execute(query).scalars())

@@ -142,6 +142,10 @@ class Settings(BaseSettings):
     llm_unknown_hold_minutes: float = Field(
         30.0, ge=0, description="minutes before a call of unknown outcome may be re-sent"
     )
+    # The circuit breaker: after this many connection failures in a row an endpoint is left
+    # alone (its calls fail at once, the rules editor judges) for `llm_breaker_seconds`.
+    llm_breaker_failures: int = Field(5, ge=0, le=1000, description="a count; 0 turns it off")
+    llm_breaker_seconds: float = Field(300.0, ge=0, le=86400, description="seconds, up to 86400")
     llm_budget_calls_per_minute: int = Field(0, ge=0, description="a count; 0 means no limit")
     llm_budget_calls_per_hour: int = Field(0, ge=0, description="a count; 0 means no limit")
     llm_budget_calls_per_day: int = Field(0, ge=0, description="a count; 0 means no limit")

@@ -293,6 +293,9 @@ class Judgement:
     summary_zh: str = ""
     excluded_reason: str = ""
     breakdown: tuple[ScorePart, ...] = ()
+    # why the rules editor judged in the model's place ("" when it did not): the story is
+    # shown with this verdict and judged again by the model on a later pass
+    fallback: str = ""
 
 
 @dataclass(frozen=True, slots=True)

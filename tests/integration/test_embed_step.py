@@ -97,7 +97,8 @@ async def test_bundled_model_in_the_cpu_pool_groups_a_translation(db) -> None:
         result = await embed(ctx, ids)  # in the context's CPU pool
         assert result.counts["embedded"] == 3 and result.next == {"group": ids}
         assert (await embed(ctx, ids)).counts["embedded"] == 0
-    grouped, created = await group_pending(db, NOW, vectors_model=model_name())
+    done = await group_pending(db, NOW, vectors_model=model_name())
+    grouped, created = done.placed, done.created
     assert (grouped, created) == (3, 2)  # the ruling in two languages is one event
     with db.read() as conn:
         events = {r.title: r.event_id for r in conn.execute(

@@ -184,7 +184,8 @@ async def test_model_mode_finds_candidates_through_stored_vectors(db) -> None:
     await db.write(seed)
     assert await embed_pending(db, StoryEmbedder("fake/2", 2, run), now) == 3
     model = ScriptedModel()
-    grouped, created = await group_pending(db, now, model=ModelMode(model), vectors_model="fake/2")
+    done = await group_pending(db, now, model=ModelMode(model), vectors_model="fake/2")
+    grouped, created = done.placed, done.created
     assert (grouped, created) == (3, 2)
     with db.read() as conn:
         assert event_of(conn, "Nova-9 launches") == event_of(conn, "诺瓦九号发布")
@@ -222,7 +223,8 @@ async def test_grouping_keeps_lead_span_and_coverage_current(db) -> None:
         return ids
 
     ids = await db.write(seed)
-    assert await group_pending(db, now) == (3, 1)
+    done = await group_pending(db, now)
+    assert (done.placed, done.created) == (3, 1)
     with db.read() as conn:
         event = conn.execute(select(t.events)).one()
     assert event.lead_item_id == ids["lab"]  # first-party beats the fuller body

@@ -218,3 +218,40 @@ def test_per_step_routing_with_its_own_vendor() -> None:
     assert (second.model, second.service, second.api_key) == ("other", "b.example", "k2")
     assert routes["comment"].model == "writer" and routes["comment"].api_key == "k1"
     assert "embed" not in routes  # no embeddings model named: the bundled model embeds
+
+
+async def test_breaker_stops_calling_an_unreachable_endpoint() -> None:
+    """A closed port: after `llm_breaker_failures` refused connections in a row, the calls
+    waiting for a slot and the retries fail at once, send nothing and mark nothing held."""
+    import asyncio
+    import socket
+
+    from newsdesk.editor.providers import ModelUnavailable
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/v1"
+    settings = load_settings(llm_base_url=base, llm_model="m", llm_concurrency=4,
+                             llm_breaker_failures=3)  # fmt: skip
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        await asyncio.sleep(0)
+
+    book = MemoryReceipts()
+    client = LLMProvider(settings, book, sleep=sleep)
+    asks = [[{"role": "user", "content": f"story {n}"}] for n in range(20)]
+    outcomes = await asyncio.gather(
+        *(client.call_json("judge", m, PingAnswer) for m in asks), return_exceptions=True
+    )
+    assert all(isinstance(o, ModelError) for o in outcomes)
+    refused = [o for o in outcomes if isinstance(o, ModelUnavailable)]
+    assert len(refused) >= 16  # only the calls holding one of the 4 slots ever tried
+    reason = f"model endpoint unreachable: connection refused at {base}"
+    assert str(refused[0]) == reason and client.unreachable() == {f"127.0.0.1:{port}": reason}
+    assert len(book.data) <= 4 and all(r.status == "failed" for r in book.data.values())
+    assert len(slept) <= 4  # no backoff ladder: 20 calls x 4 retries would sleep 80 times
+    assert client.tally == {"failed": 20}
+    await client.close()

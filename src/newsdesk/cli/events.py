@@ -74,12 +74,12 @@ def regroup(
             since = now - timedelta(days=days) if days else None
             reset = asyncio.run(db.write(lambda c: store_events.reset_grouping(c, since, now)))
             with Progress(console=out, transient=True) as bar:
-                grouped, created = asyncio.run(group_pending(db, now, _Bar(bar)))
+                done = asyncio.run(group_pending(db, now, _Bar(bar)))
             asyncio.run(refresh_heat(db, now))
         finally:
             db.close()
-        out.print(f"{reset} automatic memberships reset; {grouped} stories placed, "
-                  f"{created} new events")  # fmt: skip
+        out.print(f"{reset} automatic memberships reset; {done.placed} stories placed, "
+                  f"{done.created} new events")  # fmt: skip
 
 
 class _Bar:

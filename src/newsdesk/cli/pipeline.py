@@ -61,11 +61,19 @@ def _print_summary(summary: RunSummary) -> None:
     if summary.embed_failed:
         embed += " (the embeddings endpoint failed; grouping used the vectors there were)"
     table.add_row("embed", embed)
-    table.add_row("group", f"{summary.grouped} stories placed, {summary.events_created} new events")
+    table.add_row("group", f"{summary.grouped} stories placed, {summary.events_created} new events"
+                  + (f", {summary.regrouped} placed again as the model now answered"
+                     if summary.regrouped else ""))  # fmt: skip
     tiers = ", ".join(f"{n} {k}" for k, n in sorted(summary.tiers.items())) or "none"
     table.add_row("judge", f"{summary.judged} judged ({tiers}), {summary.judge_failed} failed"
                   + (f", {summary.second_opinions} second opinions" if summary.second_opinions
                      else ""))  # fmt: skip
+    by_rules = summary.judged_by_rules + summary.events_by_rules
+    if summary.model_down or by_rules:
+        why = escape(summary.model_down) if summary.model_down else "the model failed"
+        table.add_row("model", f"[yellow]{why}[/]; {by_rules} stories and events judged by the "
+                      "rules editor meanwhile (shown so on their cards), judged again by the "
+                      "model on the next pass")  # fmt: skip
     if summary.commented or summary.comment_failed:
         table.add_row("comment", f"{summary.commented} written, {summary.comment_failed} failed")
     if summary.paused:
@@ -113,7 +121,13 @@ def run(
         try:
             with _demo_server(demo) as base:
                 if once:
-                    _print_summary(asyncio.run(_one_pass(db, settings, base)))
+                    summary = asyncio.run(_one_pass(db, settings, base))
+                    _print_summary(summary)
+                    if summary.model_failed:
+                        # The desk is not empty (the rules judged), but the operator has a
+                        # problem to fix: say it in one line and exit 1.
+                        say_error(f"{summary.model_failed}; every model call failed")
+                        raise typer.Exit(1)
                     return
                 asyncio.run(_loop(db, settings, base))
         finally:

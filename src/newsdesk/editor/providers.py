@@ -16,6 +16,9 @@ news desk needs around every paid call:
   sending) is held, not re-sent, for `llm_unknown_hold_minutes`;
 - budgets (invariant 3): calls, tokens and money per minute/hour/day per service; past a limit
   the step pauses with a reason (`BudgetExceeded`) and the rest of the pipeline goes on;
+- a circuit breaker per service: after `llm_breaker_failures` connection failures in a row its
+  calls fail at once (`ModelUnavailable`, saying why) for `llm_breaker_seconds`, sending and
+  holding nothing, so a pass with the endpoint down ends in seconds;
 - usage per call (tokens, latency, cost from the price table in config).
 
 The stage never touches the database: receipts and usage go through the `ReceiptBook`
@@ -29,6 +32,7 @@ import hashlib
 import json
 import random
 import time
+from collections import Counter
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,6 +67,20 @@ class InvalidOutput(ModelError):
 
 class NotConfigured(ModelError):
     """No model is configured for this step."""
+
+
+class ModelUnavailable(ModelError):
+    """The endpoint could not be reached, again and again: its circuit breaker is open and its
+    calls fail at once, sending nothing, until `llm_breaker_seconds` have passed."""
+
+
+@dataclass
+class Breaker:
+    """Connection failures in a row of one service, and until when its calls are refused."""
+
+    failures: int = 0
+    reason: str = ""  # the last failure, said for a person: "connection refused at ..."
+    open_until: float = 0.0  # time.monotonic(); 0 when closed
 
 
 @dataclass(frozen=True)
@@ -305,6 +323,10 @@ class LLMProvider:
         self._rng = random.Random()
         self._budget_locks: dict[str, asyncio.Lock] = {}
         self._reserved: dict[str, int] = {}  # calls on the wire, not yet in usage
+        self.breakers: dict[str, Breaker] = {}
+        # what became of the calls asked of this provider: answered (a stored answer counts),
+        # failed, held (outcome of an earlier identical call unknown), paused (budget)
+        self.tally: Counter[str] = Counter()
 
     def route(self, purpose: str) -> Route:
         route = self.routes.get(purpose)
@@ -439,12 +461,47 @@ class LLMProvider:
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            if isinstance(exc, ModelError) and not isinstance(exc, _SchemaRefused):
+                self.tally[_outcome(exc)] += 1
             raise
         else:
             future.set_result(result)
+            self.tally["answered"] += 1
             return result
         finally:
             self._inflight.pop(input_hash, None)
+
+    # ---- the circuit breaker -----------------------------------------------------------------
+
+    def unreachable(self) -> dict[str, str]:
+        """Services whose breaker opened, with the reason ("model endpoint unreachable:
+        connection refused at https://api.example.com/v1")."""
+        return {service: b.reason for service, b in self.breakers.items() if b.open_until}
+
+    def _refuse_if_open(self, route: Route) -> None:
+        breaker = self.breakers.get(route.service)
+        if breaker is None or not breaker.open_until:
+            return
+        if time.monotonic() < breaker.open_until:
+            raise ModelUnavailable(breaker.reason)
+        # The pause is over: the next calls try again, and one more failure reopens it.
+        breaker.open_until = 0.0
+        breaker.failures = max(0, self.settings.llm_breaker_failures - 1)
+
+    def _reached(self, route: Route) -> None:
+        """The endpoint answered (whatever it said): its failures in a row start again."""
+        breaker = self.breakers.get(route.service)
+        if breaker is not None and not breaker.open_until:
+            breaker.failures = 0
+
+    def _unreached(self, route: Route, exc: Exception) -> None:
+        """One more connection failure in a row; the Nth opens the breaker."""
+        limit = self.settings.llm_breaker_failures
+        breaker = self.breakers.setdefault(route.service, Breaker())
+        breaker.failures += 1
+        breaker.reason = f"model endpoint unreachable: {_why_unreached(exc)} at {route.base_url}"
+        if limit and breaker.failures >= limit and not breaker.open_until:
+            breaker.open_until = time.monotonic() + self.settings.llm_breaker_seconds
 
     async def _paid_once(
         self, route: Route, kind: str, request: dict[str, Any], input_hash: str
@@ -459,6 +516,7 @@ class LLMProvider:
                 answered = self._answered(seen)
                 if answered is not None:
                     return answered
+        self._refuse_if_open(route)  # an endpoint found unreachable is left alone a while
         limit = self._limits.setdefault(
             route.service, asyncio.Semaphore(self.settings.llm_concurrency)
         )
@@ -467,6 +525,7 @@ class LLMProvider:
         fleet = getattr(self.book, "slot", None)
         slot = fleet(route.service, self.settings.llm_concurrency) if fleet else nullcontext()
         async with limit, slot:
+            self._refuse_if_open(route)  # it may have opened while this call waited
             # The receipt is marked sent only now, with a slot held: a crash can leave at most
             # `llm_concurrency` calls of unknown outcome, the ones really on the wire. (Marked
             # before waiting, every call queued behind the semaphore was held after a crash.)
@@ -505,26 +564,36 @@ class LLMProvider:
         client = self._client(route)
         attempts = self.settings.llm_max_retries + 1
         for attempt in range(attempts):
+            if attempt:
+                try:  # the breaker may have opened during the backoff: send nothing more
+                    self._refuse_if_open(route)
+                except ModelUnavailable:
+                    await self.book.fail(receipt_id, "failed", "endpoint unreachable: not sent")
+                    raise
             started = time.monotonic()
             try:
                 if kind == "embeddings":
                     result = await client.embeddings.create(**request)
                 else:
                     result = await client.chat.completions.create(**request)
-            except openai.APITimeoutError:
+            except openai.APITimeoutError as exc:
+                self._unreached(route, exc)
                 await self.book.fail(receipt_id, "unknown", "timeout after sending")
                 raise ModelError(
                     f"{route.model}: timeout after sending; outcome unknown, not re-sent for "
                     f"{self.settings.llm_unknown_hold_minutes:g} min"
                 ) from None
             except openai.APIConnectionError as exc:
+                self._unreached(route, exc)
                 if not _never_sent(exc) or attempt == attempts - 1:
                     status = "failed" if _never_sent(exc) else "unknown"
                     await self.book.fail(receipt_id, status, f"connection error: {exc}")
-                    raise ModelError(f"{route.model}: connection error ({status})") from None
+                    reason = self.breakers[route.service].reason
+                    raise ModelError(f"{route.model}: {reason} ({status})") from None
                 await self._sleep(self._backoff(attempt, None))
                 continue
             except openai.APIStatusError as exc:
+                self._reached(route)
                 text = _error_text(exc)
                 wanted = (request.get("response_format") or {}).get("type")
                 if exc.status_code in (400, 422) and wanted == "json_schema":
@@ -536,6 +605,7 @@ class LLMProvider:
                     continue
                 await self.book.fail(receipt_id, "failed", f"HTTP {exc.status_code}: {text}"[:500])
                 raise ModelError(f"{route.model}: HTTP {exc.status_code} {text[:160]}") from None
+            self._reached(route)
             latency_ms = int((time.monotonic() - started) * 1000)
             response = result.model_dump(mode="json")
             usage = response.get("usage") or {}
@@ -603,6 +673,37 @@ def _never_sent(exc: Exception) -> bool:
     """A refused connection never reached the server; anything else may have."""
     cause = exc.__cause__
     return cause is not None and type(cause).__name__ in ("ConnectError", "ConnectTimeout")
+
+
+def _outcome(exc: ModelError) -> str:
+    if isinstance(exc, CallHeld):
+        return "held"
+    return "paused" if isinstance(exc, BudgetExceeded) else "failed"
+
+
+def _why_unreached(exc: Exception) -> str:
+    """A connection failure in a few words: what an operator checks first."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return "no answer in time"
+    cause = exc.__cause__
+    chain, link = [], cause
+    while link is not None and len(chain) < 10:  # httpx wraps anyio's OSError wrapping errno's
+        chain.append(link)
+        link = link.__cause__ or link.__context__
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return "connection refused"
+    text = " ".join(str(e) for e in chain or [exc]).lower()
+    if "refused" in text:
+        return "connection refused"
+    if type(cause).__name__ == "ConnectTimeout":
+        return "connection timed out"
+    if any(w in text for w in ("name or service", "nodename", "name resolution", "getaddrinfo")):
+        return "host name not found"
+    if type(cause).__name__ == "ConnectError":
+        return f"cannot connect ({str(cause)[:80]})"
+    return f"connection lost ({str(cause or exc)[:80]})"
 
 
 def _error_text(exc: Any) -> str:

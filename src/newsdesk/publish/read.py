@@ -22,6 +22,7 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    case,
     func,
     literal_column,
     or_,
@@ -107,12 +108,15 @@ def _card_query() -> Select[Any]:
     judgement (`event_judgements`); every other story its own."""
     i, s, j, ej = t.items.c, t.sources.c, t.judgements.c, t.event_judgements.c
     verdict = [func.coalesce(ej[name], j[name]).label(name) for name in _VERDICT]
+    # why the rules judged in the model's place: the shown verdict's own (NULL is meaningful)
+    fallback = case((ej.id.is_not(None), ej.fallback), else_=j.fallback).label("fallback")
     return (
         select(
             i.id, i.url, i.title, i.language, i.published_at, i.filed_at, i.backfill, i.media,
             s.id.label("source_id"), s.name.label("source_name"), s.name_zh.label("source_name_zh"),
             s.kind.label("source_kind"), s.tier.label("source_tier"),
-            s.group_name.label("source_group"), *verdict, _LED.c.id.label("judged_event_id"),
+            s.group_name.label("source_group"), *verdict, fallback,
+            _LED.c.id.label("judged_event_id"),
         )
         .join(t.sources, s.id == i.source_id)
         .join(t.judgements, j.id == i.judgement_id)
@@ -459,6 +463,9 @@ def _card(row: Any, comment: Any, event: Any, zone: ZoneInfo) -> dict[str, Any]:
             "zh": comment.sharp_zh if comment else "",
         },
         "editor": row.editor,
+        # the rules judged because the model could not (unreachable, no usable answer): the
+        # card says so until the model judges the story on a later pass
+        "model_unavailable": row.fallback is not None,
         # "event": the verdict and commentary are the multi-source event's, judged as a whole
         "verdict": "event" if row.judged_event_id else "story",
         "event": event,
@@ -493,6 +500,7 @@ def api_item(card: dict[str, Any]) -> dict[str, Any]:
         "take": card["take"],
         "sharp": card["sharp"],
         "editor": card["editor"],
+        "model_unavailable": card["model_unavailable"],
         "verdict": card["verdict"],
         "event": card["event"],
         "media": card["media"],

@@ -11,6 +11,7 @@ the story or event stays pending and the next pass (or the sweep) tries again.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import socket
@@ -18,7 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -46,6 +47,8 @@ from newsdesk.store import repo
 from newsdesk.store import state as desk_state
 from newsdesk.store.db import Database, StorageFailure
 from newsdesk.store.event_judgements import EventTodo
+
+log = logging.getLogger(__name__)
 
 __all__ = ["BudgetExceeded", "EventSubject", "StorySubject", "comment_one", "judge_one"]
 
@@ -156,7 +159,8 @@ class Subject(Protocol):
     item: Item  # the story, or the event's lead
     source: Source
     counted: str  # the count a stored judgement adds to ("judged" or "events_judged")
-    failed: str  # the count a failed judgement adds to
+    failed: str  # the count a failed model judgement adds to
+    by_rules: str  # the count a rules judgement given in the model's place adds to
 
     def rules(self, policy: Policy) -> Judgement: ...
     async def model(self, client: LLMProvider, policy: Policy) -> Any: ...
@@ -164,6 +168,7 @@ class Subject(Protocol):
         self, c: Connection, j: Judgement, receipt: int | None, now: Any
     ) -> None: ...
     def mark_error(self, c: Connection, message: str) -> None: ...
+    def same_fallback(self, c: Connection, j: Judgement) -> bool: ...
     def related(self, c: Connection, judgement: Judgement) -> list[Any]: ...
     async def commentary(self, client: LLMProvider, j: Judgement, policy: Policy,
                          related: list[RelatedStory]) -> Any: ...  # fmt: skip
@@ -181,6 +186,7 @@ class StorySubject:
     transcript: Transcript | None = None  # an episode's: the editor reads a sample of it
     counted = "judged"
     failed = "judge_failed"
+    by_rules = "judged_by_rules"
     guard_step = ""
 
     @property
@@ -196,11 +202,14 @@ class StorySubject:
                                      transcript=self.transcript)  # fmt: skip
 
     def save_judgement(self, c: Connection, j: Judgement, receipt: int | None, now: Any) -> None:
-        judgement_id = repo.save_judgement(c, self.id, j, now)
+        judgement_id = repo.save_judgement(c, self.id, j, now, self.coverage)
         store.set_judgement_receipt(c, judgement_id, receipt)
 
     def mark_error(self, c: Connection, message: str) -> None:
         repo.mark_judge_error(c, self.id, message)
+
+    def same_fallback(self, c: Connection, j: Judgement) -> bool:
+        return repo.fallback_alike(c, self.id, j)
 
     def related(self, c: Connection, judgement: Judgement) -> list[Any]:
         query = history_query(judgement, self.item)
@@ -224,6 +233,7 @@ class EventSubject:
     transcript: Transcript | None = None  # the lead's, when the lead is an episode
     counted = "events_judged"
     failed = "events_failed"
+    by_rules = "events_by_rules"
     guard_step = "event_"
 
     @property
@@ -263,6 +273,9 @@ class EventSubject:
     def mark_error(self, c: Connection, message: str) -> None:
         event_store.mark_event_error(c, self.id, message)
 
+    def same_fallback(self, c: Connection, j: Judgement) -> bool:
+        return event_store.fallback_alike(c, self.id, j)
+
     def related(self, c: Connection, judgement: Judgement) -> list[Any]:
         query = history_query(judgement, self.item)
         return store.related_stories(c, self.lead_id, query, self.item.filed_at,
@@ -290,7 +303,8 @@ def _basis(todo: EventTodo) -> EventBasis:
 
 def _judged_basis(todo: EventTodo) -> EventBasis | None:
     row = todo.judged
-    if row is None or row.lead_item_id is None:
+    # none yet, or a rules verdict given in the model's place: the event is due
+    if row is None or row.lead_item_id is None or row.fallback is not None:
         return None
     return EventBasis(row.lead_item_id, row.lead_revision, row.sources_count)
 
@@ -314,10 +328,20 @@ async def judge_one(
     except Exception as exc:  # one bad story must not stop the desk; retried next pass
         counts[subject.failed] += 1
         message = f"{type(exc).__name__}: {exc}"[:500]
-        await db.write(lambda c: subject.mark_error(c, message))
-        return counts, None
+        if client is None:  # the rules editor itself failed (a bug): the story stays due
+            await db.write(lambda c: subject.mark_error(c, message))
+            return counts, None
+        # The model failed (unreachable, held after a crash, no usable answer): the rules
+        # editor judges in its place, so the story is on the desk now; the reason stays on
+        # the story, which keeps it due, and the model judges it on a later pass.
+        judgement = replace(subject.rules(policy), fallback=message)
+        counts[subject.by_rules] += 1
 
     def save(c: Connection) -> None:
+        if judgement.fallback and subject.same_fallback(c, judgement):
+            # judged so by the rules already (the model still fails): only the reason is new
+            subject.mark_error(c, judgement.fallback)
+            return
         subject.save_judgement(c, judgement, receipt, started)
         store.save_guard_flags(c, subject.lead_id, f"{subject.guard_step}judge", flags,
                                datetime.now(UTC))  # fmt: skip
@@ -330,7 +354,13 @@ async def judge_one(
 
 
 def wants_commentary(judgement: Judgement | None) -> bool:
-    return judgement is not None and judgement.tier in (Tier.P1, Tier.FEATURED)
+    """A model's p1 or featured verdict gets a take and sharp (a rules verdict given in the
+    model's place gets them once the model has judged the story)."""
+    return (
+        judgement is not None
+        and not judgement.fallback
+        and judgement.tier in (Tier.P1, Tier.FEATURED)
+    )
 
 
 async def comment_one(
@@ -345,9 +375,12 @@ async def comment_one(
     except (BudgetExceeded, StorageFailure):
         raise
     except Exception as exc:
+        # Not recorded on the story: its judge_error speaks of the judgement only (a reason
+        # left there would outlive the judgement it was not about). Commentary still missing
+        # is asked for again on the next pass.
         counts["comment_failed"] += 1
-        message = f"comment: {type(exc).__name__}: {exc}"[:500]
-        await db.write(lambda c: subject.mark_error(c, message))
+        log.warning("comment on %s %s failed: %s: %s", type(subject).__name__, subject.id,
+                    type(exc).__name__, exc)  # fmt: skip
         return counts
     now = datetime.now(UTC)
 
@@ -381,6 +414,7 @@ def judgement_from_row(row: Any) -> Judgement:
         policy_version=row.policy_version,
         title_zh=row.title_zh,
         summary_zh=row.summary_zh,
+        fallback=row.fallback or "",
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -80,6 +80,18 @@ def load_meaning(
     return WindowMeaning(index)
 
 
+@dataclass
+class Grouped:
+    """What a grouping run did."""
+
+    placed: int = 0  # stories placed
+    created: int = 0  # events started
+    # stories a rules placement stood in for the model and the model now disagreed with, so
+    # they (and what their run placed after them) were placed again
+    regrouped: list[int] = field(default_factory=list)
+    left: list[int] = field(default_factory=list)  # the events they were taken out of
+
+
 async def group_pending(
     db: Database,
     now: datetime,
@@ -88,13 +100,20 @@ async def group_pending(
     ask_ahead: bool = True,
     ids: Collection[int] | None = None,
     vectors_model: str | None = None,
-) -> tuple[int, int]:
+) -> Grouped:
     """Group every story not yet in an event (those among `ids` when given).
-    Returns (stories grouped, events created).
+
+    With a model, the rules' stand-in placements of earlier runs (their relation call failed,
+    or was held after a crash) are first asked of the model again (`settle_fallbacks`).
 
     `vectors_model` names the embedder whose stored vectors add candidates and the cosine of
     meaning to the rules (`runner.embed.current_model`); None groups by text features alone."""
+    out = Grouped()
     wanted = None if ids is None else set(ids)
+    if model is not None:
+        out.regrouped, out.left = await settle_fallbacks(db, model, now, vectors_model)
+        if wanted is not None:
+            wanted |= set(out.regrouped)
 
     def load(conn: Connection) -> tuple[list[StoryRef], CandidateIndex]:
         pending = store_events.ungrouped_refs(conn)
@@ -117,6 +136,7 @@ async def group_pending(
         # Pending stories come in filing order: what is older than this one's window can
         # meet no later story either, so its memory goes back.
         index.forget_before(ref.filed_at - WINDOW)
+        fallback = None
         if model is None:
             decision = await index.choose(ref)
         else:
@@ -124,10 +144,14 @@ async def group_pending(
                 decision = await _choose_with_model(db, index, ref, model, now, ahead)
             except StorageFailure:
                 raise
-            except Exception:  # a failed, held or paused model call must
-                # not lose the story: the rules decide this one, as they do with no model
+            except Exception as exc:  # a failed, held or paused model call must not lose the
+                # story: the rules decide this one, as they do with no model, and say so, so
+                # that a later run asks the model again (`settle_fallbacks`)
                 decision = await index.choose(ref)
-        event_id = await db.write(lambda c, r=ref, d=decision: store_events.attach(c, r, d, now))
+                fallback = f"{type(exc).__name__}: {exc}"[:500]
+        event_id = await db.write(
+            lambda c, r=ref, d=decision, f=fallback: store_events.attach(c, r, d, now, f)
+        )
         relation = "lead" if decision.event_id is None else decision.relation
         index.add(replace(ref, event_id=event_id, relation=relation))
         created += decision.event_id is None
@@ -136,7 +160,74 @@ async def group_pending(
     # Questions asked ahead that the stories' placements made moot still finish (their
     # receipts settle), rather than being cut off mid-call and held as unknown.
     await asyncio.gather(*(task for _, task in ahead.values()), return_exceptions=True)
-    return len(pending), created
+    out.placed, out.created = len(pending), created
+    return out
+
+
+async def settle_fallbacks(
+    db: Database, model: ModelMode, now: datetime, vectors_model: str | None
+) -> tuple[list[int], list[int]]:
+    """Ask the model again about the stories the rules placed in its place, each with the
+    question it was asked then (the same candidates: the window as it stood, without what its
+    run placed after it), so an answer stored since, or the call held after a crash and now
+    sent, settles it. Where the model agrees, the placement stands; where it does not, the
+    story and everything its run placed after it are taken out to be placed again (those
+    placements were made around the rules' choice). A story the model still cannot answer
+    for stays as it is, and so do the later ones of its run.
+
+    Returns (the stories taken out, the events they left)."""
+    fallbacks = await db.read_async(store_events.fallback_placements)
+    taken: list[int] = []
+    left: set[int] = set()
+    settled_batch = None
+    for fb in fallbacks:
+        if fb.batch == settled_batch:
+            continue  # its run was regrouped from an earlier story on, or is still waiting
+        try:
+            decision = await _ask_again(db, model, fb, vectors_model)
+        except StorageFailure:
+            raise
+        except Exception:  # still no answer (down, held, paused): later runs ask again
+            settled_batch = fb.batch
+            continue
+        ref = fb.ref
+        same = (decision.event_id is None and ref.relation == "lead") or (
+            decision.event_id == ref.event_id and decision.relation == ref.relation
+        )
+        if same:
+            await db.write(
+                lambda c, i=ref.item_id, s=decision.similarity: store_events.confirm_placement(
+                    c, i, s
+                )
+            )
+            continue
+        moved = [ref.item_id, *fb.later]
+        out, events = await db.write(lambda c, ids=moved: store_events.unplace(c, ids, now))
+        taken += out
+        left.update(events)
+        settled_batch = fb.batch
+    return sorted(taken), sorted(left)
+
+
+async def _ask_again(
+    db: Database, model: ModelMode, fb: store_events.Fallback, vectors_model: str | None
+) -> GroupDecision:
+    ref = fb.ref
+    start, end = ref.filed_at - WINDOW, ref.filed_at + WINDOW
+    leave_out = fb.later | {ref.item_id}
+
+    def load(conn: Connection) -> CandidateIndex:
+        index = CandidateIndex()
+        for other in store_events.window_refs(conn, start, end):
+            if other.item_id not in leave_out:
+                index.add(other)
+        index.meaning = load_meaning(conn, vectors_model, start, end)
+        return index
+
+    index = await db.read_async(load)
+    usable = [c for c in index.candidates(ref) if _model_may_judge(ref, c)]
+    relations = await judge_relations(model.judge, ref, usable, model.confirm)
+    return decide(ref, zip(usable, relations, strict=True))
 
 
 Ahead = dict[int, tuple[list[int], "asyncio.Task[list[Relation]]"]]

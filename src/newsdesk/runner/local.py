@@ -37,12 +37,14 @@ class RunSummary:
     entries: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)  # new, revision, discovery, unchanged
     judged: int = 0
-    judge_failed: int = 0
+    judge_failed: int = 0  # stories the model failed to judge (the rules judged them instead)
+    judged_by_rules: int = 0  # rules verdicts given in the model's place
     tiers: Counter[str] = field(default_factory=Counter)
     embedded: int = 0  # stories given a vector of the current embedder
     embed_failed: int = 0
     grouped: int = 0
     events_created: int = 0
+    regrouped: int = 0  # rules placements the model disagreed with, placed again
     full_text: Counter[str] = field(default_factory=Counter)  # ok, unconfirmed, feed
     transcripts: Counter[str] = field(default_factory=Counter)  # ok, none, failed, retry
     second_opinions: int = 0
@@ -51,8 +53,21 @@ class RunSummary:
     events_judged: int = 0  # multi-source events judged as a whole
     events_commented: int = 0
     events_failed: int = 0
+    events_by_rules: int = 0
+    # model calls of the pass: answered (stored answers included), failed, held, paused
+    model_calls: Counter[str] = field(default_factory=Counter)
+    model_down: str = ""  # why the model was left alone (its circuit breaker opened)
     paused: str = ""  # why the model steps stopped early (a spent budget), "" when they did not
     seconds: float = 0.0
+
+    @property
+    def model_failed(self) -> str:
+        """Why every model call of the pass failed ("" when one was answered or none failed):
+        the CLI says it and exits 1, since the desk then shows only the rules editor's work."""
+        calls = self.model_calls
+        if not calls["failed"] or calls["answered"]:
+            return ""
+        return self.model_down or f"all {calls['failed']} model calls failed"
 
     def absorb(self, result: StepResult) -> None:
         """Add one step's counts ("tiers.p1" goes to `tiers["p1"]`)."""
@@ -80,6 +95,7 @@ class RunSummary:
             "embed_failed": self.embed_failed,
             "grouped": self.grouped,
             "events_created": self.events_created,
+            "regrouped": self.regrouped,
             "full_text": dict(self.full_text),
             "transcripts": dict(self.transcripts),
             "second_opinions": self.second_opinions,
@@ -88,6 +104,10 @@ class RunSummary:
             "events_judged": self.events_judged,
             "events_commented": self.events_commented,
             "events_failed": self.events_failed,
+            "events_by_rules": self.events_by_rules,
+            "judged_by_rules": self.judged_by_rules,
+            "model_calls": dict(self.model_calls),
+            "model_down": self.model_down,
             "paused": self.paused,
             "seconds": round(self.seconds, 2),
         }
@@ -189,6 +209,10 @@ async def _run_steps(
             summary.absorb(await step(ctx, ids))
             if name == "collect":
                 await ctx.close_collect()  # the CPU pool's processes are not needed after it
+        provider = ctx.opened_provider()
+        if provider is not None:
+            summary.model_calls.update(provider.tally)
+            summary.model_down = "; ".join(sorted(set(provider.unreachable().values())))
     finished = datetime.now(UTC)
     # what the admin pages and `queue status` show, as the workers record it
     worked = summary.judged + summary.events_judged + summary.commented > 0

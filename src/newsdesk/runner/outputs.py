@@ -16,7 +16,12 @@ from pydantic import BaseModel
 from newsdesk.config import Settings
 from newsdesk.editor import guard
 from newsdesk.editor.judge import guarded
-from newsdesk.editor.providers import LLMProvider, ModelError, routes_from_settings
+from newsdesk.editor.providers import (
+    LLMProvider,
+    ModelError,
+    ModelUnavailable,
+    routes_from_settings,
+)
 from newsdesk.runner.editor import StoreReceipts
 from newsdesk.runner.notify import dispatch, enqueue_new, targets_for
 from newsdesk.runner.reports import scheduled_reports
@@ -37,7 +42,9 @@ class ReportModel:
         try:
             return await self.provider.complete_json("report", messages, schema)
         except ModelError as exc:  # no answer: the overview is omitted, the report still ships
-            log.warning("report overview not written: %s", exc)
+            # an unreachable endpoint is said once, in the pass's summary
+            level = logging.INFO if isinstance(exc, ModelUnavailable) else logging.WARNING
+            log.log(level, "report overview not written: %s", exc)
             return None
 
     async def check(

@@ -240,6 +240,11 @@ class StepContext:
                 shared.provider = LLMProvider(self.settings, StoreReceipts(self.db))
         return shared.provider
 
+    def opened_provider(self) -> LLMProvider | None:
+        """The provider if a step has made one (its tally and breakers tell how the model
+        did), without making one."""
+        return self._shared.provider
+
     def editor(self) -> LLMProvider | None:
         """The model editor when one is configured; None means the rules editor judges."""
         if not self.settings.llm_configured:
@@ -408,13 +413,24 @@ async def group(ctx: StepContext, item_ids: list[Any]) -> StepResult:
         return result
     # With a model configured it also judges how each story relates to its candidates.
     vectors = current_model(ctx.settings)
-    grouped, created = await group_pending(
+    done = await group_pending(
         ctx.db, ctx.started, ctx.progress, grouping_model(ctx.editor(), ctx.settings), ids=ids,
         vectors_model=vectors[0] if vectors else None,
     )  # fmt: skip
-    result.counts.update(grouped=grouped, events_created=created)
-    result.send("judge", ids)
-    result.send("judge_events", await ctx.load(events_store.events_of, ids))
+    result.counts.update(grouped=done.placed, events_created=done.created,
+                         regrouped=len(done.regrouped))  # fmt: skip
+    again: list[int] = []
+    if done.regrouped:
+        # Stories judged with a coverage the regrouping changed (those placed again and the
+        # other reports of the events they left or joined) are judged again; an unchanged
+        # question is answered from its receipt.
+        events = {*done.left, *await ctx.load(events_store.events_of, done.regrouped)}
+        again = await ctx.load(events_store.members_of, sorted(events))
+        note = "regrouped: the sources it was judged with changed"
+        await ctx.db.write(lambda c: repo.judge_again_if_coverage_changed(c, again, note))
+    result.send("judge", [*ids, *again])
+    placed = [*ids, *done.regrouped]
+    result.send("judge_events", await ctx.load(events_store.events_of, placed))
     return result
 
 
@@ -628,7 +644,11 @@ def _unembedded(c: Connection, ctx: StepContext) -> list[Id]:
 
 
 def _ungrouped(c: Connection, ctx: StepContext) -> list[Id]:
-    return [r.item_id for r in events_store.ungrouped_refs(c)]
+    ids: list[Id] = [r.item_id for r in events_store.ungrouped_refs(c)]
+    if ctx.settings.llm_configured and ctx.settings.model_calls_enabled:
+        # rules placements made in the model's place: the model is asked about them again
+        ids += [f.ref.item_id for f in events_store.fallback_placements(c)]
+    return ids
 
 
 def _unjudged(c: Connection, ctx: StepContext) -> list[Id]:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, and_, exists, insert, or_, select, update
 from newsdesk.domain import Commentary, Item, Judgement, Source
 from newsdesk.store import schema as t
 from newsdesk.store.repo import (
+    current_fallback_alike,
     current_verdict,
     insert_commentary,
     item_from_row,
@@ -118,7 +119,10 @@ def events_to_judge(
     rows = conn.execute(
         query.outerjoin(t.event_judgements, ej.id == e.judgement_id)
         .where(e.sources_count >= 2)
-        .where(or_(e.judgement_id.is_(None), e.updated_at > ej.created_at))
+        # a rules verdict given in the model's place is due for the model (ej.fallback)
+        .where(
+            or_(e.judgement_id.is_(None), e.updated_at > ej.created_at, ej.fallback.is_not(None))
+        )
         .order_by(e.last_seen_at.desc(), e.id.desc())
         .limit(limit)
     ).all()
@@ -197,6 +201,11 @@ def save_event_judgement(
         .values(**current_verdict(judgement_id, judgement))
     )
     return int(judgement_id)
+
+
+def fallback_alike(conn: Connection, event_id: int, judgement: Judgement) -> bool:
+    """`repo.fallback_alike` for a multi-source event."""
+    return current_fallback_alike(conn, t.events, t.event_judgements, event_id, judgement)
 
 
 def mark_event_error(conn: Connection, event_id: int, message: str) -> None:

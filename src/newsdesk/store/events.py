@@ -77,8 +77,15 @@ def events_of(conn: Connection, item_ids: list[int]) -> list[int]:
     return sorted(set(conn.execute(select(m.event_id).where(m.item_id.in_(item_ids))).scalars()))
 
 
-def attach(conn: Connection, ref: StoryRef, decision: GroupDecision, now: datetime) -> int:
-    """Put a story in its event (or start one) and refresh that event."""
+def attach(
+    conn: Connection,
+    ref: StoryRef,
+    decision: GroupDecision,
+    now: datetime,
+    fallback: str | None = None,
+) -> int:
+    """Put a story in its event (or start one) and refresh that event. `fallback`: why the
+    rules decided in the model's place (the model is asked again on a later pass)."""
     event_id = decision.event_id
     if event_id is None:
         event_id = _new_event(conn, ref.item_id, ref.title, ref.filed_at, now)
@@ -90,10 +97,83 @@ def attach(conn: Connection, ref: StoryRef, decision: GroupDecision, now: dateti
             "relation": "lead" if decision.event_id is None else decision.relation,
             "similarity": decision.similarity,
             "added_at": now,
+            "fallback": fallback,
         },
     )
     refresh_event(conn, event_id, now)
     return int(event_id)
+
+
+# --- placements the rules made in the model's place -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Fallback:
+    """A story the rules placed because its relation call failed, in its grouping run."""
+
+    ref: StoryRef  # with its current event and relation
+    batch: datetime  # `added_at`: every story that run placed has it
+    later: frozenset[int]  # what the same run placed after it (automatic placements only)
+
+
+def _placement_order(row: Any) -> tuple[Any, ...]:
+    """The order grouping placed one run's stories in (`ungrouped_refs`)."""
+    return (row.filed_at, row.source_id, row.url, row.id)
+
+
+def fallback_placements(conn: Connection) -> list[Fallback]:
+    """Every rules placement made in the model's place, oldest run first, each run's in the
+    order it placed them."""
+    c, m = t.items.c, t.event_members.c
+    batches = sorted(set(conn.execute(select(m.added_at).where(m.fallback.is_not(None))).scalars()))
+    out = []
+    for batch in batches:
+        rows = conn.execute(
+            select(c.id, c.source_id, c.title, c.body_text, c.filed_at, c.identity_key, c.url,
+                   m.event_id, m.relation, m.manual, m.fallback)
+            .join(t.event_members, m.item_id == c.id)
+            .where(m.added_at == batch, m.manual.is_(False))
+        ).all()  # fmt: skip
+        rows.sort(key=_placement_order)
+        for n, row in enumerate(rows):
+            if row.fallback is not None:
+                later = frozenset(r.id for r in rows[n + 1 :])
+                out.append(Fallback(_ref(row), batch, later))
+    return out
+
+
+def confirm_placement(conn: Connection, item_id: int, similarity: float) -> None:
+    """The model placed the story where the rules had: it is no longer a stand-in."""
+    conn.execute(
+        update(t.event_members)
+        .where(t.event_members.c.item_id == item_id)
+        .values(fallback=None, similarity=similarity)
+    )
+
+
+def unplace(conn: Connection, item_ids: list[int], now: datetime) -> tuple[list[int], list[int]]:
+    """Take automatically placed stories out of their events (events left empty are deleted,
+    the others refreshed), so grouping places them again. Returns (the stories taken out, the
+    events they left)."""
+    m = t.event_members.c
+    rows = conn.execute(
+        select(m.item_id, m.event_id).where(m.item_id.in_(item_ids), m.manual.is_(False))
+    ).all()
+    for chunk in _chunks([r.item_id for r in rows]):
+        conn.execute(delete(t.event_members).where(m.item_id.in_(chunk)))
+    events = sorted({r.event_id for r in rows})
+    for event_id in events:
+        refresh_event(conn, event_id, now)
+    return [r.item_id for r in rows], events
+
+
+def members_of(conn: Connection, event_ids: list[int]) -> list[int]:
+    """The stories of the given events (those that still exist)."""
+    m = t.event_members.c
+    out: list[int] = []
+    for chunk in _chunks(event_ids):
+        out += conn.execute(select(m.item_id).where(m.event_id.in_(chunk))).scalars().all()
+    return out
 
 
 def _new_event(conn: Connection, item_id: int, title: str, at: datetime, now: datetime) -> int:

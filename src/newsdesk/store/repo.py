@@ -11,7 +11,18 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from newsdesk.domain import (
@@ -412,17 +423,17 @@ def coverage_counts(conn: Connection, item_ids: list[int]) -> dict[int, int]:
 def items_to_judge(
     conn: Connection, limit: int = 500, ids: list[int] | None = None
 ) -> list[tuple[int, Item, Source]]:
-    """Stories without a current judgement (among `ids` when given); live news before
-    backfill, newest first."""
+    """Stories without a current judgement, or judged by the rules in the model's place
+    (among `ids` when given); live news before backfill, newest first."""
     c = t.items.c
     query = select(t.items, t.sources.c.id.label("src_id")).join(
         t.sources, t.sources.c.id == c.source_id
     )
     if ids is not None:
         query = query.where(c.id.in_(ids))
-    rows = conn.execute(
-        query.where(c.judgement_id.is_(None)).order_by(c.backfill, c.filed_at.desc()).limit(limit)
-    ).all()
+    # judge_error with a judgement: the rules judged in the model's place; the model is due
+    due = or_(c.judgement_id.is_(None), c.judge_error.is_not(None))
+    rows = conn.execute(query.where(due).order_by(c.backfill, c.filed_at.desc()).limit(limit)).all()
     sources = {
         r.id: source_from_row(r)
         for r in conn.execute(
@@ -438,7 +449,9 @@ def current_verdict(judgement_id: int, judgement: Judgement) -> dict[str, Any]:
         "judgement_id": judgement_id,
         "tier": judgement.tier.value,
         "importance": judgement.importance,
-        "judge_error": None,
+        # a rules verdict given in the model's place keeps its reason: the story stays due for
+        # the model (`items_to_judge`); the model's own verdict clears any earlier error
+        "judge_error": judgement.fallback or None,
     }
 
 
@@ -468,14 +481,22 @@ def judgement_values(judgement: Judgement) -> dict[str, Any]:
         "why": judgement.why,
         "excluded_reason": judgement.excluded_reason,
         "breakdown": [part.as_dict() for part in judgement.breakdown],
+        "fallback": judgement.fallback or None,
     }
 
 
-def save_judgement(conn: Connection, item_id: int, judgement: Judgement, now: datetime) -> int:
-    """Append a judgement and make it the item's current one."""
+def save_judgement(
+    conn: Connection,
+    item_id: int,
+    judgement: Judgement,
+    now: datetime,
+    coverage: int | None = None,
+) -> int:
+    """Append a judgement and make it the item's current one. `coverage`: the sources count it
+    was judged with."""
     judgement_id = conn.execute(
         insert(t.judgements)
-        .values(item_id=item_id, created_at=now, **judgement_values(judgement))
+        .values(item_id=item_id, created_at=now, coverage=coverage, **judgement_values(judgement))
         .returning(t.judgements.c.id)
     ).scalar_one()
     filed_at = conn.execute(
@@ -495,6 +516,50 @@ def save_judgement(conn: Connection, item_id: int, judgement: Judgement, now: da
     summary = " ".join(x for x in (judgement.summary_en, judgement.summary_zh) if x)
     index_item(conn, item_id, title, searchable(conn, item_id, summary))
     return int(judgement_id)
+
+
+def fallback_alike(conn: Connection, item_id: int, judgement: Judgement) -> bool:
+    """Is the story's current judgement a rules verdict given in the model's place, the same as
+    `judgement` in every field a reader sees? Then a pass on which the model fails again
+    appends nothing."""
+    return current_fallback_alike(conn, t.items, t.judgements, item_id, judgement)
+
+
+def current_fallback_alike(
+    conn: Connection, owners: Table, judgements: Table, owner_id: int, judgement: Judgement
+) -> bool:
+    """`fallback_alike` for a story (`items`, `judgements`) or an event."""
+    row = conn.execute(
+        select(judgements)
+        .join(owners, owners.c.judgement_id == judgements.c.id)
+        .where(owners.c.id == owner_id)
+    ).first()
+    if row is None or row.fallback is None:
+        return False
+    wanted = judgement_values(judgement)
+    return all(getattr(row, k) == v for k, v in wanted.items() if k != "fallback")
+
+
+def judge_again_if_coverage_changed(conn: Connection, item_ids: list[int], reason: str) -> int:
+    """Of the given stories, make due again (`items_to_judge`, their verdict still on show)
+    those judged with a coverage other than their coverage now: their event changed under
+    them (a regroup). Returns how many."""
+    i, j = t.items.c, t.judgements.c
+    changed = []
+    for start in range(0, len(item_ids), 500):
+        chunk = item_ids[start : start + 500]
+        now = coverage_counts(conn, chunk)
+        rows = conn.execute(
+            select(i.id, j.coverage)
+            .join(t.judgements, j.id == i.judgement_id)
+            .where(i.id.in_(chunk), i.judge_error.is_(None), j.coverage.is_not(None))
+        )
+        changed += [r.id for r in rows if now.get(r.id, 1) != r.coverage]
+    for start in range(0, len(changed), 500):
+        conn.execute(
+            update(t.items).where(i.id.in_(changed[start : start + 500])).values(judge_error=reason)
+        )
+    return len(changed)
 
 
 def mark_judge_error(conn: Connection, item_id: int, message: str) -> None:

@@ -230,6 +230,12 @@ judgements = Table(
     # what code added to the editor's score: policy bonuses and editors' adjustments
     # ([{"points", "label", "origin"}]); NULL for judgements made before it was recorded
     Column("breakdown", JSON),
+    # why the rules editor judged in the model's place (the model failed); NULL otherwise.
+    # The story's judge_error carries it too, so the next pass asks the model again.
+    Column("fallback", Text),
+    # the sources count the story was judged with (NULL before 0014): a regroup that changes
+    # it makes the story due again
+    Column("coverage", Integer),
     Index("ix_judgements_item", "item_id", "id"),
 )
 
@@ -306,6 +312,7 @@ event_judgements = Table(
     Column("sources_count", Integer, nullable=False),
     Column("breakdown", JSON),
     Column("coverage_bonus", Integer, nullable=False),
+    Column("fallback", Text),  # as judgements.fallback
     Index("ix_event_judgements_event", "event_id", "id"),
 )
 
@@ -352,7 +359,10 @@ event_members = Table(
     Column("relation", String(20), nullable=False),
     Column("similarity", Float, nullable=False, default=0.0),
     Column("manual", Boolean, nullable=False, default=False),
-    Column("added_at", TS, nullable=False),
+    Column("added_at", TS, nullable=False),  # the grouping run that placed it (its batch)
+    # why the rules placed the story in the model's place (its relation call failed or was
+    # held); NULL otherwise. Grouping asks the model again later (runner/events.py).
+    Column("fallback", Text),
     Index("ix_event_members_event", "event_id"),
 )
 

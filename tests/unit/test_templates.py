@@ -91,6 +91,7 @@ def full_card(**over) -> dict:
         },
         "sharp": {"en": SHARP_EN, "zh": ""},
         "editor": "gpt-4.1-mini",
+        "model_unavailable": False,
         "verdict": "story",
         "event": {"id": 7, "sources_count": 3},
         "backfill": False,
@@ -135,6 +136,7 @@ def minimal_card(**over) -> dict:
         "take": {"en": "", "zh": ""},
         "sharp": {"en": "", "zh": ""},
         "editor": "rules",
+        "model_unavailable": False,
         "event": None,
         "backfill": False,
     }
@@ -291,6 +293,14 @@ def test_chinese_only_card_shows_its_title():
     assert '<p class="summary" lang="zh">' in out
     assert "ZH" in text(out)
     assert '<span class="bi" lang="zh">小米</span>' in out
+
+
+def test_a_rules_verdict_given_in_the_models_place_says_so():
+    template = env().from_string('{% from "_card.html" import card %}{{ card(c) }}')
+    stand_in = text(template.render(c=minimal_card() | {"model_unavailable": True}))
+    assert "judged by rules editor: model unavailable" in stand_in
+    plain = text(template.render(c=minimal_card()))
+    assert "judged by rules editor" in plain and "model unavailable" not in plain
 
 
 def test_card_works_with_attribute_objects_and_strict_undefined():

@@ -291,8 +291,9 @@ async def episode_cost(fake: FakeLLM, settings: Any, policy: Any) -> dict[str, d
 
 
 def episode_table(cost: dict[str, dict[str, Any]], minutes: float) -> Table:
-    table = Table(title=f"editor cost per episode: a {minutes:.0f}-minute interview with show "
-                  "notes, chapters and a transcript (tests/fixtures/media/long)")  # fmt: skip
+    table = Table(title=f"editor cost per episode (one judge and one comment call): a "
+                  f"{minutes:.0f}-minute interview with show notes, chapters and a transcript "
+                  "(tests/fixtures/media/long)")  # fmt: skip
     for column in ("", "(s) sample", "(f) first chars", "(w) whole", "s / f", "s / w"):
         table.add_column(column, justify="right")
     s, f, w = cost["sample"], cost["first"], cost["whole"]
@@ -302,12 +303,12 @@ def episode_table(cost: dict[str, dict[str, Any]], minutes: float) -> Table:
         table.add_row(label, fmt.format(a), fmt.format(b), fmt.format(c),
                       f"{a / b:.2f}" if b else "-", f"{a / c:.2f}" if c else "-")  # fmt: skip
 
-    row("transcript characters sent to the judge", lambda r: r["chars"])
+    row("transcript characters to the judge", lambda r: r["chars"])
     row("input tokens, judge call", lambda r: r["judge_in"])
     row("input tokens, comment call", lambda r: r["comment_in"])
-    row("tokens per episode (judge + comment, in + out)", lambda r: r["tokens"])
-    row(f"cost per episode (USD at {PRICED} prices)", lambda r: r["cost"], "{:.5f}")
-    table.add_row("what the notes point to, in the judge's prompt",
+    row("tokens per episode (in + out)", lambda r: r["tokens"])
+    row(f"USD per episode ({PRICED} prices)", lambda r: r["cost"], "{:.5f}")
+    table.add_row("notes' pointers shown to the judge",
                   *(f"{r['pointed']}/{len(POINTED)}" for r in (s, f, w)), "", "")  # fmt: skip
     return table
 
@@ -408,7 +409,8 @@ async def main(latency: float, jitter: float, stories_wanted: int, corpus: Path 
                   f"opinions {ours.second_opinions}, commented {ours.commented} (of which "
                   f"{ours.events_commented} events), failed {ours.judge_failed}; "
                   f"(b) stories failed {naive_failed}")  # fmt: skip
-    console.print(episode_table(per_episode, episode()[2].segments[-1].start / 60))
+    wide = Console(width=max(console.width, 100))  # its labels stay on one line
+    wide.print(episode_table(per_episode, episode()[2].segments[-1].start / 60))
     return 0
 
 

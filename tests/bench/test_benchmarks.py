@@ -76,19 +76,19 @@ def check_editor(out: str) -> None:
     assert "(b) stories failed 0" in out
     # the episode's table: the sample costs what the first characters cost, a fraction of the
     # whole transcript, and holds what the show notes point to
-    assert "editor cost per episode: a 62-minute interview" in out
+    assert "editor cost per episode (one judge and one comment call): a 62-minute" in out
     for label in (
-        "transcript characters sent to the judge",
+        "transcript characters to the judge",
         "input tokens, judge call",
         "input tokens, comment call",
-        "tokens per episode (judge + comment, in + out)",
+        "tokens per episode (in + out)",
     ):
         sample, first, whole, s_f, s_w = (number(c) for c in cells[label])
         assert 0 < sample < whole and first > 0
         assert_ratio(s_f, sample, first)
         assert_ratio(s_w, sample, whole)
         assert s_w < 0.3  # the whole hour costs several times the sample
-    assert cells["what the notes point to, in the judge's prompt"][:3] == ["5/5", "0/5", "5/5"]
+    assert cells["notes' pointers shown to the judge"][:3] == ["5/5", "0/5", "5/5"]
 
 
 def check_collect(out: str) -> None:

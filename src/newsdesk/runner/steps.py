@@ -420,17 +420,18 @@ async def group(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     result.counts.update(grouped=done.placed, events_created=done.created,
                          regrouped=len(done.regrouped))  # fmt: skip
     again: list[int] = []
+    touched: list[int] = []
     if done.regrouped:
-        # Stories judged with a coverage the regrouping changed (those placed again and the
-        # other reports of the events they left or joined) are judged again; an unchanged
-        # question is answered from its receipt.
-        events = {*done.left, *await ctx.load(events_store.events_of, done.regrouped)}
-        again = await ctx.load(events_store.members_of, sorted(events))
+        # Stories and events judged with a coverage the regrouping changed (those placed again,
+        # the events they left or joined and those events' other reports) are judged again; an
+        # unchanged question is answered from its receipt.
+        touched = sorted({*done.left, *await ctx.load(events_store.events_of, done.regrouped)})
+        again = await ctx.load(events_store.members_of, touched)
         note = "regrouped: the sources it was judged with changed"
         await ctx.db.write(lambda c: repo.judge_again_if_coverage_changed(c, again, note))
+        await ctx.db.write(lambda c: event_store.forget_if_coverage_changed(c, touched))
     result.send("judge", [*ids, *again])
-    placed = [*ids, *done.regrouped]
-    result.send("judge_events", await ctx.load(events_store.events_of, placed))
+    result.send("judge_events", [*await ctx.load(events_store.events_of, ids), *touched])
     return result
 
 

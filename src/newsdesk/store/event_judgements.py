@@ -203,6 +203,29 @@ def save_event_judgement(
     return int(judgement_id)
 
 
+def forget_if_coverage_changed(conn: Connection, event_ids: list[int]) -> int:
+    """Of the given events, those judged with another sources count than they have now (a
+    regroup moved reports in or out) lose their current verdict, as after an editor's merge:
+    readers see the lead's own until the next judge_events step judges them again (from its
+    receipt when the question is unchanged). Returns how many."""
+    e, ej = t.events.c, t.event_judgements.c
+    changed = []
+    for start in range(0, len(event_ids), 500):
+        rows = conn.execute(
+            select(e.id)
+            .join(t.event_judgements, ej.id == e.judgement_id)
+            .where(e.id.in_(event_ids[start : start + 500]), ej.sources_count != e.sources_count)
+        )
+        changed += [r.id for r in rows]
+    for start in range(0, len(changed), 500):
+        conn.execute(
+            update(t.events)
+            .where(e.id.in_(changed[start : start + 500]))
+            .values(judgement_id=None, tier=None, importance=None)
+        )
+    return len(changed)
+
+
 def fallback_alike(conn: Connection, event_id: int, judgement: Judgement) -> bool:
     """`repo.fallback_alike` for a multi-source event."""
     return current_fallback_alike(conn, t.events, t.event_judgements, event_id, judgement)

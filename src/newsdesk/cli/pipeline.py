@@ -80,6 +80,8 @@ def _print_summary(summary: RunSummary) -> None:
         table.add_row("paused", f"[yellow]{summary.paused}[/]")
     table.add_row("time", f"{summary.seconds:.1f} s")
     out.print(table)
+    if summary.model_failed:
+        say_error(f"{summary.model_failed}; every model call failed")
 
 
 def _quiet_storage_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
@@ -125,8 +127,7 @@ def run(
                     _print_summary(summary)
                     if summary.model_failed:
                         # The desk is not empty (the rules judged), but the operator has a
-                        # problem to fix: say it in one line and exit 1.
-                        say_error(f"{summary.model_failed}; every model call failed")
+                        # problem to fix: it was said in one line; the exit code says it too.
                         raise typer.Exit(1)
                     return
                 asyncio.run(_loop(db, settings, base))

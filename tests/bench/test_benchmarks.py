@@ -202,6 +202,14 @@ def check_search(out: str) -> None:
         assert number(rows[f"{engine}: semantic recall@10 vs exact"][-3]) >= 0.5
 
 
+def check_kdf(out: str) -> None:
+    assert out.startswith("password hashing on this machine: 1 hashes a row")
+    desk = row(out, "argon2id m=19 MiB t=2 p=1 (OWASP minimum) (desk)")
+    base = row(out, "scrypt n=2^17 r=8 p=1 (OWASP minimum)")
+    assert_ratio(number(desk[3]), number(desk[2]), number(base[2]), rel=0.2)
+    assert "desk: store/passwords.py hash or verify:" in out
+
+
 DEMO = shlex.quote(str(DEMO_FEEDS))
 POLICY = shlex.quote(str(ROOT / "src" / "newsdesk" / "policy" / "editorial.md"))
 PG = f"--pg {shlex.quote(PG_URL)}" if PG_URL else ""
@@ -230,6 +238,7 @@ SMOKE: dict[str, tuple[str, Callable[[str], None]]] = {
     "search.py": (f"--items 300 --settle 0 {PG}", check_search),
     "tiers.py": (f"--baseline {POLICY} --corpus {DEMO}", check_tiers),
     "web.py": (f"--items 300 --events 60 --seconds 0.5 --clients 2 --cache off {PG}", check_web),
+    "kdf.py": ("--rounds 1", check_kdf),
     "scale.py": (f"--feeds 4 --latency 0.01 --corpus {DEMO} {PG}", check_scale),
     "pictures.py": ("--rounds 40", check_pictures),
 }

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from newsdesk.store import passwords  # noqa: E402  (found by path: bench/ is not a package)
+from newsdesk.store import passwords
 
 
 def measure(fn: Callable[[], object], rounds: int) -> tuple[float, float]:
@@ -51,9 +51,7 @@ def argon2(memory_kib: int, time_cost: int, parallelism: int) -> Callable[[], ob
         from argon2 import PasswordHasher
     except ImportError:
         return None
-    hasher = PasswordHasher(
-        time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
-    )
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
     return lambda: hasher.hash("correct horse battery")
 
 
@@ -71,7 +69,9 @@ def main() -> None:
     ]
     print(f"password hashing on this machine: {args.rounds} hashes a row, cpus={os.cpu_count()}")
     print()
-    print("| KDF and parameters | wall ms (median) | CPU ms (median) | CPU vs the scrypt row above |")
+    print(
+        "| KDF and parameters | wall ms (median) | CPU ms (median) | CPU vs the scrypt row above |"
+    )
     print("|---|---|---|---|")
     base = 0.0
     for label, fn in rows:

@@ -122,6 +122,28 @@ async def test_push_source_through_the_ingest_api(db) -> None:
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
 
 
+def test_read_token_does_not_gate_ingest(db) -> None:
+    """NEWSDESK_API_READ_TOKEN guards the read API; a push source sends its own token to
+    /api/ingest, and the read token neither blocks it nor stands in for it."""
+    now = datetime.now(UTC)
+    push = Source(id="pusher", name="Pusher", url="https://pusher.example.com/", kind="push",
+                  tier=SourceTier.T2)  # fmt: skip
+    db.write_sync(lambda c: source_store.import_sources(c, [push], now))
+    db.write_sync(lambda c: source_store.set_token(c, "pusher", "push-token"))
+    client = TestClient(create_app(settings(api_read_token="read-token"), db))
+    story = {
+        "items": [{"title": "Pushed with a read token set", "url": "https://pusher.example.com/r"}]
+    }
+    pushed = client.post("/api/ingest", json=story, headers={"Authorization": "Bearer push-token"})
+    assert pushed.status_code == 202 and pushed.json()["accepted"] == 1
+    read_only = client.post(
+        "/api/ingest", json=story, headers={"Authorization": "Bearer read-token"}
+    )
+    assert read_only.status_code == 401  # the read token is not a push source's token
+    assert client.get("/api/v1/items").status_code == 401  # the read API stays guarded
+    assert client.get("/api/v1/items?token=read-token").status_code == 200
+
+
 async def test_full_text_completes_teasers_and_marks_thin_pages(db, server) -> None:
     long_url = server.add("/article", Route(ARTICLE))
     thin_url = server.add("/thin", Route(b"<html><body><p>Subscribe to read.</p></body></html>"))

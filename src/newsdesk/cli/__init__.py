@@ -17,6 +17,7 @@ from newsdesk.cli import (
     queue,
     reports,
     sources,
+    users,
 )
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ admin.db_app.registered_commands += backup.app.registered_commands  # db backup,
 app.add_typer(admin.db_app, name="db")
 app.add_typer(queue.queue_app, name="queue")
 app.add_typer(sources.app, name="sources")
+app.add_typer(users.app, name="users")
 # `newsdesk eval` holds every evaluation: selection (editor) and grouping (events).
 editor.eval_app.registered_commands += events.eval_app.registered_commands
 editor.eval_app.registered_commands += embed.eval_app.registered_commands

@@ -15,10 +15,13 @@ from newsdesk.config import ConfigError, Settings, load_settings
 from newsdesk.policy.loader import PolicyError
 from newsdesk.sources.catalog import CatalogError
 from newsdesk.store.db import DatabaseError, StorageFailure, storage_failure
+from newsdesk.store.users import UserError as AccountError
 
 out = Console()
 err = Console(stderr=True)
-USER_ERRORS: tuple[type[Exception], ...] = (ConfigError, DatabaseError, PolicyError, CatalogError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ConfigError, DatabaseError, PolicyError, CatalogError, AccountError,
+)  # fmt: skip
 
 DemoOption = Annotated[
     bool, typer.Option("--demo", help="Use the bundled demo sources, served locally; no network.")

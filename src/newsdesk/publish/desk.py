@@ -192,22 +192,27 @@ def source_health(conn: Connection) -> list[dict[str, Any]]:
     ]
 
 
-def collections(conn: Connection) -> list[dict[str, Any]]:
+def collections(conn: Connection, user_id: int) -> list[dict[str, Any]]:
+    """One person's collections (nobody else's saves are ever shown to them)."""
     c, si = t.collections.c, t.saved_items.c
     rows = conn.execute(
         select(c.id, c.name, func.count(si.item_id).label("n"))
         .outerjoin(t.saved_items, si.collection_id == c.id)
+        .where(c.user_id == user_id)
         .group_by(c.id, c.name)
         .order_by(c.name)
     ).all()
     return [{"id": r.id, "name": r.name, "count": r.n} for r in rows]
 
 
-def saved_ids(conn: Connection, collection: str | None = None) -> list[int]:
-    """Saved story ids, most recently saved first (all collections when none is named)."""
+def saved_ids(conn: Connection, user_id: int, collection: str | None = None) -> list[int]:
+    """A person's saved story ids, most recently saved first (all their collections when none
+    is named)."""
     c, si = t.collections.c, t.saved_items.c
-    query = select(si.item_id, func.max(si.saved_at).label("at")).join(
-        t.collections, c.id == si.collection_id
+    query = (
+        select(si.item_id, func.max(si.saved_at).label("at"))
+        .join(t.collections, c.id == si.collection_id)
+        .where(c.user_id == user_id)
     )
     if collection:
         query = query.where(c.name == collection)
@@ -215,14 +220,15 @@ def saved_ids(conn: Connection, collection: str | None = None) -> list[int]:
     return [r.item_id for r in rows]
 
 
-def editor_marks(conn: Connection, ids: list[int], editor: str) -> tuple[set[int], dict[int, str]]:
-    """What an editor has done to these stories: the saved ones, and the last vote (up or
-    down) on each. One statement, compiled once per count (it runs on every signed-in page)."""
+def editor_marks(conn: Connection, ids: list[int], user_id: int) -> tuple[set[int], dict[int, str]]:
+    """What one person has done to these stories: the ones they saved, and their last vote
+    (up or down) on each. One statement, compiled once per count (it runs on every signed-in
+    page)."""
     if not ids:
         return set(), {}
     ids = list(dict.fromkeys(ids))[:MARKS_CHUNK]
     params: dict[str, Any] = {f"i{k}": item_id for k, item_id in enumerate(ids)}
-    params["editor"] = editor
+    params["user"] = user_id
     rows = fetch_all(conn, ("editor marks", len(ids)), lambda n=len(ids): _marks_query(n), params)
     saved = {r[0] for r in rows if r[1] == "saved"}
     votes = {r[0]: r[1] for r in rows if r[1] != "saved"}  # ordered by id: the last vote wins
@@ -233,24 +239,19 @@ MARKS_CHUNK = 200  # a page shows at most 200 stories
 
 
 def _marks_query(n: int) -> Any:
-    si, f = t.saved_items.c, t.feedback.c
+    si, f, c = t.saved_items.c, t.feedback.c, t.collections.c
     wanted = [bindparam(f"i{k}") for k in range(n)]
-    saved = select(si.item_id, literal_column("'saved'"), literal_column("0")).where(
-        si.item_id.in_(wanted)
+    saved = (
+        select(si.item_id, literal_column("'saved'"), literal_column("0"))
+        .join(t.collections, c.id == si.collection_id)
+        .where(si.item_id.in_(wanted), c.user_id == bindparam("user"))
     )
     votes = select(f.item_id, f.kind, f.id).where(
         f.item_id.in_(wanted),
-        f.editor == bindparam("editor"),
+        f.user_id == bindparam("user"),
         f.kind.in_([literal_column("'up'"), literal_column("'down'")]),
     )
     return union_all(saved, votes).order_by(literal_column("3"))
-
-
-def saved_set(conn: Connection, ids: list[int]) -> set[int]:
-    if not ids:
-        return set()
-    si = t.saved_items.c
-    return set(conn.execute(select(si.item_id).where(si.item_id.in_(ids)).distinct()).scalars())
 
 
 def cards_markdown(name: str, cards: list[dict[str, Any]]) -> str:

@@ -95,24 +95,28 @@ def long_id(item_id: int) -> str:
 
 def stream_page(
     conn: Connection, stream: Stream, *, n: int, continuation: str | None,
-    exclude_read: bool, since: datetime | None,
+    exclude_read: bool, since: datetime | None, user_id: int | None = None,
 ) -> tuple[list[tuple[int, datetime]], str | None]:  # fmt: skip
+    """A page of a stream for one reader (an account's id, or None for the
+    NEWSDESK_READER_* pair): read and starred are theirs."""
     before = decode_cursor(continuation) if continuation else None
     rows = outputs.reader_item_ids(
         conn, tiers=stream.tiers, tag=stream.tag, starred=stream.starred,
-        exclude_read=exclude_read, since=since, before=before, limit=n + 1,
+        exclude_read=exclude_read, since=since, before=before, limit=n + 1, user_id=user_id,
     )  # fmt: skip
     more = len(rows) > n
     rows = rows[:n]
     return rows, (encode_cursor(rows[-1][1], rows[-1][0]) if more and rows else None)
 
 
-def unread(conn: Connection, stream: Stream) -> int:
-    return outputs.reader_unread_count(conn, stream.tiers, stream.tag)
+def unread(conn: Connection, stream: Stream, user_id: int | None = None) -> int:
+    return outputs.reader_unread_count(conn, stream.tiers, stream.tag, user_id)
 
 
-def reader_items(conn: Connection, item_ids: list[int], base: str) -> list[dict[str, Any]]:
-    marks = outputs.marks_for(conn, item_ids)
+def reader_items(
+    conn: Connection, item_ids: list[int], base: str, user_id: int | None = None
+) -> list[dict[str, Any]]:
+    marks = outputs.marks_for(conn, item_ids, user_id)
     items = []
     for card in cards_for(conn, item_ids):  # stories no longer public are left out
         read, starred = marks.get(card["id"], (False, False))
@@ -155,13 +159,23 @@ def _item(card: dict[str, Any], read: bool, starred: bool, base: str) -> dict[st
     }
 
 
-def mark(conn: Connection, item_ids: list[int], add: list[str], remove: list[str]) -> None:
+def mark(
+    conn: Connection, item_ids: list[int], add: list[str], remove: list[str],
+    user_id: int | None = None,
+) -> None:  # fmt: skip
     now = datetime.now(UTC)
     for state, column in ((READ, "read"), (STARRED, "starred")):
         if state in add:
-            outputs.set_mark(conn, item_ids, now, **{column: True})
+            outputs.set_mark(conn, item_ids, now, user_id=user_id, **{column: True})
         if state in remove:
-            outputs.set_mark(conn, item_ids, now, **{column: False})
+            outputs.set_mark(conn, item_ids, now, user_id=user_id, **{column: False})
+
+
+def mark_all_read(
+    conn: Connection, stream: Stream, before: datetime | None, user_id: int | None = None
+) -> int:
+    """Every story of a stream read for one reader (up to `before`: what the app had shown)."""
+    return outputs.mark_all_read(conn, stream.tiers, stream.tag, before, datetime.now(UTC), user_id)
 
 
 def opml(conn: Connection, base: str) -> str:

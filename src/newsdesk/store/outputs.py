@@ -190,21 +190,31 @@ def notification_rows(conn: Connection) -> list[dict[str, Any]]:
 # --- reader-app marks ----------------------------------------------------------------------
 
 
-def marks_for(conn: Connection, item_ids: list[int]) -> dict[int, tuple[bool, bool]]:
+def _marks_table(user_id: int | None) -> tuple[Any, list[Any], dict[str, int]]:
+    """Where a reader's marks live: an account's in `user_marks`, the NEWSDESK_READER_* pair's
+    (user_id None) in `reader_marks`. (table, conditions naming the reader, key values)."""
+    if user_id is None:
+        return t.reader_marks, [], {}
+    return t.user_marks, [t.user_marks.c.user_id == user_id], {"user_id": user_id}
+
+
+def marks_for(
+    conn: Connection, item_ids: list[int], user_id: int | None = None
+) -> dict[int, tuple[bool, bool]]:
     if not item_ids:
         return {}
-    r = t.reader_marks.c
-    rows = conn.execute(select(t.reader_marks).where(r.item_id.in_(item_ids)))
+    table, mine, _ = _marks_table(user_id)
+    rows = conn.execute(select(table).where(table.c.item_id.in_(item_ids), *mine))
     return {row.item_id: (row.read, row.starred) for row in rows}
 
 
 def set_mark(
     conn: Connection, item_ids: list[int], now: datetime, *, read: bool | None = None,
-    starred: bool | None = None,
+    starred: bool | None = None, user_id: int | None = None,
 ) -> None:  # fmt: skip
-    r = t.reader_marks.c
+    table, mine, key = _marks_table(user_id)
     known = set(conn.execute(select(t.items.c.id).where(t.items.c.id.in_(item_ids))).scalars())
-    current = marks_for(conn, list(known))
+    current = marks_for(conn, list(known), user_id)
     for item_id in known:
         was_read, was_starred = current.get(item_id, (False, False))
         values = {
@@ -213,9 +223,26 @@ def set_mark(
             "updated_at": now,
         }
         if item_id in current:
-            conn.execute(update(t.reader_marks).where(r.item_id == item_id).values(**values))
+            conn.execute(update(table).where(table.c.item_id == item_id, *mine).values(**values))
         else:
-            conn.execute(insert(t.reader_marks).values(item_id=item_id, **values))
+            conn.execute(insert(table).values(item_id=item_id, **key, **values))
+
+
+def mark_all_read(
+    conn: Connection, tiers: tuple[str, ...], tag: str | None, before: datetime | None,
+    now: datetime, user_id: int | None = None,
+) -> int:  # fmt: skip
+    """Mark every public story of a stream read (filed up to `before`, when given)."""
+    i = t.items.c
+    query = select(i.id).where(i.tier.in_(tiers))
+    if tag:
+        query = query.where(i.id.in_(select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)))
+    if before is not None:
+        query = query.where(i.filed_at <= before)
+    ids = list(conn.execute(query).scalars())
+    for start in range(0, len(ids), 500):
+        set_mark(conn, ids[start : start + 500], now, read=True, user_id=user_id)
+    return len(ids)
 
 
 def reader_item_ids(
@@ -228,16 +255,20 @@ def reader_item_ids(
     since: datetime | None = None,
     before: tuple[datetime, int] | None = None,
     limit: int = 20,
+    user_id: int | None = None,
 ) -> list[tuple[int, datetime]]:
-    """Public story ids for a reader stream, newest first, keyset-paginated by (filed_at, id)."""
-    i, r = t.items.c, t.reader_marks.c
+    """Public story ids for a reader stream, newest first, keyset-paginated by (filed_at, id);
+    read and starred are the reader's own (`user_id`, or the NEWSDESK_READER_* pair)."""
+    i = t.items.c
+    table, mine, _ = _marks_table(user_id)
+    r = table.c
     query = select(i.id, i.filed_at).where(i.tier.in_(tiers))
     if tag:
         query = query.where(i.id.in_(select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)))
     if starred:
-        query = query.where(i.id.in_(select(r.item_id).where(r.starred.is_(True))))
+        query = query.where(i.id.in_(select(r.item_id).where(r.starred.is_(True), *mine)))
     if exclude_read:
-        query = query.where(i.id.not_in(select(r.item_id).where(r.read.is_(True))))
+        query = query.where(i.id.not_in(select(r.item_id).where(r.read.is_(True), *mine)))
     if since is not None:
         query = query.where(i.filed_at >= since)
     if before is not None:
@@ -247,12 +278,16 @@ def reader_item_ids(
     return [(row.id, row.filed_at) for row in rows]
 
 
-def reader_unread_count(conn: Connection, tiers: tuple[str, ...], tag: str | None = None) -> int:
-    i, r = t.items.c, t.reader_marks.c
+def reader_unread_count(
+    conn: Connection, tiers: tuple[str, ...], tag: str | None = None, user_id: int | None = None
+) -> int:
+    i = t.items.c
+    table, mine, _ = _marks_table(user_id)
+    r = table.c
     query = (
         select(func.count())
         .select_from(t.items)
-        .where(i.tier.in_(tiers), i.id.not_in(select(r.item_id).where(r.read.is_(True))))
+        .where(i.tier.in_(tiers), i.id.not_in(select(r.item_id).where(r.read.is_(True), *mine)))
     )
     if tag:
         query = query.where(i.id.in_(select(t.item_tags.c.item_id).where(t.item_tags.c.tag == tag)))

@@ -145,6 +145,7 @@ def add_vote(
     editor: str,
     now: datetime,
     origin: str = "web",
+    user_id: int | None = None,
 ) -> int:
     """One vote, with the judgement the story had when it was cast (what the editor saw)."""
     i, j = t.items.c, t.judgements.c
@@ -173,6 +174,7 @@ def add_vote(
                 editor=editor,
                 created_at=now,
                 origin=origin,
+                user_id=user_id,
                 **snapshot,
             )
             .returning(t.feedback.c.id)

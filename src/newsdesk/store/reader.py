@@ -1,86 +1,38 @@
-"""Writes the web desk makes for signed-in editors: sessions, saved stories, feedback, and the
-admin's changes to sources, budgets and the policy. Reads for pages live in `publish`."""
+"""Writes the web desk makes for signed-in people: saved stories, feedback, and the admin's
+changes to sources, budgets and the policy (sessions and accounts: `store/users.py`). Reads
+for pages live in `publish`."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from newsdesk.store import schema as t
 from newsdesk.store.policy import add_version, add_vote
-from newsdesk.store.prepared import fetch_all
 
 DEFAULT_COLLECTION = "Saved"
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-# ---- sessions ----
-
-
-def create_session(
-    conn: Connection, token: str, csrf: str, now: datetime, expires: datetime
-) -> None:
-    conn.execute(delete(t.editor_sessions).where(t.editor_sessions.c.expires_at < now))
-    conn.execute(
-        insert(t.editor_sessions).values(
-            token_hash=token_hash(token), csrf_token=csrf, created_at=now, expires_at=expires
-        )
-    )
-
-
-def find_session(conn: Connection, token: str, now: datetime) -> Any | None:
-    s = t.editor_sessions.c
-    return conn.execute(
-        select(t.editor_sessions).where(s.token_hash == token_hash(token), s.expires_at > now)
-    ).first()
-
-
-def session_csrf(conn: Connection, token: str, now: datetime) -> str | None:
-    """The CSRF token of a live session (None when there is none): every signed-in request
-    asks, so the statement is compiled once."""
-    rows = fetch_all(conn, "session csrf", _session_csrf_query,
-                     {"token_hash": token_hash(token), "now": now})  # fmt: skip
-    return str(rows[0][0]) if rows else None
-
-
-def _session_csrf_query() -> Any:
-    s = t.editor_sessions.c
-    return select(s.csrf_token).where(
-        s.token_hash == bindparam("token_hash"),
-        s.expires_at > bindparam("now", type_=t.TS),
-    )
-
-
-def end_session(conn: Connection, token: str) -> None:
-    conn.execute(
-        delete(t.editor_sessions).where(t.editor_sessions.c.token_hash == token_hash(token))
-    )
 
 
 # ---- saved stories ----
 
 
-def collection_id(conn: Connection, name: str, now: datetime) -> int:
+def collection_id(conn: Connection, user_id: int, name: str, now: datetime) -> int:
     c = t.collections.c
-    found = conn.execute(select(c.id).where(c.name == name)).scalar()
+    found = conn.execute(select(c.id).where(c.user_id == user_id, c.name == name)).scalar()
     if found is not None:
         return int(found)
     return int(
         conn.execute(
-            insert(t.collections).values(name=name, created_at=now).returning(c.id)
+            insert(t.collections).values(user_id=user_id, name=name, created_at=now).returning(c.id)
         ).scalar_one()
     )
 
 
-def save_item(conn: Connection, item_id: int, collection: str, now: datetime) -> bool:
-    """Put a story in a collection; False when it was there already."""
-    cid = collection_id(conn, collection, now)
+def save_item(conn: Connection, user_id: int, item_id: int, collection: str, now: datetime) -> bool:
+    """Put a story in one of a person's collections; False when it was there already."""
+    cid = collection_id(conn, user_id, collection, now)
     s = t.saved_items.c
     if conn.execute(select(s.item_id).where(s.collection_id == cid, s.item_id == item_id)).first():
         return False
@@ -88,23 +40,25 @@ def save_item(conn: Connection, item_id: int, collection: str, now: datetime) ->
     return True
 
 
-def unsave_item(conn: Connection, item_id: int, collection: str | None) -> None:
-    """Take a story out of one collection, or out of all of them when none is named."""
+def unsave_item(conn: Connection, user_id: int, item_id: int, collection: str | None) -> None:
+    """Take a story out of one of a person's collections, or out of all of theirs."""
     c, s = t.collections.c, t.saved_items.c
-    query = delete(t.saved_items).where(s.item_id == item_id)
+    mine = select(c.id).where(c.user_id == user_id)
     if collection:
-        query = query.where(s.collection_id.in_(select(c.id).where(c.name == collection)))
-    conn.execute(query)
+        mine = mine.where(c.name == collection)
+    conn.execute(delete(t.saved_items).where(s.item_id == item_id, s.collection_id.in_(mine)))
 
 
 # ---- feedback ----
 
 
 def add_feedback(
-    conn: Connection, item_id: int, kind: str, note: str, editor: str, now: datetime
-) -> None:
-    """A vote from the desk, kept with the judgement the story had when it was cast."""
-    add_vote(conn, item_id, kind, note, editor, now)
+    conn: Connection, item_id: int, kind: str, note: str, editor: str, now: datetime,
+    user_id: int | None = None,
+) -> None:  # fmt: skip
+    """A vote from the desk, kept with the judgement the story had when it was cast and the
+    account that cast it."""
+    add_vote(conn, item_id, kind, note, editor, now, user_id=user_id)
 
 
 # ---- admin: sources ----

@@ -445,7 +445,10 @@ feedback = Table(
     Column("tier", String(12)),
     Column("hkr", String(3)),  # "HKR" with "-" for a failed judgement, e.g. "H-R"
     Column("origin", String(20), nullable=False, default="web"),  # web, import
+    # the account that voted (no foreign key: a deleted account's votes stay, anonymised)
+    Column("user_id", Integer),
     Index("ix_feedback_item", "item_id"),
+    Index("ix_feedback_user", "user_id"),
 )
 
 policy_versions = Table(
@@ -548,18 +551,24 @@ editor_sessions = Table(
     metadata,
     # only the SHA-256 of the cookie token is stored: a leaked table signs nobody in
     Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("expires_at", TS, nullable=False),
+    Column("address", String(64), nullable=False, default=""),
+    Column("user_agent", String(200), nullable=False, default=""),
     Index("ix_editor_sessions_expires", "expires_at"),
+    Index("ix_editor_sessions_user", "user_id"),
 )
 
 collections = Table(
     "collections",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(80), nullable=False, unique=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE")),
+    Column("name", String(80), nullable=False),
     Column("created_at", TS, nullable=False),
+    UniqueConstraint("user_id", "name", name="uq_collections_user_name"),
 )
 
 saved_items = Table(
@@ -607,5 +616,84 @@ desk_state = Table(
     metadata,
     Column("key", String(60), primary_key=True),
     Column("value", Text, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+
+# ---- people (migration 0015_people) ----
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("role", String(10), nullable=False),  # reader, editor, admin
+    Column("password_hash", Text, nullable=False, default=""),  # argon2id (store/passwords.py)
+    # the NEWSDESK_ADMIN_PASSWORD account: no hash of its own, signs in with that password
+    Column("bootstrap", Boolean, nullable=False, default=False),
+    Column("disabled", Boolean, nullable=False, default=False),
+    Column("alert_key", String(64), nullable=False, default=""),  # signs unsubscribe links
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+desk_actions = Table(
+    "desk_actions",
+    metadata,
+    # who merged, split, changed a source, a budget or an account
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer),
+    Column("account", String(120), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("ref", String(200), nullable=False, default=""),
+    Column("detail", JSON),
+    Column("created_at", TS, nullable=False),
+    Index("ix_desk_actions_created", "created_at"),
+)
+
+follows = Table(
+    "follows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(10), nullable=False),  # event, tag, entity, source, search
+    Column("target", String(300), nullable=False),
+    Column("alert", String(10), nullable=False, default="off"),  # off, immediate, daily, weekly
+    Column("created_at", TS, nullable=False),
+    Column("seen_at", TS, nullable=False),  # when the person last looked
+    UniqueConstraint("user_id", "kind", "target", name="uq_follows_user_target"),
+    Index("ix_follows_target", "kind", "target"),
+)
+
+feed_tokens = Table(
+    "feed_tokens",
+    metadata,
+    # a personal feed URL's secret, stored as its SHA-256
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Index("ix_feed_tokens_user", "user_id"),
+)
+
+alert_targets = Table(
+    "alert_targets",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("url", Text, nullable=False),  # an apprise URL: shown to its owner only
+    Column("label", String(80), nullable=False, default=""),
+    Column("created_at", TS, nullable=False),
+    Index("ix_alert_targets_user", "user_id"),
+)
+
+user_marks = Table(
+    "user_marks",
+    metadata,
+    # read / starred per account for reader apps (reader_marks stays the NEWSDESK_READER_*
+    # pair's)
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True),
+    Column("read", Boolean, nullable=False, default=False),
+    Column("starred", Boolean, nullable=False, default=False),
     Column("updated_at", TS, nullable=False),
 )

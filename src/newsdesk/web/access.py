@@ -21,6 +21,10 @@ from newsdesk.web.throttle import client_address
 
 GUARDED = ("/api/", "/mcp")
 OPEN = ("/api/v1/openapi.json", "/api/v1/docs", "/api/v1/agent.md")
+# Paths with a secret of their own, which the read token must not gate: a push source sends
+# its own bearer token to /api/ingest (web/ingest.py), never the read token.
+OWN_TOKEN = ("/api/ingest",)
+NO_READ_TOKEN = OPEN + OWN_TOKEN
 
 Scope = dict[str, Any]
 
@@ -63,7 +67,7 @@ class ApiAccess:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         given = _token(headers, scope.get("query_string", b"").decode("latin-1"))
-        if self.token and path not in OPEN and not hmac.compare_digest(given, self.token):
+        if self.token and path not in NO_READ_TOKEN and not hmac.compare_digest(given, self.token):
             await _json(send, 401, {"error": "this API needs a read token"},
                         [(b"www-authenticate", b'Bearer realm="newsdesk"')])  # fmt: skip
             return

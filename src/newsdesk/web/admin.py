@@ -1,5 +1,6 @@
-"""Admin pages for signed-in editors: sources, runs, usage and cost, budgets, the policy and
-the feedback inbox. Every route checks the session; every write checks the CSRF token."""
+"""Admin pages: sources, runs, usage and cost, budgets, the policy and the feedback inbox.
+Editors and admins see them; only admins change sources, budgets and the policy. Every write
+checks the CSRF token and records the account (desk_actions, policy history)."""
 
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from newsdesk.publish.pictures import (
     usage_per_day,
 )
 from newsdesk.store import policy as policy_store
-from newsdesk.store import reader
-from newsdesk.web.auth import EditorSession, check_csrf, require_editor
+from newsdesk.store import reader, users
+from newsdesk.web.auth import EditorSession, check_csrf, require_admin, require_editor
 from newsdesk.web.deps import database, desk_now, render, settings
 from newsdesk.web.openapi import EDITOR_FORM
 
@@ -41,6 +42,7 @@ SECTIONS = (
     ("feedback", "Feedback"),
     ("flagged", "Flagged"),
     ("events", "Events"),
+    ("users", "Accounts"),
 )
 
 
@@ -75,7 +77,7 @@ def admin_sources(request: Request) -> HTMLResponse:
 def admin_source_update(
     request: Request,
     source_id: str,
-    editor: EditorSession = Depends(require_editor),
+    editor: EditorSession = Depends(require_admin),
     csrf: str = Form(""),
     enabled: str = Form(""),
     tier: str = Form(""),
@@ -90,9 +92,13 @@ def admin_source_update(
             raise HTTPException(404, "no such source")
     on = None if not enabled else enabled == "true"
     now = datetime.now(UTC)
-    database(request).write_sync(
-        lambda c: reader.override_source(c, source_id, now, on, tier or None)
-    )
+
+    def write(c):  # type: ignore[no-untyped-def]
+        reader.override_source(c, source_id, now, on, tier or None)
+        users.record(c, editor.user_id, editor.name, "source", source_id, now,
+                     {"enabled": on, "tier": tier or None})  # fmt: skip
+
+    database(request).write_sync(write)
     return RedirectResponse("/admin/sources", status_code=303)
 
 
@@ -147,7 +153,7 @@ def _limit(value: str, kind: type[int] | type[float]) -> int | float | None:
 @router.post("/budgets")
 def admin_budget_set(
     request: Request,
-    editor: EditorSession = Depends(require_editor),
+    editor: EditorSession = Depends(require_admin),
     csrf: str = Form(""),
     service: str = Form(...),
     window: str = Form(...),
@@ -163,9 +169,14 @@ def admin_budget_set(
         raise HTTPException(400, f"window must be one of {', '.join(WINDOWS)}")
     calls, tokens = _limit(max_calls, int), _limit(max_tokens, int)
     cost = _limit(max_cost, float)
-    database(request).write_sync(
-        lambda c: reader.set_budget(c, service, window, calls, tokens, cost)  # type: ignore[arg-type]
-    )
+    now = datetime.now(UTC)
+
+    def write(c):  # type: ignore[no-untyped-def]
+        reader.set_budget(c, service, window, calls, tokens, cost)  # type: ignore[arg-type]
+        users.record(c, editor.user_id, editor.name, "budget", f"{service}/{window}", now,
+                     {"max_calls": calls, "max_tokens": tokens, "max_cost": cost})  # fmt: skip
+
+    database(request).write_sync(write)
     return RedirectResponse("/admin/budgets", status_code=303)
 
 
@@ -225,7 +236,7 @@ def admin_policy(
 @router.post("/policy")
 def admin_policy_save(
     request: Request,
-    editor: EditorSession = Depends(require_editor),
+    editor: EditorSession = Depends(require_admin),
     csrf: str = Form(""),
     text: str = Form(...),
 ) -> Response:
@@ -254,7 +265,7 @@ def admin_policy_save(
 def admin_policy_preview(
     request: Request,
     version: str,
-    editor: EditorSession = Depends(require_editor),
+    editor: EditorSession = Depends(require_admin),
     csrf: str = Form(""),
     days: int = Form(14, ge=1, le=365),
 ) -> Response:
@@ -274,7 +285,7 @@ def admin_policy_preview(
 def admin_policy_activate(
     request: Request,
     version: str,
-    editor: EditorSession = Depends(require_editor),
+    editor: EditorSession = Depends(require_admin),
     csrf: str = Form(""),
     confirm: str = Form(""),
 ) -> Response:
@@ -326,7 +337,7 @@ def admin_feedback(request: Request) -> HTMLResponse:
 @router.post("/feedback/propose")
 def admin_feedback_propose(
     request: Request,
-    editor: EditorSession = Depends(require_editor),
+    editor: EditorSession = Depends(require_admin),
     csrf: str = Form(""),
     since_days: int = Form(30, ge=1, le=3650),
 ) -> Response:

@@ -47,8 +47,8 @@ class CardCache:
         item_id = card["id"]
         editor = editor or None  # a template without an editor passes an undefined value
         marks = None
-        if editor is not None:
-            marks = (item_id in (saved or ()), (votes or {}).get(item_id))
+        if editor is not None:  # a reader's card has the save form; an editor's also votes
+            marks = (item_id in (saved or ()), (votes or {}).get(item_id), editor.allows("editor"))
         version = card.get("version")
         if version is None:  # a card not read through the card store: its data is its key
             version = json.dumps(card, sort_keys=True, default=str, ensure_ascii=False)
@@ -68,13 +68,13 @@ class CardCache:
         return Markup(html)
 
     def _render(
-        self, card: dict[str, Any], marks: tuple[bool, str | None] | None, open: bool,
+        self, card: dict[str, Any], marks: tuple[bool, str | None, bool] | None, open: bool,
         h: int, standalone: bool,
     ) -> str:  # fmt: skip
         context: dict[str, Any] = {"editor": None, "saved": set(), "votes": {}}
         if marks is not None:
             context = {
-                "editor": EditorSession(csrf=CSRF_SLOT),
+                "editor": EditorSession(csrf=CSRF_SLOT, role="editor" if marks[2] else "reader"),
                 "saved": {card["id"]} if marks[0] else set(),
                 "votes": {card["id"]: marks[1]} if marks[1] else {},
             }

@@ -1,5 +1,5 @@
 """Small accessors for what a request has: the settings and database `create_app` put on the
-app state, and the signed-in editor (sign-in itself is `web/auth.py`, which imports this)."""
+app state, and the signed-in person (sign-in itself is `web/auth.py`, which imports this)."""
 
 from __future__ import annotations
 
@@ -15,17 +15,26 @@ from fastapi.responses import HTMLResponse
 
 from newsdesk.config import Settings
 from newsdesk.config import desk_now as _desk_now
-from newsdesk.store import reader
+from newsdesk.store import users
 from newsdesk.store.db import Database
 
 SESSION_COOKIE = "nd_session"
-EDITOR_NAME = "editor"  # one shared password, so one editor identity
 
 
 @dataclass(frozen=True)
 class EditorSession:
+    """The signed-in person of a request: their account, role and this session's CSRF token.
+    (Named for the one shared editor the desk had before accounts; every role has one.)"""
+
     csrf: str
-    name: str = EDITOR_NAME
+    name: str = ""
+    user_id: int = 0
+    role: str = "reader"
+    bootstrap: bool = False
+    session_hash: str = ""
+
+    def allows(self, role: str) -> bool:
+        return users.allows(self.role, role)
 
 
 def settings(request: Request) -> Settings:
@@ -133,15 +142,22 @@ def cards_key(cards: list[dict[str, Any]]) -> tuple[Any, ...] | None:
 
 
 def current_editor(request: Request) -> EditorSession | None:
-    """The signed-in editor of this request, looked up once and remembered on the request."""
+    """The signed-in person of this request, looked up once and remembered on the request. A
+    disabled account has no session; neither has the bootstrap admin once
+    NEWSDESK_ADMIN_PASSWORD is unset."""
     if hasattr(request.state, "editor"):
         return request.state.editor  # type: ignore[no-any-return]
     found = None
     token = request.cookies.get(SESSION_COOKIE)
-    if token and settings(request).admin_password.get_secret_value():
+    if token:
         with database(request).read() as conn:
-            csrf = reader.session_csrf(conn, token, datetime.now(UTC))
-        if csrf is not None:
-            found = EditorSession(csrf=csrf)
+            live = users.session_user(conn, token, datetime.now(UTC))
+        bootstrap_off = not settings(request).admin_password.get_secret_value()
+        if live is not None and not (live.user.bootstrap and bootstrap_off):
+            user = live.user
+            found = EditorSession(
+                csrf=live.csrf, name=user.name, user_id=user.id, role=user.role,
+                bootstrap=user.bootstrap, session_hash=live.token_hash,
+            )  # fmt: skip
     request.state.editor = found
     return found

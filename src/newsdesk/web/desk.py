@@ -1,5 +1,6 @@
 """The reader's own pages beyond the feed: source health, saved stories (named collections and
-a Markdown export), and the editor actions on a card (save ⭐, 👍 / 👎 with a note)."""
+a Markdown export, each person's own), and the actions on a card: save ⭐ (any account),
+👍 / 👎 with a note (editors and admins)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from newsdesk.publish.desk import cards_markdown, collections, saved_ids, source
 from newsdesk.publish.pictures import source_pictures
 from newsdesk.publish.read import MAX_LIMIT, get_card, group_by_day, list_cards
 from newsdesk.store import reader
-from newsdesk.web.auth import check_csrf, require_editor
+from newsdesk.web.auth import check_csrf, require_editor, require_user
 from newsdesk.web.deps import database, desk_now, render, settings
 from newsdesk.web.openapi import EDITOR_FORM, SIGNED_IN, MarkdownResponse
 
@@ -37,13 +38,13 @@ def _collection_name(value: str) -> str:
 
 
 @router.get(
-    "/saved", response_class=HTMLResponse, summary="Saved stories (editors)", responses=SIGNED_IN
+    "/saved", response_class=HTMLResponse, summary="Your saved stories", responses=SIGNED_IN
 )
 def saved_page(request: Request, collection: str | None = None) -> HTMLResponse:
-    require_editor(request)
+    me = require_user(request)
     with database(request).read() as conn:
-        groups = collections(conn)
-        ids = saved_ids(conn, collection)[:MAX_LIMIT]
+        groups = collections(conn, me.user_id)
+        ids = saved_ids(conn, me.user_id, collection)[:MAX_LIMIT]
         cards = list_cards(
             conn, tiers=("p1", "featured", "all"), ids=ids, limit=MAX_LIMIT,
             tz=settings(request).timezone, now=desk_now(request),
@@ -57,13 +58,13 @@ def saved_page(request: Request, collection: str | None = None) -> HTMLResponse:
 @router.get(
     "/saved/export.md",
     response_class=MarkdownResponse,
-    summary="Saved stories as Markdown (editors)",
+    summary="Your saved stories as Markdown",
     responses=SIGNED_IN,
 )
 def saved_export(request: Request, collection: str | None = None) -> Response:
-    require_editor(request)
+    me = require_user(request)
     with database(request).read() as conn:
-        ids = saved_ids(conn, collection)[:MAX_LIMIT]
+        ids = saved_ids(conn, me.user_id, collection)[:MAX_LIMIT]
         cards = list_cards(
             conn, tiers=("p1", "featured", "all"), ids=ids, limit=MAX_LIMIT,
             tz=settings(request).timezone,
@@ -94,7 +95,7 @@ def _known_item(request: Request, item_id: int) -> None:
 
 @router.post(
     "/items/{item_id}/save",
-    summary="Save a story to a collection (editors)",
+    summary="Save a story to one of your collections",
     response_class=HTMLResponse,
     responses=EDITOR_FORM,
 )
@@ -105,16 +106,18 @@ def save(
     collection: str = Form(""),
     remove: bool = Form(False),
 ) -> Response:
-    editor = require_editor(request)
+    editor = require_user(request)
     check_csrf(request, editor, csrf)
     _known_item(request, item_id)
     name, now = _collection_name(collection), datetime.now(UTC)
 
     def write(conn):  # type: ignore[no-untyped-def]
         if remove:
-            reader.unsave_item(conn, item_id, collection.strip() or None)
-        elif reader.save_item(conn, item_id, name, now):
-            reader.add_feedback(conn, item_id, "star", name, editor.name, now)
+            reader.unsave_item(conn, editor.user_id, item_id, collection.strip() or None)
+        elif reader.save_item(conn, editor.user_id, item_id, name, now) and editor.allows(
+            "editor"
+        ):  # an editor's star is a signal to the policy loop; a reader's save is private
+            reader.add_feedback(conn, item_id, "star", name, editor.name, now, editor.user_id)
 
     database(request).write_sync(write)
     if request.headers.get("hx-request"):
@@ -142,7 +145,9 @@ def feedback(
     _known_item(request, item_id)
     now = datetime.now(UTC)
     database(request).write_sync(
-        lambda c: reader.add_feedback(c, item_id, kind, note.strip()[:MAX_NOTE], editor.name, now)
+        lambda c: reader.add_feedback(
+            c, item_id, kind, note.strip()[:MAX_NOTE], editor.name, now, editor.user_id
+        )
     )
     if request.headers.get("hx-request"):
         return HTMLResponse(

@@ -1,15 +1,19 @@
 """The Google Reader API subset reader apps use (NetNewsWire, Reeder, FeedMe), plus OPML.
 
-ClientLogin trades NEWSDESK_READER_USER / NEWSDESK_READER_PASSWORD for an Auth token (an HMAC
-of the user under the password, so nothing is stored and changing the password revokes it);
-apps then send `Authorization: GoogleLogin auth=TOKEN`. Edits also need the short T token from
-/reader/api/0/token. With no password configured the API answers 404: it is off.
+ClientLogin trades a desk account's name and password (`newsdesk users add`) for an Auth
+token: NAME/HMAC, keyed by the account's stored password hash, so nothing more is stored and
+a new password (or a disabled account) revokes it. The NEWSDESK_READER_USER /
+NEWSDESK_READER_PASSWORD pair stays as a fallback (HMAC of the user under that password).
+Apps then send `Authorization: GoogleLogin auth=TOKEN`; read and starred marks are each
+reader's own. Edits also need the short T token from /reader/api/0/token. With no account
+and no reader password the API answers 404: it is off.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -18,6 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from newsdesk.publish import reader
 from newsdesk.publish.read import BadRequest
+from newsdesk.store import passwords, users
 from newsdesk.web import throttle
 from newsdesk.web.deps import database, settings
 from newsdesk.web.feeds import base_url
@@ -33,29 +38,75 @@ API = "/reader/api/0"
 MAX_ITEMS = 100
 
 
-def _auth_token(request: Request) -> str | None:
+@dataclass(frozen=True)
+class Reader:
+    """Who a reader-app request is: an account (user_id), or the NEWSDESK_READER_* pair
+    (user_id None); `token` is the Auth token it sent."""
+
+    token: str
+    name: str
+    user_id: int | None
+
+
+def _sign(key: str, message: str) -> str:
+    return hmac.new(key.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def _pair_token(request: Request) -> str | None:
     s = settings(request)
     password = s.reader_password.get_secret_value()
     if not password:
         return None
-    digest = hmac.new(password.encode(), s.reader_user.encode(), hashlib.sha256).hexdigest()
-    return f"{s.reader_user}/{digest}"
+    return f"{s.reader_user}/{_sign(password, s.reader_user)}"
+
+
+def _account_key(request: Request, user: users.User) -> str:
+    """What an account's Auth token is signed with: its password hash (the bootstrap admin's:
+    NEWSDESK_ADMIN_PASSWORD), so a new password revokes every app's login."""
+    if user.bootstrap:
+        return settings(request).admin_password.get_secret_value()
+    return user.password_hash
+
+
+def _account_token(request: Request, user: users.User) -> str:
+    return f"{user.name}/{_sign(_account_key(request, user), f'reader:{user.id}:{user.name}')}"
+
+
+def _api_on(request: Request) -> bool:
+    if _pair_token(request) is not None:
+        return True
+    with database(request).read() as conn:
+        return conn.execute(users.any_account_query()).first() is not None
 
 
 def _edit_token(auth: str) -> str:
     return hashlib.sha256(("edit:" + auth).encode()).hexdigest()[:57]
 
 
-def _check(request: Request) -> Response | str:
-    """The Auth token when the request carries it, else the error answer."""
-    expected = _auth_token(request)
-    if expected is None:
-        return PlainTextResponse("the reader API is off\n", status_code=404)
+def _reader_of(request: Request, given: str) -> Reader | None:
+    name = given.split("/", 1)[0]
+    with database(request).read() as conn:
+        user = users.find(conn, name) if name else None
+    if user is not None and not user.disabled and _account_key(request, user):
+        if hmac.compare_digest(given, _account_token(request, user)):
+            return Reader(given, user.name, user.id)
+        return None
+    pair = _pair_token(request)
+    if pair is not None and hmac.compare_digest(given, pair):
+        return Reader(given, settings(request).reader_user, None)
+    return None
+
+
+def _check(request: Request) -> Response | Reader:
+    """The reader when the request carries a good Auth token, else the error answer."""
     header = request.headers.get("authorization", "")
     given = header.split("auth=", 1)[1].strip() if "auth=" in header else ""
-    if not hmac.compare_digest(given, expected):
-        return PlainTextResponse("Unauthorized\n", status_code=401)
-    return expected
+    found = _reader_of(request, given) if given else None
+    if found is not None:
+        return found
+    if not _api_on(request):
+        return PlainTextResponse("the reader API is off\n", status_code=404)
+    return PlainTextResponse("Unauthorized\n", status_code=401)
 
 
 @router.post(
@@ -67,22 +118,43 @@ def _check(request: Request) -> Response | str:
 def client_login(
     request: Request, Email: Annotated[str, Form()] = "", Passwd: Annotated[str, Form()] = ""
 ) -> Response:
-    s = settings(request)
-    token = _auth_token(request)
-    if token is None:
+    if not _api_on(request):
         return PlainTextResponse("the reader API is off\n", status_code=404)
-    # the account is the name given, known or not, so a lock says nothing about which exist
-    attempt = throttle.attempt_keys(request, f"reader:{Email}")
+    # the account is the name given, known or not, so a lock says nothing about which exist;
+    # the same row as the web sign-in's, so guessing through either counts against both
+    name = Email.strip().lower()
+    attempt = throttle.attempt_keys(request, f"signin:{name[:80]}")
     wait = throttle.try_now(request, attempt)
     if wait:
         return PlainTextResponse("Error=TooManyAttempts\n", status_code=429,
                                  headers=throttle.retry_after(wait))  # fmt: skip
-    expected = s.reader_password.get_secret_value().encode()
-    password_ok = hmac.compare_digest(Passwd.encode(), expected)  # bytes: any text compares
-    if Email != s.reader_user or not password_ok:
+    token = _login(request, name, Email, Passwd)
+    if token is None:
         return PlainTextResponse("Error=BadAuthentication\n", status_code=401)
     throttle.passed(request, attempt)
     return PlainTextResponse(f"SID={token}\nLSID={token}\nAuth={token}\n")
+
+
+def _login(request: Request, name: str, given_name: str, password: str) -> str | None:
+    """The Auth token a name and password open: an account's first, else the pair's."""
+    s = settings(request)
+    with database(request).read() as conn:
+        user = users.find(conn, name) if users.NAME.match(name) else None
+    if user is not None and not user.disabled:
+        if user.bootstrap:
+            expected = s.admin_password.get_secret_value()
+            ok = bool(expected) and hmac.compare_digest(password.encode(), expected.encode())
+        else:
+            ok = passwords.verify_password(password, user.password_hash)
+        return _account_token(request, user) if ok else None
+    pair = _pair_token(request)
+    expected_pair = s.reader_password.get_secret_value().encode()
+    if pair is not None and given_name == s.reader_user:
+        if hmac.compare_digest(password.encode(), expected_pair):  # bytes: any text compares
+            return pair
+        return None
+    passwords.burn(password)  # no such account: cost what a check costs
+    return None
 
 
 @router.get(f"{API}/token", summary="Edit token", **TEXT)
@@ -90,7 +162,7 @@ def edit_token(request: Request) -> Response:
     auth = _check(request)
     if isinstance(auth, Response):
         return auth
-    return PlainTextResponse(_edit_token(auth))
+    return PlainTextResponse(_edit_token(auth.token))
 
 
 @router.get(f"{API}/user-info", summary="The reader account")
@@ -98,7 +170,7 @@ def user_info(request: Request) -> Response:
     auth = _check(request)
     if isinstance(auth, Response):
         return auth
-    user = settings(request).reader_user
+    user = auth.name
     return JSONResponse({"userId": user, "userName": user, "userProfileId": user, "userEmail": ""})
 
 
@@ -145,15 +217,16 @@ def unread_count(request: Request) -> Response:
     base = base_url(request)
     with database(request).read() as conn:
         counts = [
-            {"id": sub.feed_id(base), "count": reader.unread(conn, sub.stream)}
+            {"id": sub.feed_id(base), "count": reader.unread(conn, sub.stream, auth.user_id)}
             for sub in reader.subscriptions(conn)
         ]
     return JSONResponse({"max": 10000, "unreadcounts": counts})
 
 
 def _stream_args(
-    request: Request, stream_id: str, n: int, c: str | None, xt: str | None, ot: int | None
-) -> Response | tuple[list[tuple[int, datetime]], str | None]:
+    request: Request, auth: Reader, stream_id: str, n: int, c: str | None, xt: str | None,
+    ot: int | None,
+) -> Response | tuple[list[tuple[int, datetime]], str | None]:  # fmt: skip
     stream = reader.resolve_stream(stream_id)
     if stream is None:
         return JSONResponse({"error": "unknown stream"}, status_code=404)
@@ -165,7 +238,7 @@ def _stream_args(
         with database(request).read() as conn:
             return reader.stream_page(
                 conn, stream, n=max(1, min(n, MAX_ITEMS)), continuation=c,
-                exclude_read=xt == reader.READ, since=since,
+                exclude_read=xt == reader.READ, since=since, user_id=auth.user_id,
             )  # fmt: skip
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
@@ -181,12 +254,12 @@ def stream_contents(
     auth = _check(request)
     if isinstance(auth, Response):
         return auth
-    page = _stream_args(request, stream_id or reader.READING_LIST, n, c, xt, ot)
+    page = _stream_args(request, auth, stream_id or reader.READING_LIST, n, c, xt, ot)
     if isinstance(page, Response):
         return page
     rows, continuation = page
     with database(request).read() as conn:
-        items = reader.reader_items(conn, [i for i, _ in rows], base_url(request))
+        items = reader.reader_items(conn, [i for i, _ in rows], base_url(request), auth.user_id)
     body = {"id": stream_id, "updated": int(datetime.now(UTC).timestamp()), "items": items}
     if continuation:
         body["continuation"] = continuation
@@ -201,7 +274,7 @@ def stream_item_ids(
     auth = _check(request)
     if isinstance(auth, Response):
         return auth
-    page = _stream_args(request, s, n, c, xt, ot)
+    page = _stream_args(request, auth, s, n, c, xt, ot)
     if isinstance(page, Response):
         return page
     rows, continuation = page
@@ -219,7 +292,8 @@ async def items_contents(request: Request) -> Response:
     form = await request.form()
     ids = [reader.parse_item_id(str(v)) for v in form.getlist("i")]
     with database(request).read() as conn:
-        items = reader.reader_items(conn, [i for i in ids if i is not None], base_url(request))
+        known = [i for i in ids if i is not None]
+        items = reader.reader_items(conn, known, base_url(request), auth.user_id)
     return JSONResponse({"id": "user/-/state/com.google/reading-list", "items": items})
 
 
@@ -229,7 +303,7 @@ async def edit_tag(request: Request) -> Response:
     if isinstance(auth, Response):
         return auth
     form = await request.form()
-    if not hmac.compare_digest(str(form.get("T", "")), _edit_token(auth)):
+    if not hmac.compare_digest(str(form.get("T", "")), _edit_token(auth.token)):
         return PlainTextResponse(
             "Unauthorized\n", status_code=401, headers={"X-Reader-Google-Bad-Token": "true"}
         )
@@ -237,7 +311,7 @@ async def edit_tag(request: Request) -> Response:
     add = [str(v) for v in form.getlist("a")]
     remove = [str(v) for v in form.getlist("r")]
     known = [i for i in ids if i is not None]
-    await database(request).write(lambda conn: reader.mark(conn, known, add, remove))
+    await database(request).write(lambda conn: reader.mark(conn, known, add, remove, auth.user_id))
     return PlainTextResponse("OK")
 
 

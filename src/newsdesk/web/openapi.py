@@ -114,8 +114,11 @@ def install(app: FastAPI) -> None:
 
 def add_middleware_answers(path: str, responses: dict[str, Any]) -> None:
     merge(responses, "400", json_error("The URL holds a NUL (%00) character"))
-    if path.startswith(access.GUARDED) and path not in access.OPEN:
+    if not path.startswith(access.GUARDED):
+        return
+    if path not in access.NO_READ_TOKEN:
         merge(responses, "401", json_error("NEWSDESK_API_READ_TOKEN is set and not sent"))
+    if path not in access.OPEN:
         limited = json_error("Over NEWSDESK_API_RATE_LIMIT requests a minute")
         limited["headers"] = {"Retry-After": {"schema": {"type": "integer"}, "required": True}}
         merge(responses, "429", limited)

@@ -64,7 +64,7 @@ def feed_page(
             )  # fmt: skip
             choices = filter_choices(conn)
             saved, votes = (
-                editor_marks(conn, [c["id"] for c in result.cards], editor.name)
+                editor_marks(conn, [c["id"] for c in result.cards], editor.user_id)
                 if editor
                 else (set(), {})
             )
@@ -173,7 +173,7 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
         card = get_card(conn, item_id, tz=settings(request).timezone, now=now)
         members = event_members(conn, item_id, now) if card else []
         saved, votes = (
-            editor_marks(conn, [item_id], editor.name) if card and editor else (set(), {})
+            editor_marks(conn, [item_id], editor.user_id) if card and editor else (set(), {})
         )
         near = related(conn, item_id, tz=settings(request).timezone, now=now) if card else []
         media = item_media(conn, item_id) if card and card.get("media") else None

@@ -7,8 +7,8 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from newsdesk.web import admin, admin_desk, auth, cards, desk, pictures
-from newsdesk.web.auth import NotSignedIn, signin_redirect
+from newsdesk.web import account, admin, admin_desk, admin_users, auth, cards, desk, pictures
+from newsdesk.web.auth import NotAllowed, NotSignedIn, refused, signin_redirect
 from newsdesk.web.cache import MicroCache
 from newsdesk.web.security import SecurityHeaders
 
@@ -22,10 +22,16 @@ def install(app: FastAPI) -> None:
     cards.install(app.state.templates.env)  # anonymous cards rendered once, then kept
     pictures.install(app.state.templates.env)  # pictures rendered once per value drawn
     app.include_router(auth.router)
+    app.include_router(account.router)
     app.include_router(desk.router)
+    app.include_router(admin_users.router)
     app.include_router(admin_desk.router)  # first: /admin/sources/new is not a source id
     app.include_router(admin.router)
 
     @app.exception_handler(NotSignedIn)
     def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
         return signin_redirect(request)
+
+    @app.exception_handler(NotAllowed)
+    def _not_allowed(request: Request, exc: NotAllowed) -> Response:
+        return refused(request, exc.role)

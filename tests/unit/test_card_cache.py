@@ -74,17 +74,17 @@ def test_an_editors_card_has_their_token_and_marks_and_is_kept_too() -> None:
     card = CARD | {"version": (1,)}
     anon = cache(card)
     assert "sign in to save" in anon and "csrf" not in anon
-    mine = cache(card, EditorSession(csrf="tok-123"), {7}, {7: "up"})
+    mine = cache(card, EditorSession(csrf="tok-123", role="editor"), {7}, {7: "up"})
     assert 'value="tok-123"' in mine and "★ saved" in mine
     assert 'value="up" aria-pressed="true"' in mine and 'value="down" aria-pressed="false"' in mine
     # the same marks for another session: the kept HTML with that session's token
-    theirs = cache(card, EditorSession(csrf="tok-456"), {7}, {7: "up"})
+    theirs = cache(card, EditorSession(csrf="tok-456", role="editor"), {7}, {7: "up"})
     assert 'value="tok-456"' in theirs and "tok-123" not in theirs and len(calls) == 2
     # the marks are part of the key: unsaved and voted down is another variant
-    other = cache(card, EditorSession(csrf="tok-123"), set(), {7: "down"})
+    other = cache(card, EditorSession(csrf="tok-123", role="editor"), set(), {7: "down"})
     assert "☆ save" in other and 'value="down" aria-pressed="true"' in other
     fresh = e.from_string('{% from "_card.html" import card with context %}{{ card(c) }}').render(
-        c=card, editor=EditorSession(csrf="tok-123"), saved={7}, votes={7: "up"}
+        c=card, editor=EditorSession(csrf="tok-123", role="editor"), saved={7}, votes={7: "up"}
     )
     assert str(mine) == fresh  # the same HTML as the macro rendered for that editor
 
@@ -103,6 +103,7 @@ def test_feed_list_uses_the_cache_for_every_reader() -> None:
     days = [("Today", [CARD])]
     anon = tpl.render(days=days, editor=None, saved=set())
     assert calls == [7] and "Lab ships" in anon and "sign in to save" in anon
-    signed_in = tpl.render(days=days, editor=EditorSession(csrf="tok-123"), saved={7}, votes={})
+    editor = EditorSession(csrf="tok-123", role="editor")
+    signed_in = tpl.render(days=days, editor=editor, saved={7}, votes={})
     assert calls == [7, 7]
     assert "tok-123" in signed_in and "★ saved" in signed_in

@@ -52,6 +52,9 @@ NEEDS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ("GET", "/saved/export.md"): ("reader", {}),
     ("POST", "/items/{item_id}/save"): ("reader", {}),
     ("POST", "/items/{item_id}/feedback"): ("editor", {"kind": "up"}),
+    ("POST", "/follow"): ("reader", {"kind": "tag", "target": "Reasoning"}),
+    ("GET", "/following"): ("reader", {}),
+    ("POST", "/following/{follow_id}/alert"): ("reader", {"alert": "daily"}),
     ("GET", "/admin"): ("editor", {}),
     ("GET", "/admin/sources"): ("editor", {}),
     ("GET", "/admin/runs"): ("editor", {}),
@@ -100,7 +103,7 @@ def routes(app: Any) -> list[tuple[str, str]]:
 
 def fill(path: str, item_id: int) -> str:
     values = {"item_id": str(item_id), "event_id": "999999", "source_id": "lab",
-              "version": "nope", "name": "zed", "session_id": "00000000000",
+              "version": "nope", "name": "zed", "session_id": "00000000000", "follow_id": "999999",
               "tag": "Reasoning", "stream_id": "user/-/state/com.google/reading-list",
               "kind": "daily", "period": "2025-01-01", "fmt": "xml", "lang": "en"}  # fmt: skip
     return re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values.get(m[1], "x"), path)

@@ -39,6 +39,7 @@ class CardCache:
         editor: EditorSession | None = None,
         saved: Any = (),
         votes: dict[int, str] | None = None,
+        followed: dict[int, bool] | None = None,
         *,
         open: bool = False,
         h: int = 3,
@@ -48,7 +49,11 @@ class CardCache:
         editor = editor or None  # a template without an editor passes an undefined value
         marks = None
         if editor is not None:  # a reader's card has the save form; an editor's also votes
-            marks = (item_id in (saved or ()), (votes or {}).get(item_id), editor.allows("editor"))
+            event = (card.get("event") or {}).get("id")
+            marks = (
+                item_id in (saved or ()), (votes or {}).get(item_id), editor.allows("editor"),
+                (followed or {}).get(event) if event else None,
+            )  # fmt: skip
         version = card.get("version")
         if version is None:  # a card not read through the card store: its data is its key
             version = json.dumps(card, sort_keys=True, default=str, ensure_ascii=False)
@@ -68,7 +73,8 @@ class CardCache:
         return Markup(html)
 
     def _render(
-        self, card: dict[str, Any], marks: tuple[bool, str | None, bool] | None, open: bool,
+        self, card: dict[str, Any], marks: tuple[bool, str | None, bool, bool | None] | None,
+        open: bool,
         h: int, standalone: bool,
     ) -> str:  # fmt: skip
         context: dict[str, Any] = {"editor": None, "saved": set(), "votes": {}}
@@ -77,6 +83,7 @@ class CardCache:
                 "editor": EditorSession(csrf=CSRF_SLOT, role="editor" if marks[2] else "reader"),
                 "saved": {card["id"]} if marks[0] else set(),
                 "votes": {card["id"]: marks[1]} if marks[1] else {},
+                "followed": {card["event"]["id"]: marks[3]} if marks[3] is not None else {},
             }
         module = self.env.get_template("_card.html").make_module(context)
         return str(module.card(card, open=open, h=h, standalone=standalone))  # type: ignore[attr-defined]

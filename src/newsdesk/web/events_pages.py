@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from newsdesk.publish import agents
 from newsdesk.publish.events import get_event, hot_events
 from newsdesk.publish.related import related
-from newsdesk.web.deps import database, event_clock, frozen, render, settings
+from newsdesk.store import follows
+from newsdesk.web.deps import current_editor, database, event_clock, frozen, render, settings
 from newsdesk.web.feeds import base_url
 from newsdesk.web.openapi import MARKDOWN_PAGE, NOT_FOUND_HTML, MarkdownResponse
 
@@ -44,7 +47,11 @@ def event_markdown(request: Request, event_id: int) -> PlainTextResponse:
     "/events/{event_id}", response_class=HTMLResponse, summary="One event", responses=NOT_FOUND_HTML
 )
 def event_page(request: Request, event_id: int) -> HTMLResponse:
+    me = current_editor(request)  # before the page's connection (see pages.feed_page)
+    follow_state: bool | None = None
     with database(request).read() as conn:
+        if me is not None:
+            follow_state = follows.event_marks(conn, me.user_id, [event_id]).get(event_id)
         clock = event_clock(request)
         event = get_event(conn, event_id, tz=settings(request).timezone, **clock)
         lead = (event or {}).get("lead") or {}
@@ -61,11 +68,15 @@ def event_page(request: Request, event_id: int) -> HTMLResponse:
         )
     # the event as read now (lead card by version, members, ages, markers) and its related
     # stories are the page's key
+    if follow_state is not None:  # looked at now: the marker stays until something new joins
+        now = datetime.now(UTC)
+        database(request).write_sync(lambda c: follows.seen(c, me.user_id, now, event_id=event_id))
     return render(
         request,
         "event.html",
-        memo=(frozen(event), frozen(near)),
+        memo=(frozen(event), frozen(near), follow_state),
         heading=event["title"]["en"] or "Event",
         e=event,
         related=near,
+        follow_state=follow_state,
     )

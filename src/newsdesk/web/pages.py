@@ -20,6 +20,7 @@ from newsdesk.publish.read import (
     list_cards,
 )
 from newsdesk.publish.related import related
+from newsdesk.store import follows
 from newsdesk.web.auth import current_editor
 from newsdesk.web.deps import Same, cards_key, database, desk_now, frozen, render, settings
 from newsdesk.web.openapi import BAD_REQUEST_HTML, CURSOR, NOT_FOUND_HTML
@@ -68,6 +69,11 @@ def feed_page(
                 if editor
                 else (set(), {})
             )
+            followed = _followed(conn, editor, result.cards)
+            targets = _follow_targets(filters, result.cards)
+            following = (
+                follows.followed(conn, editor.user_id, targets) if editor and targets else set()
+            )
     except BadRequest as exc:
         return render(request, "error.html", 400, status=400, message=str(exc))
     kept = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
@@ -83,7 +89,8 @@ def feed_page(
         memo = (
             fragment, heading, subheading, active, cards, result.next_cursor, request.url.path,
             tuple(kept.items()), active_filter, Same(choices), tuple(shown.items()), tier,
-            frozenset(saved), tuple(sorted(votes.items())),
+            frozenset(saved), tuple(sorted(votes.items())), tuple(sorted(followed.items())),
+            tuple(targets), frozenset(following),
         )  # fmt: skip
     return render(
         request,
@@ -103,8 +110,35 @@ def feed_page(
         tier_choices=tiers if not tier else (HOT_TIERS if active == "hot" else PUBLIC_TIERS),
         saved=saved,
         votes=votes,
+        followed=followed,
+        follow_targets=targets,
+        following=following,
         appending=bool(filters.get("cursor")),
     )
+
+
+def _followed(conn: Any, editor: Any, cards: list[dict[str, Any]]) -> dict[int, bool]:
+    """The events of these cards the person follows: True where one has new facts since they
+    looked (the card's "new since you looked" marker)."""
+    if not editor:
+        return {}
+    events = [c["event"]["id"] for c in cards if c.get("event")]
+    return follows.event_marks(conn, editor.user_id, events)
+
+
+def _follow_targets(filters: dict[str, Any], cards: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """What a feed page offers to follow: its tag (an entity when its stories name it so), its
+    source, its search."""
+    out: list[tuple[str, str]] = []
+    tag = (filters.get("tag") or "").strip()
+    if tag:
+        entity = any(tag in c["tags"]["entities"] for c in cards[:5])
+        out.append(("entity" if entity else "tag", tag))
+    if filters.get("source"):
+        out.append(("source", filters["source"]))
+    if (filters.get("q") or "").strip():
+        out.append(("search", " ".join(filters["q"].split())[:300]))
+    return out
 
 
 @dataclass
@@ -175,6 +209,7 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
         saved, votes = (
             editor_marks(conn, [item_id], editor.user_id) if card and editor else (set(), {})
         )
+        followed = _followed(conn, editor, [card] if card else [])
         near = related(conn, item_id, tz=settings(request).timezone, now=now) if card else []
         media = item_media(conn, item_id) if card and card.get("media") else None
     if card is None:
@@ -183,10 +218,11 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
     cards = cards_key([card])
     if cards is not None:
         memo = (cards, frozen(members), frozenset(saved), tuple(sorted(votes.items())),
-                frozen(near), media["version"] if media else None)  # fmt: skip
+                frozen(near), media["version"] if media else None,
+                tuple(sorted(followed.items())))  # fmt: skip
     page = render(
         request, "item.html", memo=memo, c=card, members=members, saved=saved, votes=votes,
-        related=near, media=media,
+        related=near, media=media, followed=followed,
     )  # fmt: skip
     if media:  # the episode's file and cover are the only other origins this page may load
         page.headers["content-security-policy"] = policy_allowing(*media_origins(media))

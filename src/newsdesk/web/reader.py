@@ -7,7 +7,17 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from newsdesk.web import account, admin, admin_desk, admin_users, auth, cards, desk, pictures
+from newsdesk.web import (
+    account,
+    admin,
+    admin_desk,
+    admin_users,
+    auth,
+    cards,
+    desk,
+    follows,
+    pictures,
+)
 from newsdesk.web.auth import NotAllowed, NotSignedIn, refused, signin_redirect
 from newsdesk.web.cache import MicroCache
 from newsdesk.web.security import SecurityHeaders
@@ -23,6 +33,7 @@ def install(app: FastAPI) -> None:
     pictures.install(app.state.templates.env)  # pictures rendered once per value drawn
     app.include_router(auth.router)
     app.include_router(account.router)
+    app.include_router(follows.router)
     app.include_router(desk.router)
     app.include_router(admin_users.router)
     app.include_router(admin_desk.router)  # first: /admin/sources/new is not a source id

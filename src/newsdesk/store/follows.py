@@ -1,0 +1,148 @@
+"""What each person follows: an event, a tag, an entity, a source or a saved search; when they
+last looked at it (`seen_at`), and how they want to hear of it (`alert`).
+
+A followed event is *new since you looked* when a story with new facts joined it after
+`seen_at`: a development (the grouping step's `same_story` relation) or a first-party (T1)
+report; one more outlet repeating the same happening (`same_occurrence`) is not news.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, or_, select, update
+
+from newsdesk.domain import is_row_id
+from newsdesk.store import schema as t
+
+KINDS = ("event", "tag", "entity", "source", "search")
+ALERTS = ("off", "immediate", "daily", "weekly")
+NEW_FACTS = ("same_story",)  # the grouping step's development relation
+FIRST_PARTY = "T1"
+
+
+class FollowError(ValueError):
+    """A follow this desk cannot keep; the message says why."""
+
+
+def check(conn: Connection, kind: str, target: str) -> str:
+    """The target as stored, or FollowError."""
+    if kind not in KINDS:
+        raise FollowError(f"kind must be one of {', '.join(KINDS)}")
+    target = " ".join(target.split())[:300]
+    if not target:
+        raise FollowError("nothing to follow")
+    if kind == "event":
+        if not target.isdigit() or not is_row_id(int(target)):
+            raise FollowError("no such event")
+        if conn.execute(select(t.events.c.id).where(t.events.c.id == int(target))).first() is None:
+            raise FollowError("no such event")
+    if kind == "source":
+        found = conn.execute(select(t.sources.c.id).where(t.sources.c.id == target)).first()
+        if found is None:
+            raise FollowError("no such source")
+    return target
+
+
+def follow(conn: Connection, user_id: int, kind: str, target: str, now: datetime) -> int:
+    """Follow (idempotent); returns the follow's id. Everything before now counts as seen."""
+    target = check(conn, kind, target)
+    f = t.follows.c
+    found = conn.execute(
+        select(f.id).where(f.user_id == user_id, f.kind == kind, f.target == target)
+    ).scalar()
+    if found is not None:
+        return int(found)
+    return int(
+        conn.execute(
+            insert(t.follows)
+            .values(
+                user_id=user_id, kind=kind, target=target, alert="off", created_at=now, seen_at=now
+            )
+            .returning(f.id)
+        ).scalar_one()
+    )
+
+
+def unfollow(conn: Connection, user_id: int, kind: str, target: str) -> None:
+    f = t.follows.c
+    target = " ".join(target.split())[:300]
+    conn.execute(delete(t.follows).where(f.user_id == user_id, f.kind == kind, f.target == target))
+
+
+def of(conn: Connection, user_id: int) -> list[Any]:
+    f = t.follows.c
+    return list(
+        conn.execute(select(t.follows).where(f.user_id == user_id).order_by(f.kind, f.target)).all()
+    )
+
+
+def followed(conn: Connection, user_id: int, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (kind, target) the person follows."""
+    if not pairs:
+        return set()
+    f = t.follows.c
+    wanted = or_(*(and_(f.kind == k, f.target == v) for k, v in pairs))
+    rows = conn.execute(select(f.kind, f.target).where(f.user_id == user_id, wanted))
+    return {(r.kind, r.target) for r in rows}
+
+
+def seen(conn: Connection, user_id: int, now: datetime, follow_ids: list[int] | None = None,
+         event_id: int | None = None) -> None:  # fmt: skip
+    """The person looked: at these follows (all of theirs when None), or at one event."""
+    f = t.follows.c
+    query = update(t.follows).where(f.user_id == user_id)
+    if event_id is not None:
+        query = query.where(f.kind == "event", f.target == str(event_id))
+    elif follow_ids is not None:
+        if not follow_ids:
+            return
+        query = query.where(f.id.in_(follow_ids))
+    conn.execute(query.values(seen_at=now))
+
+
+def set_alert(conn: Connection, user_id: int, follow_id: int, alert: str) -> bool:
+    if alert not in ALERTS:
+        raise FollowError(f"alert must be one of {', '.join(ALERTS)}")
+    f = t.follows.c
+    done = conn.execute(
+        update(t.follows).where(f.user_id == user_id, f.id == follow_id).values(alert=alert)
+    )
+    return bool(done.rowcount)
+
+
+def event_marks(conn: Connection, user_id: int, event_ids: list[int]) -> dict[int, bool]:
+    """For each of these events the person follows: True when a story with new facts joined
+    it since they last looked (see the module's note), else False. Unfollowed ones are left
+    out."""
+    if not event_ids:
+        return {}
+    f = t.follows.c
+    rows = conn.execute(
+        select(f.target, f.seen_at).where(
+            f.user_id == user_id, f.kind == "event",
+            f.target.in_([str(e) for e in dict.fromkeys(event_ids)]),
+        )
+    ).all()  # fmt: skip
+    seen_at = {int(r.target): r.seen_at for r in rows}
+    if not seen_at:
+        return {}
+    fresh = fresh_events(conn, seen_at)
+    return {e: e in fresh for e in seen_at}
+
+
+def fresh_events(conn: Connection, seen_at: dict[int, datetime]) -> set[int]:
+    """The events among `seen_at`'s keys with a new-facts story added after the time given."""
+    m, i, s = t.event_members.c, t.items.c, t.sources.c
+    since = min(seen_at.values())
+    rows = conn.execute(
+        select(m.event_id, m.added_at)
+        .join(t.items, i.id == m.item_id)
+        .join(t.sources, s.id == i.source_id)
+        .where(
+            m.event_id.in_(list(seen_at)), m.added_at > since,
+            or_(m.relation.in_(NEW_FACTS), s.tier == FIRST_PARTY),
+        )
+    ).all()  # fmt: skip
+    return {r.event_id for r in rows if r.added_at > seen_at[r.event_id]}

@@ -173,3 +173,36 @@ def test_alert_choice_per_follow(desk, db, alert) -> None:
     other_csrf = sign_in(other, "ed")
     assert other.post(f"/following/{follow_id}/alert",
                       data={"csrf": other_csrf, "alert": "weekly"}).status_code == 404  # fmt: skip
+
+
+def test_personal_feeds_carry_follows_and_stop_when_revoked(desk, db) -> None:
+    import json
+
+    story = add_story(db, "DeepSeek R3 paper")
+    reader, other = desk(), desk()
+    csrf = sign_in(reader, "ann")
+    other_csrf = sign_in(other, "ed")
+    reader.post("/follow", data={"csrf": csrf, "kind": "entity", "target": "DeepSeek"})
+    other.post("/follow", data={"csrf": other_csrf, "kind": "search", "target": "quokka2"})
+    made = reader.post("/account/feeds", data={"csrf": csrf})
+    assert made.status_code == 200
+    xml_url = re.search(r'data-feed="xml">([^<]+)<', made.text).group(1)  # type: ignore[union-attr]
+    json_url = re.search(r'data-feed="json">([^<]+)<', made.text).group(1)  # type: ignore[union-attr]
+    token = xml_url.rsplit("/", 1)[1].removesuffix(".xml")
+    with db.read() as conn:
+        stored = conn.execute(select(t.feed_tokens.c.token_hash)).scalars().all()
+    assert stored and token not in stored[0] and len(stored[0]) == 64
+    assert token not in reader.get("/account").text  # shown once
+
+    anonymous = desk()  # a feed reader: no cookie, only the URL
+    rss = anonymous.get(xml_url.replace("http://desk.test", ""))
+    assert rss.status_code == 200 and rss.headers["content-type"].startswith("application/rss+xml")
+    assert "DeepSeek R3 paper" in rss.text and "Lab hires a chief scientist" not in rss.text
+    assert "private" in rss.headers["cache-control"]
+    feed = json.loads(anonymous.get(json_url.replace("http://desk.test", "")).text)
+    assert any("DeepSeek R3 paper" in i["title"] for i in feed["items"])
+    assert str(story)
+
+    reader.post("/account/feeds", data={"csrf": csrf, "revoke": "true"})
+    assert anonymous.get(xml_url.replace("http://desk.test", "")).status_code == 404
+    assert anonymous.get("/me/feed/not-a-token.xml").status_code == 404

@@ -48,6 +48,7 @@ NEEDS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ("GET", "/account"): ("reader", {}),
     ("POST", "/account/password"): ("reader", {"current": "wrong", "new": "another one"}),
     ("POST", "/account/sessions/{session_id}/end"): ("reader", {}),
+    ("POST", "/account/feeds"): ("reader", {}),
     ("GET", "/saved"): ("reader", {}),
     ("GET", "/saved/export.md"): ("reader", {}),
     ("POST", "/items/{item_id}/save"): ("reader", {}),

@@ -115,6 +115,19 @@ def story_guid(card: dict[str, Any]) -> str:
 def story_feed(conn: Connection, spec: FeedSpec, base_url: str, tz: str = "UTC") -> Feed:
     """The newest public stories for a spec, one entry per event."""
     cards = list_cards(conn, tiers=spec.tiers, tag=spec.tag, limit=FEED_SIZE * 3, tz=tz).cards
+    return cards_feed(conn, spec, cards, base_url)
+
+
+def personal_spec(path: str, name: str) -> FeedSpec:
+    """A person's feed of their follows (`path` holds its secret token)."""
+    return FeedSpec(f"newsdesk: {name}'s follows", "What you follow on newsdesk", path,
+                    PUBLIC_TIERS)  # fmt: skip
+
+
+def cards_feed(
+    conn: Connection, spec: FeedSpec, cards: list[dict[str, Any]], base_url: str
+) -> Feed:
+    """A feed of these cards (newest first), one entry per event."""
     groups: dict[str, list[dict[str, Any]]] = {}
     for card in cards:  # newest first, so groups come out in the order of their newest story
         groups.setdefault(story_guid(card), []).append(card)

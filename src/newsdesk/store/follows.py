@@ -8,6 +8,8 @@ report; one more outlet repeating the same happening (`same_occurrence`) is not 
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import datetime
 from typing import Any
 
@@ -146,3 +148,46 @@ def fresh_events(conn: Connection, seen_at: dict[int, datetime]) -> set[int]:
         )
     ).all()  # fmt: skip
     return {r.event_id for r in rows if r.added_at > seen_at[r.event_id]}
+
+
+# ---- personal feed tokens: the secret in a personal feed's URL, kept as its SHA-256 ----
+
+
+def new_feed_token(conn: Connection, user_id: int, now: datetime) -> str:
+    """A new personal feed URL's token (the old ones keep working until revoked)."""
+    token = secrets.token_urlsafe(24)
+    conn.execute(
+        insert(t.feed_tokens).values(token_hash=_sha(token), user_id=user_id, created_at=now)
+    )
+    return token
+
+
+def feed_tokens(conn: Connection, user_id: int) -> list[Any]:
+    ft = t.feed_tokens.c
+    return list(
+        conn.execute(
+            select(ft.token_hash, ft.created_at)
+            .where(ft.user_id == user_id)
+            .order_by(ft.created_at.desc())
+        ).all()
+    )
+
+
+def revoke_feed_tokens(conn: Connection, user_id: int) -> int:
+    done = conn.execute(delete(t.feed_tokens).where(t.feed_tokens.c.user_id == user_id))
+    return int(done.rowcount or 0)
+
+
+def feed_owner(conn: Connection, token: str) -> Any | None:
+    """The account a personal feed token belongs to (None: unknown, revoked, or disabled)."""
+    ft, u = t.feed_tokens.c, t.users.c
+    row = conn.execute(
+        select(u.id, u.name)
+        .join(t.feed_tokens, ft.user_id == u.id)
+        .where(ft.token_hash == _sha(token), u.disabled.is_(False))
+    ).first()
+    return row
+
+
+def _sha(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

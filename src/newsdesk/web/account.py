@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from newsdesk.store import passwords, users
+from newsdesk.store import follows, passwords, users
 from newsdesk.web.auth import check_csrf, require_user
 from newsdesk.web.deps import SESSION_COOKIE, database, render
 
@@ -20,9 +20,10 @@ def account_context(request: Request) -> dict[str, object]:
     now = datetime.now(UTC)
     with database(request).read() as conn:
         live = users.sessions(conn, me.user_id, now)
+        tokens = follows.feed_tokens(conn, me.user_id)
     for s in live:
         s["current"] = s.pop("hash") == me.session_hash
-    return {"me": me, "sessions": live}
+    return {"me": me, "sessions": live, "feed_tokens": tokens}
 
 
 @router.get("/account", response_class=HTMLResponse)

@@ -29,12 +29,14 @@ def base_url(request: Request) -> str:
     return configured.rstrip("/") if configured else str(request.base_url).rstrip("/")
 
 
-def feed_response(request: Request, feed: feeds.Feed, fmt: str) -> Response:
+def feed_response(
+    request: Request, feed: feeds.Feed, fmt: str, cache_control: str = CACHE_CONTROL
+) -> Response:
     base = base_url(request)
     body = feeds.to_rss(feed, base) if fmt == "xml" else feeds.to_json_feed(feed, base)
     etag = feeds.etag_for(body)
     modified = feed.updated.replace(microsecond=0) if feed.updated else None
-    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL}
+    headers = {"ETag": etag, "Cache-Control": cache_control}
     if modified is not None:  # an empty feed has no date: its ETag alone validates it
         headers["Last-Modified"] = format_datetime(modified, usegmt=True)
     if _not_modified(request, etag, modified):

@@ -5,16 +5,21 @@ since the person last looked. Each person's follows are theirs alone."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from newsdesk.publish.following import groups
+from newsdesk.publish import feeds
+from newsdesk.publish.following import feed_cards, groups
 from newsdesk.store import follows
+from newsdesk.web.account import account_context
 from newsdesk.web.auth import check_csrf, require_user
 from newsdesk.web.deps import database, desk_now, render, settings
+from newsdesk.web.feeds import base_url, feed_response
 
 router = APIRouter(include_in_schema=False)
+PRIVATE = "private, max-age=300"  # a personal feed: no shared cache may keep it
 
 
 def _back(request: Request, fallback: str) -> str:
@@ -77,3 +82,34 @@ def set_alert(
     if not done:
         raise HTTPException(404, "no such follow of yours")
     return RedirectResponse("/following", status_code=303)
+
+
+@router.get("/me/feed/{token}.{fmt}")
+def personal_feed(request: Request, token: str, fmt: Literal["xml", "json"]) -> Response:
+    """A person's follows as RSS or JSON Feed; the token in the URL is the only key (readers
+    that cannot sign in), so it is kept hashed and can be revoked on /account."""
+    with database(request).read() as conn:
+        owner = follows.feed_owner(conn, token) if len(token) <= 100 else None
+        if owner is None:
+            return Response("no such feed\n", status_code=404, media_type="text/plain")
+        cards = feed_cards(conn, owner.id, limit=feeds.FEED_SIZE * 3,
+                           tz=settings(request).timezone)  # fmt: skip
+        spec = feeds.personal_spec(f"/me/feed/{token}", owner.name)
+        feed = feeds.cards_feed(conn, spec, cards, base_url(request))
+    return feed_response(request, feed, fmt, cache_control=PRIVATE)
+
+
+@router.post("/account/feeds")
+def feed_urls(request: Request, csrf: str = Form(""), revoke: bool = Form(False)) -> Response:
+    """Make a personal feed URL (shown once: only its hash is kept), or revoke them all."""
+    me = require_user(request)
+    check_csrf(request, me, csrf)
+    now = datetime.now(UTC)
+    if revoke:
+        database(request).write_sync(lambda c: follows.revoke_feed_tokens(c, me.user_id))
+        return RedirectResponse("/account#feeds", status_code=303)
+    token = database(request).write_sync(lambda c: follows.new_feed_token(c, me.user_id, now))
+    base = base_url(request)
+    urls = (f"{base}/me/feed/{token}.xml", f"{base}/me/feed/{token}.json")
+    return render(request, "account.html", heading="Your account", new_feed=urls,
+                  **account_context(request))  # fmt: skip

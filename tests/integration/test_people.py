@@ -284,3 +284,34 @@ def test_reader_pair_stays_a_fallback(db) -> None:
     assert r.status_code == 200
     auth = {"Authorization": "GoogleLogin auth=" + r.text.split("Auth=")[1].strip()}
     assert client.get("/reader/api/0/subscription/list", headers=auth).status_code == 200
+
+
+def test_export_and_delete_a_person(desk, db) -> None:
+    import json
+
+    nova = desk().ids["Lab ships Nova-2"]
+    editor = desk()
+    csrf = sign_in(editor, "ed")
+    editor.post(f"/items/{nova}/save", data={"csrf": csrf, "collection": "Models"})
+    editor.post(f"/items/{nova}/feedback", data={"csrf": csrf, "kind": "down", "note": "hype"})
+    editor.post("/follow", data={"csrf": csrf, "kind": "tag", "target": "Reasoning"})
+    exported = cli(db, "users", "export", "ed")
+    assert exported.exit_code == 0
+    data = json.loads(exported.output)
+    assert data["account"]["name"] == "ed" and "password_hash" not in json.dumps(data)
+    assert [f["target"] for f in data["follows"]] == ["Reasoning"]
+    assert data["saved"][0]["item_id"] == nova and data["saved"][0]["collection"] == "Models"
+    assert [(v["kind"], v["note"]) for v in data["votes"]] == [("star", "Models"), ("down", "hype")]
+    assert len(data["sessions"]) == 1
+
+    gone = cli(db, "users", "delete", "ed", "--yes")
+    assert gone.exit_code == 0
+    label = re.search(r"votes stay as (deleted-[0-9a-f]+)", gone.output).group(1)  # type: ignore[union-attr]
+    with db.read() as conn:
+        votes = conn.execute(select(t.feedback.c.editor, t.feedback.c.user_id)).all()
+        assert votes == [(label, None), (label, None)]  # kept, anonymised, one voter
+        for table in (t.follows, t.collections, t.saved_items, t.editor_sessions):
+            assert conn.execute(select(table)).first() is None, table.name
+        assert conn.execute(select(t.users).where(t.users.c.name == "ed")).first() is None
+    assert editor.get("/saved", follow_redirects=False).status_code in (303, 401)
+    assert cli(db, "users", "export", "ed").exit_code == 2

@@ -1,10 +1,13 @@
-"""`newsdesk users …`: accounts and roles, passwords, sessions."""
+"""`newsdesk users …`: accounts and roles, passwords, sessions, a person's data (export,
+delete)."""
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -14,7 +17,7 @@ from rich.table import Table
 
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
 from newsdesk.runner.app import open_database
-from newsdesk.store import passwords, users
+from newsdesk.store import passwords, people, users
 from newsdesk.store.db import Database
 
 app = typer.Typer(help="Accounts: readers, editors and admins.", no_args_is_help=True)
@@ -204,3 +207,43 @@ def revoke(
 
         ended = _write(write)
         out.print(f"ended {ended} session(s) of {name}", highlight=False)
+
+
+@app.command("export")
+def export(
+    name: str,
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Write to FILE instead of stdout.")
+    ] = None,
+) -> None:
+    """Everything the desk holds about one person, as JSON."""
+    with friendly_errors():
+        data = _read(lambda c: people.export(c, users.require(c, name)))
+        text = json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n"
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+            out.print(f"wrote {output}", highlight=False)
+        else:
+            sys.stdout.write(text)
+
+
+@app.command("delete")
+def delete(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Remove an account and everything only it holds (sessions, follows, saves, alert
+    targets, feed addresses, marks); its votes stay, under an anonymous label."""
+    with friendly_errors():
+        _read(lambda c: users.require(c, name))
+        if not yes and not typer.confirm(f"delete {name} and all their data?"):
+            raise typer.Exit(1)
+        now = datetime.now(UTC)
+
+        def write(conn: Any) -> str:
+            label = people.delete_person(conn, users.require(conn, name), now)
+            _cli(now, conn, "user_delete", label)
+            return label
+
+        label = _write(write)
+        out.print(f"deleted {name}; their votes stay as {label}", highlight=False)

@@ -8,6 +8,7 @@ import typer
 
 from newsdesk.cli import (
     admin,
+    alerts,
     backup,
     editor,
     embed,
@@ -35,6 +36,7 @@ app.add_typer(admin.db_app, name="db")
 app.add_typer(queue.queue_app, name="queue")
 app.add_typer(sources.app, name="sources")
 app.add_typer(users.app, name="users")
+app.add_typer(alerts.app, name="alerts")
 # `newsdesk eval` holds every evaluation: selection (editor) and grouping (events).
 editor.eval_app.registered_commands += events.eval_app.registered_commands
 editor.eval_app.registered_commands += embed.eval_app.registered_commands

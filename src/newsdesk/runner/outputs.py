@@ -22,6 +22,7 @@ from newsdesk.editor.providers import (
     ModelUnavailable,
     routes_from_settings,
 )
+from newsdesk.runner import alerts
 from newsdesk.runner.editor import StoreReceipts
 from newsdesk.runner.notify import dispatch, enqueue_new, targets_for
 from newsdesk.runner.reports import scheduled_reports
@@ -81,9 +82,10 @@ async def after_pass(
     provider: LLMProvider | None = None,
     reports_at: datetime | None = None,
 ) -> None:
-    """Due reports, then notifications. With `provider` (the step context's one provider) the
-    overviews use it; without, a provider is opened for this call. `reports_at` is the demo
-    snapshot's clock: its reports are those due then, its last day's brief included."""
+    """Due reports, then notifications (the desk's, then each person's alerts). With
+    `provider` (the step context's one provider) the overviews use it; without, a provider is
+    opened for this call. `reports_at` is the demo snapshot's clock: its reports are those due
+    then, its last day's brief included."""
     now = now or datetime.now(UTC)
     model: ReportModel | None = None
     try:
@@ -100,6 +102,7 @@ async def after_pass(
         if targets:
             await enqueue_new(db, targets, now, briefs)
             await dispatch(db, settings, targets)
+        await alerts.run(db, settings, now)  # each person's follows, to their own targets
     except StorageFailure:  # the pass's end cannot be stored either: say so, once
         raise
     except Exception:  # outputs must never stop the desk; the error is logged, not raised

@@ -9,6 +9,7 @@ report; one more outlet repeating the same happening (`same_occurrence`) is not 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from datetime import datetime
 from typing import Any
@@ -191,3 +192,76 @@ def feed_owner(conn: Connection, token: str) -> Any | None:
 
 def _sha(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# ---- alert targets: a person's apprise URLs (their own; admins see only how many) ----
+
+
+def add_alert_target(conn: Connection, user_id: int, url: str, label: str, now: datetime) -> int:
+    url = url.strip()
+    if "://" not in url or len(url) > 2000 or any(ch.isspace() for ch in url):
+        raise FollowError("an alert target is one apprise URL, such as mailto://… or ntfy://…")
+    return int(
+        conn.execute(
+            insert(t.alert_targets)
+            .values(user_id=user_id, url=url, label=label.strip()[:80], created_at=now)
+            .returning(t.alert_targets.c.id)
+        ).scalar_one()
+    )
+
+
+def alert_targets(conn: Connection, user_id: int) -> list[Any]:
+    a = t.alert_targets.c
+    return list(conn.execute(select(t.alert_targets).where(a.user_id == user_id)).all())
+
+
+def remove_alert_target(conn: Connection, user_id: int, target_id: int) -> bool:
+    a = t.alert_targets.c
+    done = conn.execute(delete(t.alert_targets).where(a.user_id == user_id, a.id == target_id))
+    return bool(done.rowcount)
+
+
+def alerting(conn: Connection) -> list[Any]:
+    """Every follow whose owner wants alerts and has somewhere to send them."""
+    f, u = t.follows.c, t.users.c
+    has_target = select(t.alert_targets.c.id).where(t.alert_targets.c.user_id == f.user_id)
+    return list(
+        conn.execute(
+            select(t.follows, u.name.label("user_name"), u.alert_key)
+            .join(t.users, u.id == f.user_id)
+            .where(f.alert != "off", u.disabled.is_(False), has_target.exists())
+            .order_by(f.user_id, f.id)
+        ).all()
+    )
+
+
+def stop_alerts(conn: Connection, user_id: int) -> int:
+    f = t.follows.c
+    done = conn.execute(
+        update(t.follows).where(f.user_id == user_id, f.alert != "off").values(alert="off")
+    )
+    return int(done.rowcount or 0)
+
+
+def new_fact_items(conn: Connection, event_id: int, since: datetime) -> set[int]:
+    """The stories with new facts (a development, a first-party report) that joined an event
+    after a moment."""
+    m, i, s = t.event_members.c, t.items.c, t.sources.c
+    rows = conn.execute(
+        select(m.item_id)
+        .join(t.items, i.id == m.item_id)
+        .join(t.sources, s.id == i.source_id)
+        .where(
+            m.event_id == event_id,
+            m.added_at > since,
+            or_(m.relation.in_(NEW_FACTS), s.tier == FIRST_PARTY),
+        )
+    )
+    return set(rows.scalars())
+
+
+def unsubscribe_sig(user_id: int, alert_key: str) -> str:
+    """The signature in a person's unsubscribe link: only the desk can make it, and a new
+    alert key (there is none to change yet) would void old links."""
+    message = f"unsubscribe:{user_id}".encode()
+    return hmac.new(alert_key.encode(), message, hashlib.sha256).hexdigest()[:32]

@@ -154,11 +154,16 @@ def enqueue(conn: Connection, kind: str, ref: str, target: str, now: datetime) -
     return True
 
 
-def pending_deliveries(conn: Connection, max_attempts: int) -> list[dict[str, Any]]:
+DESK_KINDS = ("story", "daily")  # NEWSDESK_NOTIFY_URLS' deliveries; a person's: alert, digest
+
+
+def pending_deliveries(
+    conn: Connection, max_attempts: int, kinds: tuple[str, ...] = DESK_KINDS
+) -> list[dict[str, Any]]:
     n = t.notifications.c
     rows = conn.execute(
         select(t.notifications)
-        .where(n.status == "pending", n.attempts < max_attempts)
+        .where(n.status == "pending", n.attempts < max_attempts, n.kind.in_(kinds))
         .order_by(n.id)
     )
     return [r._asdict() for r in rows]

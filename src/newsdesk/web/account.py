@@ -21,9 +21,10 @@ def account_context(request: Request) -> dict[str, object]:
     with database(request).read() as conn:
         live = users.sessions(conn, me.user_id, now)
         tokens = follows.feed_tokens(conn, me.user_id)
+        targets = follows.alert_targets(conn, me.user_id)
     for s in live:
         s["current"] = s.pop("hash") == me.session_hash
-    return {"me": me, "sessions": live, "feed_tokens": tokens}
+    return {"me": me, "sessions": live, "feed_tokens": tokens, "alert_targets": targets}
 
 
 @router.get("/account", response_class=HTMLResponse)

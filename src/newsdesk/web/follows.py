@@ -4,15 +4,17 @@ since the person last looked. Each person's follows are theirs alone."""
 
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from newsdesk.domain import is_row_id
 from newsdesk.publish import feeds
 from newsdesk.publish.following import feed_cards, groups
-from newsdesk.store import follows
+from newsdesk.store import follows, users
 from newsdesk.web.account import account_context
 from newsdesk.web.auth import check_csrf, require_user
 from newsdesk.web.deps import database, desk_now, render, settings
@@ -113,3 +115,58 @@ def feed_urls(request: Request, csrf: str = Form(""), revoke: bool = Form(False)
     urls = (f"{base}/me/feed/{token}.xml", f"{base}/me/feed/{token}.json")
     return render(request, "account.html", heading="Your account", new_feed=urls,
                   **account_context(request))  # fmt: skip
+
+
+@router.post("/account/alerts")
+def alert_target(
+    request: Request,
+    csrf: str = Form(""),
+    url: str = Form(""),
+    label: str = Form(""),
+    remove: int | None = Form(None),
+) -> Response:
+    """Add one of your apprise URLs (mailto://, ntfy://, …), or remove one by its id."""
+    me = require_user(request)
+    check_csrf(request, me, csrf)
+    now = datetime.now(UTC)
+    try:
+        if remove is not None:
+            if not database(request).write_sync(
+                lambda c: follows.remove_alert_target(c, me.user_id, remove)
+            ):
+                raise HTTPException(404, "no such alert target of yours")
+        else:
+            database(request).write_sync(
+                lambda c: follows.add_alert_target(c, me.user_id, url, label, now)
+            )
+    except follows.FollowError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return RedirectResponse("/account#alerts", status_code=303)
+
+
+def _unsubscribe_ok(request: Request, user_id: int, sig: str) -> bool:
+    with database(request).read() as conn:
+        user = users.get(conn, user_id) if is_row_id(user_id) else None
+    if user is None or not user.alert_key:
+        return False
+    return hmac.compare_digest(
+        sig.encode(), follows.unsubscribe_sig(user.id, user.alert_key).encode()
+    )
+
+
+@router.get("/unsubscribe/{user_id}/{sig}", response_class=HTMLResponse)
+def unsubscribe_page(request: Request, user_id: int, sig: str) -> Response:
+    """The link in every alert: a confirmation form (a mail scanner that follows links must
+    not unsubscribe anyone), no sign-in needed."""
+    if not _unsubscribe_ok(request, user_id, sig):
+        return render(request, "error.html", 404, status=404, message="No such link.")
+    return render(request, "unsubscribe.html", heading="Stop alerts", action=request.url.path,
+                  done=False)  # fmt: skip
+
+
+@router.post("/unsubscribe/{user_id}/{sig}", response_class=HTMLResponse)
+def unsubscribe(request: Request, user_id: int, sig: str) -> Response:
+    if not _unsubscribe_ok(request, user_id, sig):
+        return render(request, "error.html", 404, status=404, message="No such link.")
+    database(request).write_sync(lambda c: follows.stop_alerts(c, user_id))
+    return render(request, "unsubscribe.html", heading="Stop alerts", action="", done=True)

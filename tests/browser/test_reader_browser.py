@@ -222,6 +222,85 @@ def test_flagged_stories_and_event_split_and_merge_forms(page, desk) -> None:
     assert page.locator("#event + .table-wrap tbody tr", has_text="editor").count() == n
 
 
+def _reader_account(db: Any, name: str, password: str) -> None:
+    from datetime import UTC, datetime
+
+    from newsdesk.store import passwords, users
+
+    digest, now = passwords.hash_password(password), datetime.now(UTC)
+    db.write_sync(lambda c: users.find(c, name) or users.add(c, name, "reader", digest, now))
+
+
+def _development(db: Any, event_id: int, title: str) -> int:
+    """A story with new facts joins the event, as the grouping step records one."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import insert, select, update
+
+    from newsdesk.store import schema as t
+
+    now = datetime.now(UTC)
+
+    def write(conn: Any) -> int:
+        lead = conn.execute(select(t.events.c.lead_item_id).where(t.events.c.id == event_id))
+        src = conn.execute(select(t.items.c.source_id).where(t.items.c.id == lead.scalar_one()))
+        item = conn.execute(insert(t.items).values(
+            identity_key=title, source_id=src.scalar_one(), url="https://example.com/dev",
+            title=title, language="en", published_at=now, filed_at=now, first_seen_at=now,
+            updated_at=now, content_hash=title).returning(t.items.c.id)).scalar_one()  # fmt: skip
+        judged = conn.execute(insert(t.judgements).values(
+            item_id=item, created_at=now, policy_version="p", editor="rules", importance=60,
+            tier="all", hook=True, knowledge=True, resonance=False, title_en=title,
+            summary_en=title + ".", tags={"capabilities": [], "entities": [], "topics": []},
+        ).returning(t.judgements.c.id)).scalar_one()  # fmt: skip
+        conn.execute(update(t.items).where(t.items.c.id == item)
+                     .values(judgement_id=judged, tier="all", importance=60))  # fmt: skip
+        member = {"item_id": item, "event_id": event_id, "relation": "same_story"}
+        conn.execute(insert(t.event_members).values(**member, added_at=now))
+        return int(item)
+
+    return int(db.write_sync(write))
+
+
+def test_a_reader_follows_a_story_and_a_tag_and_sees_what_is_new(page, desk) -> None:
+    _reader_account(desk["db"], "rita", "rita reads daily")
+    page.goto("/signin")
+    page.fill("#name", "rita")
+    page.fill("#password", "rita reads daily")
+    page.click("button:has-text('Sign in')")
+    page.wait_for_url("**/")
+    card = o3_card(page)
+    assert card.locator("button[value=up]").count() == 0  # a reader does not vote
+    card.locator("details.more > summary").click()
+    card.locator("button[data-action=follow]").click()
+    card.locator("button[data-action=follow][aria-pressed=true]").wait_for()
+    event_id = int(card.locator("form.follow input[name=target]").get_attribute("value") or 0)
+
+    page.goto("/tags/Reasoning")
+    page.locator(".follow-bar button[data-action=follow]").first.click()
+    page.locator(".follow-bar button[data-action=follow][aria-pressed=true]").first.wait_for()
+
+    page.goto("/following")
+    groups = page.locator("section.follow-group")
+    assert groups.count() == 2 and page.locator(".new-mark").count() == 0
+    assert page.locator("section.follow-group h2", has_text="#Reasoning").count() == 1
+
+    title = "o3-mini gets a new deployment gate a week later"
+    _development(desk["db"], event_id, title)
+    card = o3_card(page)
+    assert card.locator(".fresh", has_text="new since you looked").count() == 1
+    page.goto("/following")
+    first = page.locator("section.follow-group").first
+    assert "new since you looked" in first.inner_text() and title in first.inner_text()
+    assert first.locator(".follow-item.is-new", has_text=title).count() == 1
+    page.screenshot(path=str(ARTIFACTS / "following-1280.png"), full_page=True)
+    page.reload()  # looked: nothing is new now
+    assert page.locator(".new-mark").count() == 0
+    assert "new since you looked" not in page.locator("main").inner_text()
+    response = page.goto("/admin/sources")
+    assert response is not None and response.status == 403  # readers do not open the admin desk
+
+
 def test_hostile_markup_renders_inert(page, desk) -> None:
     dialogs: list[str] = []
     foreign: list[str] = []

@@ -9,7 +9,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	&& { echo $$p; break; }; done)
 
-.PHONY: run test install browser lint clean
+.PHONY: run test install browser reader-apps lint clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -n "$(PYTHON)" || { echo "error: newsdesk needs Python 3.11 or newer on PATH"; exit 2; }
@@ -36,6 +36,14 @@ browser:
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk >/dev/null || true; \
 	fi
 
+# The reader-app test drives newsboat (its FeedHQ backend against the desk's Google Reader API);
+# install Debian's package when missing and we may, as for the browser.
+reader-apps:
+	@if ! command -v newsboat >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's newsboat for the reader-app test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq newsboat >/dev/null || true; \
+	fi
+
 lint: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -43,7 +51,7 @@ lint: install
 
 # Both cores (pytest-xdist; a module marked xdist_group stays on one worker), then the 15
 # slowest steps, so a test that grows slow is seen.
-test: install browser lint
+test: install browser reader-apps lint
 	$(BIN)/pytest -n auto --dist loadgroup --durations=15
 
 clean:

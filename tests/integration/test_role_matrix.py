@@ -44,6 +44,8 @@ NEEDS: dict[tuple[str, str], tuple[str, dict[str, str]]] = {
     ("GET", "/reader/api/0/stream/items/ids"): (TOKEN, {}),
     ("POST", "/reader/api/0/stream/items/contents"): (TOKEN, {"i": "1"}),
     ("POST", "/reader/api/0/edit-tag"): (TOKEN, {"i": "1"}),
+    ("POST", "/reader/api/0/mark-all-as-read"): (TOKEN, {}),
+    ("GET", "/reader/atom/{stream_id:path}"): (TOKEN, {}),
     ("POST", "/signout"): ("reader", {}),
     ("GET", "/account"): ("reader", {}),
     ("POST", "/account/password"): ("reader", {"current": "wrong", "new": "another one"}),

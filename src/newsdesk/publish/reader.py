@@ -199,3 +199,59 @@ def opml(conn: Connection, base: str) -> str:
         lines.append("</outline>")
     lines += ["</body>", "</opml>", ""]
     return "\n".join(lines)
+
+
+ATOM_SCHEME = "http://www.google.com/reader/"
+
+
+def _atom_time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def atom(stream_id: str, title: str, items: list[dict[str, Any]], continuation: str | None) -> str:
+    """A stream as Google Reader's Atom (`/reader/atom/…`), what FeedHQ-style clients such as
+    newsboat read: each entry's id is the item id they send back to edit-tag, its categories
+    carry the reader's read and starred states."""
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<feed xmlns="http://www.w3.org/2005/Atom" '
+        'xmlns:gr="http://www.google.com/schemas/reader/atom/">',
+        f"<id>{escape('tag:google.com,2005:reader/' + stream_id)}</id>",
+        f"<title>{escape(title)}</title>",
+        f"<updated>{_atom_time(int(datetime.now(UTC).timestamp()))}</updated>",
+    ]
+    if continuation:
+        lines.append(f"<gr:continuation>{escape(continuation)}</gr:continuation>")
+    for item in items:
+        link = item["alternate"][0]["href"]
+        lines += [
+            f'<entry gr:crawl-timestamp-msec="{item["crawlTimeMsec"]}">',
+            f"<id>{escape(item['id'])}</id>",
+            *(
+                f"<category term={quoteattr(c)} scheme={quoteattr(ATOM_SCHEME)}"
+                f" label={quoteattr(c.rsplit('/', 1)[-1])}/>"
+                for c in item["categories"]
+            ),
+            f'<title type="html">{escape(escape(item["title"]))}</title>',
+            f"<published>{_atom_time(item['published'])}</published>",
+            f"<updated>{_atom_time(item['updated'])}</updated>",
+            f'<link rel="alternate" href={quoteattr(link)} type="text/html"/>',
+            f'<summary type="html">{escape(item["summary"]["content"])}</summary>',
+            f"<author><name>{escape(item['author'])}</name></author>",
+            f"<source gr:stream-id={quoteattr(item['origin']['streamId'])}>"
+            f"<title>{escape(item['origin']['title'])}</title>"
+            f'<link rel="alternate" href={quoteattr(item["origin"]["htmlUrl"])} type="text/html"/>'
+            "</source>",
+            "</entry>",
+        ]
+    lines += ["</feed>", ""]
+    return "\n".join(lines)
+
+
+def stream_title(conn: Connection, stream_id: str) -> str:
+    for sub in subscriptions(conn):
+        if stream_id.endswith(sub.path):
+            return sub.title
+    return {READING_LIST: "newsdesk: reading list", STARRED: "newsdesk: starred"}.get(
+        stream_id, "newsdesk"
+    )

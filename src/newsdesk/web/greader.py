@@ -316,6 +316,63 @@ async def edit_tag(request: Request) -> Response:
 
 
 @router.get(
+    "/reader/atom/{stream_id:path}",
+    summary="Stories of a stream as Google Reader Atom (FeedHQ clients, newsboat)",
+    responses={
+        **STREAM,
+        200: answer("Atom with Google Reader's extensions", "application/atom+xml"),
+    },
+    response_class=Response,
+)
+def stream_atom(
+    request: Request, stream_id: str, n: int = 20, c: str | None = None,
+    xt: str | None = None, ot: int | None = None,
+) -> Response:  # fmt: skip
+    auth = _check(request)
+    if isinstance(auth, Response):
+        return auth
+    stream_id = stream_id or reader.READING_LIST
+    page = _stream_args(request, auth, stream_id, n, c, xt, ot)
+    if isinstance(page, Response):
+        return page
+    rows, continuation = page
+    base = base_url(request)
+    with database(request).read() as conn:
+        items = reader.reader_items(conn, [i for i, _ in rows], base, auth.user_id)
+        title = reader.stream_title(conn, stream_id)
+    body = reader.atom(stream_id, title, items, continuation)
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+@router.post(f"{API}/mark-all-as-read", summary="Mark a whole stream read", **TEXT)
+async def mark_all_as_read(request: Request) -> Response:
+    """`s` the stream, `ts` (microseconds) the newest story the app had shown: later ones stay
+    unread."""
+    auth = _check(request)
+    if isinstance(auth, Response):
+        return auth
+    form = await request.form()
+    if not hmac.compare_digest(str(form.get("T", "")), _edit_token(auth.token)):
+        return PlainTextResponse(
+            "Unauthorized\n", status_code=401, headers={"X-Reader-Google-Bad-Token": "true"}
+        )
+    stream = reader.resolve_stream(str(form.get("s", reader.READING_LIST)))
+    if stream is None:
+        return JSONResponse({"error": "unknown stream"}, status_code=404)
+    before = None
+    ts = str(form.get("ts", ""))
+    if ts.isdigit() and len(ts) <= 20:
+        try:
+            before = datetime.fromtimestamp(int(ts) / 1_000_000, UTC)
+        except (OverflowError, OSError, ValueError):
+            return JSONResponse({"error": "ts must be a time in microseconds"}, status_code=400)
+    await database(request).write(
+        lambda conn: reader.mark_all_read(conn, stream, before, auth.user_id)
+    )
+    return PlainTextResponse("OK")
+
+
+@router.get(
     "/subscriptions.opml",
     summary="OPML export of the desk's subscriptions",
     responses={200: answer("OPML 2.0", "text/x-opml")},

@@ -50,7 +50,9 @@ def add_story(db, title: str, source: str = "wire", when: datetime | None = None
     return db.write_sync(write)
 
 
-def join_event(db, item_id: int, event_id: int | None, relation: str) -> int:
+def join_event(
+    db, item_id: int, event_id: int | None, relation: str, new_number: bool = False
+) -> int:
     now = datetime.now(UTC)
 
     def write(conn) -> int:
@@ -63,7 +65,8 @@ def join_event(db, item_id: int, event_id: int | None, relation: str) -> int:
                 ).returning(t.events.c.id)
             ).scalar_one()  # fmt: skip
         conn.execute(insert(t.event_members).values(item_id=item_id, event_id=eid,
-                                                    relation=relation, added_at=now))  # fmt: skip
+                                                    relation=relation, added_at=now,
+                                                    new_number=new_number))  # fmt: skip
         conn.execute(update(t.events).where(t.events.c.id == eid).values(
             sources_count=t.events.c.sources_count + (0 if event_id is None else 1)))  # fmt: skip
         return eid
@@ -116,6 +119,11 @@ def test_follow_an_event_and_see_it_develop(desk, db) -> None:
     # a first-party report joining is news as well
     first_party = add_story(db, "DeepSeek R3 technical report", source="deeplab")
     join_event(db, first_party, event, "same_occurrence")
+    assert "new since you looked" in reader.get(f"/items/{lead}").text
+    reader.get(f"/events/{event}")
+    # and so is a repeat with a different figure (the grouping step marks it new_number)
+    figure = add_story(db, "Outlet: DeepSeek R3 costs $0.14 per million tokens")
+    join_event(db, figure, event, "same_occurrence", new_number=True)
     assert "new since you looked" in reader.get(f"/items/{lead}").text
 
 

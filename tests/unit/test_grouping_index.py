@@ -82,3 +82,19 @@ def test_forgotten_stories_are_no_longer_candidates_and_free_their_features() ->
     assert index.forget_before(T0 + timedelta(hours=100)) == 0
     index.remove(2)
     assert [r.item_id for r in index.candidates(new)] == [3]
+
+
+def test_a_repeat_with_a_different_figure_brings_new_numbers() -> None:
+    index = CandidateIndex()
+    first = ref(
+        1, "wire", "Example Lab raises $500 million", "It is valued at $5 billion.", event=7
+    )
+    index.add(first)
+    index.add(ref(2, "other", "Unrelated story about $9 billion", "Elsewhere.", event=8))
+    same = ref(3, "blog", "Example Lab raises $500 million, sources say", "A $500 million round.")
+    more = ref(4, "blog", "Example Lab raises $650 million", "The round grew to $650 million.")
+    plain = ref(5, "blog", "Example Lab raises a round", "No figures in this one.")
+    assert not index.brings_new_numbers(same, 7)
+    assert index.brings_new_numbers(more, 7)
+    assert not index.brings_new_numbers(plain, 7)
+    assert not index.brings_new_numbers(more, 9)  # an event with no figures: nothing differs

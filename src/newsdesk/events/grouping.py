@@ -26,7 +26,7 @@ from datasketch import MinHashLSH
 from rapidfuzz import fuzz
 
 from newsdesk.domain import GroupDecision, StoryRef
-from newsdesk.events.features import NUM_PERM, Features, features
+from newsdesk.events.features import _SPECIFIC, NUM_PERM, Features, features
 
 RELATIONS = ("same_occurrence", "same_story", "roundup", "unrelated")
 WINDOW = timedelta(days=14)
@@ -306,6 +306,19 @@ class CandidateIndex:
         for key in f.index_keys():
             self.by_key.setdefault(key, {})[ref.item_id] = None
         heapq.heappush(self._by_time, (ref.filed_at, ref.item_id))
+
+    def brings_new_numbers(self, ref: StoryRef, event_id: int) -> bool:
+        """Whether a story reports a specific figure (an amount, a percentage, a date) where
+        its event's stories in the window reported others: a repeat with a different number
+        is news to those who follow the event (store/follows.py)."""
+        mine = {n for n in self.cache.get(ref).numbers if _SPECIFIC.search(n)}
+        if not mine:
+            return False
+        known: set[str] = set()
+        for other in self.refs.values():
+            if other.event_id == event_id and other.item_id != ref.item_id:
+                known |= {n for n in self.cache.get(other).numbers if _SPECIFIC.search(n)}
+        return bool(known) and bool(mine - known)
 
     def remove(self, item_id: int) -> None:
         ref = self.refs.pop(item_id, None)

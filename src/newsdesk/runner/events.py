@@ -149,8 +149,15 @@ async def group_pending(
                 # that a later run asks the model again (`settle_fallbacks`)
                 decision = await index.choose(ref)
                 fallback = f"{type(exc).__name__}: {exc}"[:500]
+        # a repeat of the happening that carries a different figure (before the story joins
+        # the index, which then counts its numbers as the event's)
+        news = (
+            decision.event_id is not None
+            and decision.relation == "same_occurrence"
+            and index.brings_new_numbers(ref, decision.event_id)
+        )
         event_id = await db.write(
-            lambda c, r=ref, d=decision, f=fallback: store_events.attach(c, r, d, now, f)
+            lambda c, r=ref, d=decision, f=fallback, n=news: store_events.attach(c, r, d, now, f, n)
         )
         relation = "lead" if decision.event_id is None else decision.relation
         index.add(replace(ref, event_id=event_id, relation=relation))

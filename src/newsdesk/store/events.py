@@ -83,9 +83,12 @@ def attach(
     decision: GroupDecision,
     now: datetime,
     fallback: str | None = None,
+    new_number: bool = False,
 ) -> int:
     """Put a story in its event (or start one) and refresh that event. `fallback`: why the
-    rules decided in the model's place (the model is asked again on a later pass)."""
+    rules decided in the model's place (the model is asked again on a later pass).
+    `new_number`: the story repeats the happening with a figure the event's stories had not
+    reported."""
     event_id = decision.event_id
     if event_id is None:
         event_id = _new_event(conn, ref.item_id, ref.title, ref.filed_at, now)
@@ -98,6 +101,7 @@ def attach(
             "similarity": decision.similarity,
             "added_at": now,
             "fallback": fallback,
+            "new_number": new_number,
         },
     )
     refresh_event(conn, event_id, now)

@@ -2,8 +2,9 @@
 last looked at it (`seen_at`), and how they want to hear of it (`alert`).
 
 A followed event is *new since you looked* when a story with new facts joined it after
-`seen_at`: a development (the grouping step's `same_story` relation) or a first-party (T1)
-report; one more outlet repeating the same happening (`same_occurrence`) is not news.
+`seen_at`: a development (the grouping step's `same_story` relation), a first-party (T1)
+report, or a repeat that reports a different figure (`event_members.new_number`, set by the
+grouping step); one more outlet repeating the same happening (`same_occurrence`) is not news.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ def fresh_events(conn: Connection, seen_at: dict[int, datetime]) -> set[int]:
         .join(t.sources, s.id == i.source_id)
         .where(
             m.event_id.in_(list(seen_at)), m.added_at > since,
-            or_(m.relation.in_(NEW_FACTS), s.tier == FIRST_PARTY),
+            _news(),
         )
     ).all()  # fmt: skip
     return {r.event_id for r in rows if r.added_at > seen_at[r.event_id]}
@@ -244,8 +245,8 @@ def stop_alerts(conn: Connection, user_id: int) -> int:
 
 
 def new_fact_items(conn: Connection, event_id: int, since: datetime) -> set[int]:
-    """The stories with new facts (a development, a first-party report) that joined an event
-    after a moment."""
+    """The stories with new facts (a development, a first-party report, a different figure)
+    that joined an event after a moment."""
     m, i, s = t.event_members.c, t.items.c, t.sources.c
     rows = conn.execute(
         select(m.item_id)
@@ -254,10 +255,16 @@ def new_fact_items(conn: Connection, event_id: int, since: datetime) -> set[int]
         .where(
             m.event_id == event_id,
             m.added_at > since,
-            or_(m.relation.in_(NEW_FACTS), s.tier == FIRST_PARTY),
+            _news(),
         )
     )
     return set(rows.scalars())
+
+
+def _news() -> Any:
+    """What makes a member news to an event's followers (see the module's note)."""
+    m, s = t.event_members.c, t.sources.c
+    return or_(m.relation.in_(NEW_FACTS), s.tier == FIRST_PARTY, m.new_number.is_(True))
 
 
 def unsubscribe_sig(user_id: int, alert_key: str) -> str:

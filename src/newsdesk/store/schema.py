@@ -363,6 +363,9 @@ event_members = Table(
     # why the rules placed the story in the model's place (its relation call failed or was
     # held); NULL otherwise. Grouping asks the model again later (runner/events.py).
     Column("fallback", Text),
+    # a repeat that reports a figure the event's stories had not (0015_people): news to the
+    # people who follow the event, like a development
+    Column("new_number", Boolean, nullable=False, default=False),
     Index("ix_event_members_event", "event_id"),
 )
 

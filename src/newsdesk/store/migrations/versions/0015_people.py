@@ -1,5 +1,6 @@
 """people: accounts and roles, sessions per account, saves per account, the account behind
-each vote and desk action, follows, personal feed tokens, alert targets, read marks per account
+each vote and desk action, follows, personal feed tokens, alert targets, read marks per account,
+and event members that repeat a happening with a different figure
 
 Revision ID: 0015_people
 Revises: 0014_rules_fallback
@@ -91,6 +92,12 @@ def upgrade() -> None:
     if owner is not None:
         bind.execute(sa.text("UPDATE collections SET user_id = :u"), {"u": owner})
 
+    # A repeat with a different figure is news to an event's followers (store/follows.py).
+    op.add_column(
+        "event_members",
+        sa.Column("new_number", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
+
     # Who cast each vote (the name stays in `editor`; a deleted account's becomes anonymous).
     op.add_column("feedback", sa.Column("user_id", sa.Integer(), nullable=True))
     op.create_index("ix_feedback_user", "feedback", ["user_id"])
@@ -159,6 +166,7 @@ def downgrade() -> None:
     op.drop_table("follows")
     op.drop_index("ix_desk_actions_created", "desk_actions")
     op.drop_table("desk_actions")
+    op.drop_column("event_members", "new_number")
     op.drop_index("ix_feedback_user", "feedback")
     op.drop_column("feedback", "user_id")
     with op.batch_alter_table("collections") as batch:

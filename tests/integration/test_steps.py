@@ -90,6 +90,8 @@ async def test_a_step_run_again_on_the_same_ids_does_nothing(db, demo) -> None:
         collected = await STEPS["collect"](ctx, [s.id for s in demo])
         new = collected.next["full_text"]
         assert collected.counts["outcomes.new"] == len(new) > 0
+        # the judge waits for an episode's transcript to be looked for, as run_once does
+        await STEPS["transcripts"](ctx, new)
         grouped = await STEPS["group"](ctx, new)
         assert grouped.counts["grouped"] == len(new)
         first = await STEPS["judge"](ctx, new)

@@ -232,6 +232,7 @@ async def _drive(url: str, seconds: float, clients: int, headers: dict[str, str]
     latencies: list[float] = []
     errors = 0
     stop = time.perf_counter() + seconds
+    urls = iter(new_cursors(url) * 1000) if NEW_CURSOR in url else None
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
 
@@ -243,7 +244,7 @@ async def _drive(url: str, seconds: float, clients: int, headers: dict[str, str]
                 first = False
                 t0 = time.perf_counter()
                 try:
-                    r = await client.get(url)
+                    r = await client.get(next(urls) if urls else url)
                     await r.aread()
                     ok = r.status_code == 200
                 except httpx.HTTPError:
@@ -277,10 +278,16 @@ def load_generator() -> str:
     return "wrk" if shutil.which("wrk") else "python"
 
 
-def drive_wrk(url: str, seconds: float, clients: int, headers: dict[str, str]) -> dict[str, Any]:
+def drive_wrk(
+    url: str, seconds: float, clients: int, headers: dict[str, str], paths: list[str] | None = None
+) -> dict[str, Any]:
     """16 connections on one wrk thread; the Lua `done` hook prints the percentiles as JSON
-    (status errors count non-2xx/3xx answers)."""
+    (status errors count non-2xx/3xx answers). With `paths`, each request asks the next one."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        if paths:
+            f.write("local paths = {" + ",".join(json.dumps(x) for x in paths) + "}\n"
+                    "local i = 0\nrequest = function()\n  i = i % #paths + 1\n"
+                    "  return wrk.format(nil, paths[i])\nend\n")  # fmt: skip
         f.write(WRK_SCRIPT)
     try:
         out = subprocess.run(
@@ -462,7 +469,27 @@ def endpoints(base: str, ids: dict[str, Any]) -> list[tuple[str, str, str | None
         (f"/api/v1/search?q={COMMON_WORD}", f"/api/v1/search?q={COMMON_WORD}", "api", {}),
         ("reader stream/contents", stream, "api", reader),
         ("/  signed in (editor)", "/", "page", editor),
+        # Not the issue's rows: every request a page nobody asked for before (a cursor into the
+        # desk's history), so nothing kept applies; what one new URL costs.
+        ("/all?cursor=(new each)", "/all?cursor=" + NEW_CURSOR, "page", {}),
+        ("/api/v1/items?cursor=(new)", "/api/v1/items?cursor=" + NEW_CURSOR, "api", {}),
     ]
+
+
+NEW_CURSOR = "{new}"  # replaced per request by a cursor of its own
+
+
+def new_cursors(path: str, n: int = 6000) -> list[str]:
+    """`n` versions of path, each with a different cursor into the last 300 days."""
+    from newsdesk.publish.read import encode_cursor
+
+    rnd = random.Random(17)
+    now = datetime.now(UTC)
+    return [
+        path.replace(NEW_CURSOR, encode_cursor(now - timedelta(minutes=rnd.randint(60, 432_000)),
+                                               rnd.randint(1, 10**6)))
+        for _ in range(n)
+    ]  # fmt: skip
 
 
 def run_server(
@@ -521,15 +548,22 @@ def measure(
     for name, path, kind, headers in endpoints(base, ids):
         # Each server process answers it a few times off the record (new connections land on
         # either process): its first answers compile templates and statements and fill caches.
-        for _ in range(4 * args.procs):
-            probe = httpx.get(base + path, headers=headers, timeout=30)
+        paths = new_cursors(path) if NEW_CURSOR in path else None
+        for k in range(4 * args.procs):
+            probe = httpx.get(base + (paths[-1 - k] if paths else path), headers=headers,
+                              timeout=30)  # fmt: skip
         if probe.status_code != 200:
             rows.append([*label, name, f"answers {probe.status_code}"])
             continue
+        if args.procs > 1 and args.client == "wrk":
+            # wrk's connections land on either process, while the probes above may all have
+            # reached one: a second of load makes sure each process has answered the endpoint
+            drive_wrk(base + path.replace(NEW_CURSOR, ""), 1, args.clients, headers, paths)
         pids = tree(pid)
         cpu0 = cpu_seconds(pids)
         if args.client == "wrk":
-            r = drive_wrk(base + path, args.seconds, args.clients, headers)
+            r = drive_wrk(base + path.replace(NEW_CURSOR, ""), args.seconds, args.clients,
+                          headers, paths)  # fmt: skip
         else:
             out = subprocess.run(
                 [sys.executable, str(HERE), "--drive", base + path, str(args.seconds),

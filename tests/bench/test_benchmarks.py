@@ -122,7 +122,8 @@ WEB_ROWS = [
     "baseline /healthz", "/  (Hot)", "/all", "/?tag=Agent", "/tags/Safety", "/all?source=…",
     "/events/", "/items/", "search /?q=reasoning", "search /all?q=Kestrel", "search /all?q=推理",
     "/api/v1/items", "/api/v1/items page 5", "/api/v1/search?q=reasoning",
-    "reader stream/contents", "/  signed in (editor)",
+    "reader stream/contents", "/  signed in (editor)", "/all?cursor=(new each)",
+    "/api/v1/items?cursor=(new)",
 ]  # fmt: skip
 
 

@@ -137,6 +137,25 @@ def test_a_rejudged_story_shows_its_new_verdict(desk) -> None:
     assert ">91<" in card_of(client.get("/all").text, ids["lead"])
 
 
+def test_a_write_by_another_process_shows_on_the_next_request(desk) -> None:
+    """Pages keep what they read until the database changes (publish/memo.py); a pipeline
+    process writes through its own connections. SQLite tells at once (data_version); on
+    PostgreSQL the commit's notification arrives a moment later (store/changes.py)."""
+    client, db, ids, ttl = desk
+    warm(client, ids["lead"])
+    for _ in range(3):  # kept now, and answered from what was kept
+        assert "first summary" in card_of(client.get("/all").text, ids["lead"])
+    pipeline = Database(db.url)  # another engine and pool: nothing shared with the server
+    try:
+        pipeline.write_sync(lambda c: repo.save_judgement(
+            c, ids["lead"], verdict("Lab ships Nova-2", "Elsewhere: rejudged at 38%.", 90), NOW
+        ))  # fmt: skip
+    finally:
+        pipeline.close()
+    wait = ttl or (0 if db.is_sqlite else 1)
+    shows(client, wait, lambda: everywhere(client, ids["lead"], "Elsewhere: rejudged at 38%"))
+
+
 def test_a_commented_story_shows_its_take(desk) -> None:
     client, db, ids, ttl = desk
     warm(client, ids["lead"])

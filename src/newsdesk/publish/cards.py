@@ -18,6 +18,7 @@ age, which the read layer adds per request.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from collections import OrderedDict
@@ -40,6 +41,9 @@ class CardStore:
 
     def __init__(self, size: int = MAX_CARDS) -> None:
         self.size = size
+        # in what renderers key their copies by: two databases of one process (tests) may
+        # hold the same story id at the same version
+        self.serial = next(_SERIALS)
         self._kept: OrderedDict[tuple[int, str], tuple[Version, Card]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -59,6 +63,7 @@ class CardStore:
                 self._kept.popitem(last=False)
 
 
+_SERIALS = itertools.count(1)
 _STORES: weakref.WeakKeyDictionary[Engine, CardStore] = weakref.WeakKeyDictionary()
 _STORES_LOCK = threading.Lock()
 
@@ -123,7 +128,7 @@ def cards_by_id(
             found[item_id] = card
     if missing:
         for item_id, card in build(missing).items():
-            card["version"] = versions[item_id]  # what renderers key their copies by
+            card["version"] = (store.serial, versions[item_id])  # renderers' key
             found[item_id] = card
             store.put(item_id, tz, versions[item_id], card)
     return found

@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, String, and_, bindparam, exists, literal, or_, select
 
 from newsdesk.domain import is_row_id
+from newsdesk.publish.memo import until_desk
 from newsdesk.publish.pictures import Spark, coverage_spark
 from newsdesk.publish.read import (
     PUBLIC_TIERS,
@@ -100,6 +101,8 @@ def marks_and_sparks(
 def _heat_before(conn: Connection, event_ids: list[int], now: datetime) -> dict[int, float]:
     """Each event's heat at the latest snapshot at or before the marker window's start."""
     h = t.event_heat.c
+    # a later snapshot reaches the window's start at the latest an hour from now
+    until_desk((now + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0), now)
     before: dict[int, float] = {}
     for r in conn.execute(
         select(h.event_id, h.heat, h.hour)
@@ -128,6 +131,9 @@ def _marks(
         seen = times.get(source_id)
         if seen is None or at < seen:
             times[source_id] = at
+    for at in times.values():  # "new" and "surge" change when a report enters or leaves
+        if at > then:
+            until_desk(at if at > now else at + MARKER_WINDOW, now)
     marks = []
     if old is not None and old > 0 and heat > old * RISING:
         marks.append("rising")

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from newsdesk.publish.memo import until_desk
 from newsdesk.store import schema as t
 
 SPARK_HOURS = 6  # one bar: independent sources in six hours
@@ -103,6 +104,10 @@ def coverage_spark(
     """The sparkline of one event from its reports (source, time, relation): members and the
     discoveries of them through other sources. Reports after `now` (the desk's clock: a demo
     snapshot's discoveries are seen today) are not drawn. None for an event with no report."""
+    reports = list(reports)
+    for _, at, _ in reports:
+        if at > now:  # drawn once the clock reaches it: a kept read ends then
+            until_desk(at, now)
     seen = [(s, at, rel) for s, at, rel in reports if at <= now]
     if not seen:
         return None

@@ -12,7 +12,7 @@ import json
 import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +34,7 @@ from newsdesk.domain import ScorePart, is_row_id
 from newsdesk.policy.adjust import ORIGIN, describe
 from newsdesk.publish.cards import cards_by_id
 from newsdesk.publish.media import card_media
+from newsdesk.publish.memo import until_desk
 from newsdesk.publish.search import MODES, Mode, search_ids
 from newsdesk.store import schema as t
 from newsdesk.store.prepared import fetch_all, read_time
@@ -55,12 +56,17 @@ class CardPage:
 
 def relative_age(when: datetime, now: datetime) -> str:
     seconds = (now - when).total_seconds()
+    # the label holds until the next whole minute, hour or day of age (a kept read ends then)
     if seconds < 60:
+        until_desk(when + timedelta(seconds=60), now)
         return "now"
     if seconds < 3600:
+        until_desk(when + timedelta(seconds=(seconds // 60 + 1) * 60), now)
         return f"{int(seconds // 60)}m ago"
     if seconds < 86400:
+        until_desk(when + timedelta(seconds=(seconds // 3600 + 1) * 3600), now)
         return f"{int(seconds // 3600)}h ago"
+    until_desk(when + timedelta(days=seconds // 86400 + 1), now)
     return f"{int(seconds // 86400)}d ago"
 
 
@@ -510,6 +516,10 @@ def api_item(card: dict[str, Any]) -> dict[str, Any]:
 _API_JSON: OrderedDict[tuple[int, Any], bytes] = OrderedDict()
 _API_JSON_LOCK = threading.Lock()
 MAX_API_JSON = 20_000
+# a P1 story carries its whole sharp analysis (~5 KB of JSON): bounded by bytes too, so a
+# crawler paging through the desk's history cannot grow the server past its memory budget
+MAX_API_JSON_BYTES = 24 * 1024 * 1024
+_api_json_bytes = 0
 
 
 def api_items_json(cards: list[dict[str, Any]], next_cursor: str | None) -> bytes:
@@ -525,12 +535,20 @@ def api_items_json(cards: list[dict[str, Any]], next_cursor: str | None) -> byte
         if kept is None:
             kept = _json(api_item(card))
             if version is not None:
-                with _API_JSON_LOCK:
-                    _API_JSON[key] = kept
-                    while len(_API_JSON) > MAX_API_JSON:
-                        _API_JSON.popitem(last=False)
+                _keep_api_json(key, kept)
         parts.append(kept)
     return b'{"items":[' + b",".join(parts) + b'],"next_cursor":' + _json(next_cursor) + b"}"
+
+
+def _keep_api_json(key: tuple[int, Any], body: bytes) -> None:
+    global _api_json_bytes
+    with _API_JSON_LOCK:
+        old = _API_JSON.pop(key, None)
+        _api_json_bytes += len(body) - (len(old) if old is not None else 0)
+        _API_JSON[key] = body
+        while len(_API_JSON) > MAX_API_JSON or _api_json_bytes > MAX_API_JSON_BYTES:
+            _, dropped = _API_JSON.popitem(last=False)
+            _api_json_bytes -= len(dropped)
 
 
 def _json(value: Any) -> bytes:

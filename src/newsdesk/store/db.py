@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from newsdesk.store import changes
+
 T = TypeVar("T")
 
 
@@ -243,4 +245,5 @@ class Database:
         if self.is_sqlite:  # the one writer thread owns the one write connection
             self._writer.submit(_close)
         self._writer.shutdown(wait=True)
+        changes.forget(self.engine)
         self.engine.dispose()

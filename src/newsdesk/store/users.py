@@ -225,6 +225,7 @@ class SessionUser:
     user: User
     csrf: str
     token_hash: str
+    expires_at: datetime | None = None  # when the session ends (pages keep it no longer)
 
 
 def create_session(
@@ -244,13 +245,13 @@ def session_user(conn: Connection, token: str, now: datetime) -> SessionUser | N
     """The account of a live session; None when the session ended or the account is off."""
     s = t.editor_sessions.c
     row = conn.execute(
-        select(t.users, s.csrf_token, s.token_hash)
+        select(t.users, s.csrf_token, s.token_hash, s.expires_at)
         .join(t.editor_sessions, s.user_id == t.users.c.id)
         .where(s.token_hash == token_hash(token), s.expires_at > now)
     ).first()
     if row is None or row.disabled:
         return None
-    return SessionUser(_user(row), row.csrf_token, row.token_hash)
+    return SessionUser(_user(row), row.csrf_token, row.token_hash, row.expires_at)
 
 
 def sessions(conn: Connection, user_id: int, now: datetime) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
+from newsdesk.publish.memo import memoized
 from newsdesk.publish.read import (
     PUBLIC_TIERS,
     BadRequest,
@@ -37,15 +38,22 @@ def api_items(
     cursor: Annotated[str | None, Query(**CURSOR)] = None,
 ) -> Response:
     tiers = tuple(x for value in tier or [] for x in value.split(",") if x) or PUBLIC_TIERS
+    tz = settings(request).timezone
+
+    def read() -> bytes:
+        result = list_cards(conn, tiers=tiers, tag=tag, source=source, q=q, limit=limit,
+                            cursor=cursor, tz=tz)  # fmt: skip
+        return api_items_json(result.cards, result.next_cursor)
+
     try:
         with database(request).read() as conn:
-            result = list_cards(
-                conn, tiers=tiers, tag=tag, source=source, q=q, limit=limit, cursor=cursor,
-                tz=settings(request).timezone,
+            # the answer's bytes, kept until the database changes (a search ranks afresh)
+            body = read() if q else memoized(
+                conn, ("api items", tiers, tag, source, limit, cursor, tz), read
             )  # fmt: skip
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    return Response(api_items_json(result.cards, result.next_cursor), media_type=JSON)
+    return Response(body, media_type=JSON)
 
 
 @router.get("/items/{item_id}", summary="One public story", responses=NOT_FOUND_JSON)

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from newsdesk.config import Settings
 from newsdesk.config import desk_now as _desk_now
+from newsdesk.publish.memo import memoized, until
 from newsdesk.store import users
 from newsdesk.store.db import Database
 
@@ -150,8 +151,16 @@ def current_editor(request: Request) -> EditorSession | None:
     found = None
     token = request.cookies.get(SESSION_COOKIE)
     if token:
+
+        def read() -> users.SessionUser | None:
+            session = users.session_user(conn, token, datetime.now(UTC))
+            if session is not None and session.expires_at is not None:
+                until(session.expires_at.timestamp())  # kept no longer than the session lives
+            return session
+
         with database(request).read() as conn:
-            live = users.session_user(conn, token, datetime.now(UTC))
+            # kept until the database changes (sign-out, an account turned off) or it ends
+            live = memoized(conn, ("editor session", users.token_hash(token)), read)
         bootstrap_off = not settings(request).admin_password.get_secret_value()
         if live is not None and not (live.user.bootstrap and bootstrap_off):
             user = live.user

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from newsdesk.publish import agents
 from newsdesk.publish.events import get_event, hot_events
+from newsdesk.publish.memo import memoized
 from newsdesk.publish.related import related
 from newsdesk.store import follows
 from newsdesk.web.deps import current_editor, database, event_clock, frozen, render, settings
@@ -49,17 +51,19 @@ def event_markdown(request: Request, event_id: int) -> PlainTextResponse:
 def event_page(request: Request, event_id: int) -> HTMLResponse:
     me = current_editor(request)  # before the page's connection (see pages.feed_page)
     follow_state: bool | None = None
+    tz = settings(request).timezone
+    clock = event_clock(request)  # the demo desk's clock stands still; the real one moves
+
+    def read() -> tuple[Any, Any]:
+        event = get_event(conn, event_id, tz=tz, **clock)
+        lead = (event or {}).get("lead") or {}
+        return event, (related(conn, lead["id"], tz=tz, now=clock["now"]) if lead else [])
+
     with database(request).read() as conn:
+        # the event is kept until the database changes; the reader's own marks are read after
+        event, near = memoized(conn, ("event page", event_id, tz, clock["backfill_counts"]), read)
         if me is not None:
             follow_state = follows.event_marks(conn, me.user_id, [event_id]).get(event_id)
-        clock = event_clock(request)
-        event = get_event(conn, event_id, tz=settings(request).timezone, **clock)
-        lead = (event or {}).get("lead") or {}
-        near = (
-            related(conn, lead["id"], tz=settings(request).timezone, now=clock["now"])
-            if lead
-            else []
-        )
     if event is None:
         # deps.render takes `status` as the HTTP code, so the template's own `status` goes here
         templates = request.app.state.templates

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy import Connection
 
 from newsdesk.publish.desk import editor_marks, event_members, filter_choices, tag_count
 from newsdesk.publish.media import item_media, media_origins
+from newsdesk.publish.memo import memoized
 from newsdesk.publish.read import (
     HOT_TIERS,
     PUBLIC_TIERS,
     BadRequest,
+    CardPage,
     get_card,
     group_by_day,
     list_cards,
@@ -57,15 +59,22 @@ def feed_page(
     # the editor first: their session is read on its own connection, which is given back
     # before the page takes one (holding both made 16 signed-in requests need 32)
     editor = current_editor(request)
+    tz, now, demo = settings(request).timezone, desk_now(request), settings(request).demo
+
+    def read() -> tuple[CardPage, Any]:
+        page = list_cards(conn, tiers=tiers, limit=PAGE_SIZE, tz=tz, now=now, **filters)
+        return page, filter_choices(conn)
+
     try:
         with database(request).read() as conn:
-            result = list_cards(
-                conn, tiers=tiers, limit=PAGE_SIZE, tz=settings(request).timezone,
-                now=desk_now(request), **filters,
+            # a search ranks afresh each time (publish/search.py); every other filter is a
+            # read kept until the database changes (publish/memo.py)
+            result, choices = (
+                read() if filters.get("q")
+                else memoized(conn, ("feed", tiers, tz, demo, *filters.items()), read)
             )  # fmt: skip
-            choices = filter_choices(conn)
             saved, votes = (
-                editor_marks(conn, [c["id"] for c in result.cards], editor.user_id)
+                _marks(conn, [c["id"] for c in result.cards], editor.user_id)
                 if editor
                 else (set(), {})
             )
@@ -141,26 +150,39 @@ def _follow_targets(filters: dict[str, Any], cards: list[dict[str, Any]]) -> lis
     return out
 
 
-@dataclass
-class FeedFilters:
-    """The query parameters every feed page takes; one place to add a filter."""
+# The query parameters every feed page takes; one place to add a filter. Async on purpose:
+# FastAPI runs a plain function or a dataclass dependency in the thread pool, a hop per
+# request that cost more than reading the kept page.
+Tier = Annotated[str | None, Query(json_schema_extra={"enum": list(PUBLIC_TIERS)})]
+HotTier = Annotated[str | None, Query(json_schema_extra={"enum": list(HOT_TIERS)})]
+Cursor = Annotated[str | None, Query(**CURSOR)]
 
+
+async def feed_filters(
     # Declared, not enforced by FastAPI: a wrong tier gets this desk's 400 page, not JSON.
-    tier: Annotated[str | None, Query(json_schema_extra={"enum": list(PUBLIC_TIERS)})] = None
-    tag: str | None = None
-    source: str | None = None
-    group: str | None = None
-    language: str | None = None
-    q: str | None = None
-    cursor: Annotated[str | None, Query(**CURSOR)] = None
+    tier: Tier = None, tag: str | None = None, source: str | None = None,
+    group: str | None = None, language: str | None = None, q: str | None = None,
+    cursor: Cursor = None,
+) -> dict[str, str | None]:  # fmt: skip
+    return {"tier": tier, "tag": tag, "source": source, "group": group, "language": language,
+            "q": q, "cursor": cursor}  # fmt: skip
 
 
-@dataclass
-class HotFilters(FeedFilters):
-    tier: Annotated[str | None, Query(json_schema_extra={"enum": list(HOT_TIERS)})] = None
+async def hot_filters(
+    tier: HotTier = None, tag: str | None = None, source: str | None = None,
+    group: str | None = None, language: str | None = None, q: str | None = None,
+    cursor: Cursor = None,
+) -> dict[str, str | None]:  # fmt: skip
+    return await feed_filters(tier, tag, source, group, language, q, cursor)
 
 
-Filters = Annotated[FeedFilters, Depends()]
+Filters = Annotated[dict[str, str | None], Depends(feed_filters)]
+
+
+def _marks(conn: Connection, ids: list[int], user: int) -> tuple[set[int], dict[int, str]]:
+    """The person's saved and voted marks on these stories, kept until the database changes
+    (saving or voting is a write)."""
+    return memoized(conn, ("editor marks", user, *ids), lambda: editor_marks(conn, ids, user))
 
 
 @router.get(
@@ -169,15 +191,17 @@ Filters = Annotated[FeedFilters, Depends()]
     summary="Hot: p1 and featured stories",
     responses=BAD_REQUEST_HTML,
 )
-def hot(request: Request, filters: Annotated[HotFilters, Depends()]) -> HTMLResponse:
-    return feed_page(request, "Hot", "hot", HOT_TIERS, **asdict(filters))
+def hot(
+    request: Request, filters: Annotated[dict[str, str | None], Depends(hot_filters)]
+) -> HTMLResponse:
+    return feed_page(request, "Hot", "hot", HOT_TIERS, **filters)
 
 
 @router.get(
     "/all", response_class=HTMLResponse, summary="Every public story", responses=BAD_REQUEST_HTML
 )
 def all_stories(request: Request, filters: Filters) -> HTMLResponse:
-    return feed_page(request, "All stories", "all", PUBLIC_TIERS, **asdict(filters))
+    return feed_page(request, "All stories", "all", PUBLIC_TIERS, **filters)
 
 
 @router.get(
@@ -202,16 +226,20 @@ def tag_page(
 )
 def item_page(request: Request, item_id: int) -> HTMLResponse:
     editor = current_editor(request)  # before the page's connection, as in feed_page
-    now = desk_now(request)
+    tz, now, demo = settings(request).timezone, desk_now(request), settings(request).demo
+
+    def read() -> tuple[Any, Any, Any, Any]:
+        card = get_card(conn, item_id, tz=tz, now=now)
+        if card is None:
+            return None, [], [], None
+        media = item_media(conn, item_id) if card.get("media") else None
+        near = related(conn, item_id, tz=tz, now=now)
+        return card, event_members(conn, item_id, now), near, media
+
     with database(request).read() as conn:
-        card = get_card(conn, item_id, tz=settings(request).timezone, now=now)
-        members = event_members(conn, item_id, now) if card else []
-        saved, votes = (
-            editor_marks(conn, [item_id], editor.user_id) if card and editor else (set(), {})
-        )
+        card, members, near, media = memoized(conn, ("item page", item_id, tz, demo), read)
+        saved, votes = _marks(conn, [item_id], editor.user_id) if card and editor else (set(), {})
         followed = _followed(conn, editor, [card] if card else [])
-        near = related(conn, item_id, tz=settings(request).timezone, now=now) if card else []
-        media = item_media(conn, item_id) if card and card.get("media") else None
     if card is None:
         return render(request, "error.html", 404, status=404, message="No such story.")
     memo = None

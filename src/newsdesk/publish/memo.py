@@ -1,0 +1,126 @@
+"""What a page read from the database, kept until the database changes.
+
+An uncached page used to read its cards' ids and versions on every request (two statements:
+on SQLite as much CPU as the whole server's floor, on PostgreSQL two round trips). A read done
+through `memoized` is kept under the desk's change number (`store/changes.py`: SQLite's
+data_version, PostgreSQL's commit notifications) and answered again, without a statement,
+until anything is committed to the database. Nothing is invalidated by hand, and a write of
+any process ends every kept read.
+
+What a read shows may also depend on the clock: a relative age ("5m ago") or an event's
+"new" and "surge" markers. The code that makes such a label calls `until(t)` with the time the
+label would change, and the kept read ends then too, so a label is never older than it would
+be read afresh.
+
+Values are shared between requests: callers copy before they change one.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from contextvars import ContextVar
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+
+from newsdesk.store.changes import clock_for
+
+T = TypeVar("T")
+MAX_READS = 2048  # per database; a page's read is a few dozen small dicts shared with cards
+MAX_BYTES = 16 * 1024 * 1024  # per database, encoded answers (an API page is ~75 KB) counted
+_HORIZON: ContextVar[list[float] | None] = ContextVar("newsdesk_memo_horizon", default=None)
+
+
+def until(when: float) -> None:
+    """What is being read shows a label that changes at `when` (Unix seconds, real time)."""
+    box = _HORIZON.get()
+    if box is not None and when < box[0]:
+        box[0] = when
+
+
+def until_desk(when: datetime, now: datetime) -> None:
+    """A label that changes at `when` on the desk's clock, which reads `now` (the demo desk's
+    clock stands still; ended after the same span of real time, which is never too late)."""
+    if _HORIZON.get() is not None:
+        until(time.time() + (when - now).total_seconds())
+
+
+def _weight(value: Any) -> int:
+    """About what a kept value holds of its own: encoded bytes count in full, anything else
+    (dicts mostly shared with the card store) as a kilobyte."""
+    if isinstance(value, bytes | str):
+        return len(value) + 64
+    if isinstance(value, tuple):
+        return sum(_weight(x) for x in value)
+    return 1024
+
+
+class _Reads:
+    def __init__(self, size: int = MAX_READS, max_bytes: int = MAX_BYTES) -> None:
+        self.size, self.max_bytes = size, max_bytes
+        self._kept: OrderedDict[Hashable, tuple[Any, float, Any]] = OrderedDict()
+        self._weights: dict[Hashable, int] = {}
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> tuple[Any, float, Any] | None:
+        with self._lock:
+            hit = self._kept.get(key)
+            if hit is not None:
+                self._kept.move_to_end(key)
+            return hit
+
+    def put(self, key: Hashable, entry: tuple[Any, float, Any]) -> None:
+        weight = _weight(entry[2])
+        with self._lock:
+            self._total += weight - self._weights.get(key, 0)
+            self._weights[key] = weight
+            self._kept[key] = entry
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size or (self._total > self.max_bytes and self._kept):
+                old, _ = self._kept.popitem(last=False)
+                self._total -= self._weights.pop(old)
+
+
+_READS: weakref.WeakKeyDictionary[Engine, _Reads] = weakref.WeakKeyDictionary()
+_READS_LOCK = threading.Lock()
+
+
+def _reads_for(engine: Engine) -> _Reads:
+    with _READS_LOCK:
+        found = _READS.get(engine)
+        if found is None:
+            found = _READS[engine] = _Reads()
+        return found
+
+
+def memoized(conn: Connection, key: Hashable, read: Callable[[], T]) -> T:
+    """`read()` (which reads through `conn`), or what it returned before under `key` when
+    nothing has been committed to the database since and no label it shows has changed."""
+    number = clock_for(conn.engine).now()  # before this transaction's first statement
+    if number is None:
+        return read()
+    reads = _reads_for(conn.engine)
+    hit = reads.get(key)
+    if hit is not None and hit[0] == number and time.time() < hit[1]:
+        until(hit[1])  # a read around this one ends when this one does
+        return hit[2]  # type: ignore[no-any-return]
+    # A transaction that already read may hold a snapshot older than `number`: what it reads
+    # now is answered but not kept.
+    keep = not conn.in_transaction()
+    box = [math.inf]
+    token = _HORIZON.set(box)
+    try:
+        value = read()
+    finally:
+        _HORIZON.reset(token)
+    until(box[0])
+    if keep:
+        reads.put(key, (number, box[0], value))
+    return value

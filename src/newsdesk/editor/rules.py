@@ -41,7 +41,17 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "system card",
         re.compile(r"system card|model card|preparedness framework|模型卡|系统卡", _I),
     ),
-    ("paper", re.compile(r"arXiv|\bpaper\b|technical report|preprint|论文|技术报告", _I)),
+    ("paper", re.compile(r"arXiv|\bpapers?\b|technical report|preprint|论文|技术报告", _I)),
+    (
+        "research",
+        re.compile(
+            r"\b(?:researchers|we|study|studies|trial|analysis|experiments?)"
+            r" (?:found|find|finds|show|shows|showed|measured?|tested|stress-tested)\b"
+            r"|\bstress-test(?:s|ed|ing)?\b|randomi[sz]ed (?:controlled )?trial|interpretability"
+            r"|\bfound (?:evidence|that)\b|研究(?:发现|表明)|实验(?:发现|表明)",
+            _I,
+        ),
+    ),
     (
         "policy action",
         re.compile(
@@ -208,6 +218,7 @@ class Signals:
     coverage: int
     body_chars: int  # Latin-equivalent length: a CJK character counts as three
     big_money: bool = False  # a sum of a billion (十亿) or more is named
+    secondary: bool = False  # its event is led by a higher-tier source's report (policy/rules)
 
     @property
     def facts(self) -> int:
@@ -358,11 +369,14 @@ def body_sentences(item: Item) -> list[str]:
     return [s for s in split_sentences(item.body_text) if not INJECTION.search(s)]
 
 
-def compute_signals(item: Item, source: Source, coverage: int = 1, heard: str = "") -> Signals:
+def compute_signals(
+    item: Item, source: Source, coverage: int = 1, heard: str = "", *, secondary: bool = False
+) -> Signals:
     """`heard`: an episode's transcript passages its show notes point to. They count for what
     the story names and the facts it carries (figures, benchmarks, mechanisms, versions); its
     kind, novelty, opinion, exclusions, length and summary stay the notes', because a
-    conversation's "we launched", "I think" and sheer length are not what those signals mean."""
+    conversation's "we launched", "I think" and sheer length are not what those signals mean.
+    `secondary`: another source leads the story's event (`repo.secondary_reports`)."""
     sentences = body_sentences(item)
     body = " ".join(sentences)
     title = " ".join(item.title.split())
@@ -394,6 +408,7 @@ def compute_signals(item: Item, source: Source, coverage: int = 1, heard: str = 
         coverage=max(1, coverage),
         body_chars=len(body) + 2 * len(_CJK.findall(body)),
         big_money=bool(_BIG_MONEY.search(text)),
+        secondary=secondary,
     )
     reason = _exclusion(title, lead, f"{title}\n{body}", entities, partial.facts, partial.opinion)
     return replace(partial, exclusion=reason)
@@ -514,6 +529,8 @@ def compose_why(
         middle.append(f"names {s.subject}")
     middle.append(f"{_facts_phrase(s)} in text")
     middle.extend(notes)
+    if s.secondary:
+        middle.append("a higher-tier source leads its event")
     if s.marketing:
         middle.append(f"marketing words ({', '.join(s.marketing[:3])})")
     if s.opinion and s.facts == 0:
@@ -546,8 +563,10 @@ class Verdict:
     breakdown: tuple[ScorePart, ...]
 
 
-def read_story(item: Item, source: Source, coverage: int = 1, heard: str = "") -> Reading:
-    signals = compute_signals(item, source, coverage, heard)
+def read_story(
+    item: Item, source: Source, coverage: int = 1, heard: str = "", *, secondary: bool = False
+) -> Reading:
+    signals = compute_signals(item, source, coverage, heard, secondary=secondary)
     title = " ".join(item.title.split())
     spoken = " ".join(s for s in split_sentences(heard) if not INJECTION.search(s))
     tags = tag_text(title, " ".join([*body_sentences(item), spoken]).strip())
@@ -560,18 +579,29 @@ def verdict(reading: Reading, policy: Policy) -> Verdict:
     raw, notes = score(s, policy)
     parts = adjustments(policy, reading.tags, reading.source_id)
     tier, importance = decide_tier(
-        policy, adjusted(raw, parts), reading.hkr, s.source_tier, hard_excluded=bool(s.exclusion)
+        policy,
+        adjusted(raw, parts),
+        reading.hkr,
+        s.source_tier,
+        hard_excluded=bool(s.exclusion),
+        secondary=s.secondary,
     )
     return Verdict(tier, importance, notes, bonus_parts(notes) + tuple(parts))
 
 
 def rules_judgement(
-    item: Item, source: Source, policy: Policy, coverage: int = 1, heard: str = ""
+    item: Item,
+    source: Source,
+    policy: Policy,
+    coverage: int = 1,
+    heard: str = "",
+    *,
+    secondary: bool = False,
 ) -> Judgement:
     """Judge one item from text signals; deterministic, so a rerun gives the same judgement.
     An episode's `heard` passages (`editor/episode.py: pointed_text`) add to its facts and
     names (see `compute_signals`)."""
-    reading = read_story(item, source, coverage, heard)
+    reading = read_story(item, source, coverage, heard, secondary=secondary)
     signals, hkr = reading.signals, reading.hkr
     found = verdict(reading, policy)
     tier, importance = found.tier, found.importance

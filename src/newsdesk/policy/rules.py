@@ -18,13 +18,19 @@ def decide_tier(
     hkr: HKR,
     source_tier: SourceTier,
     hard_excluded: bool = False,
+    secondary: bool = False,
 ) -> tuple[Tier, int]:
-    """Return (tier, importance after caps). Importance is clamped to 0..100."""
+    """Return (tier, importance after caps). Importance is clamped to 0..100.
+
+    `secondary`: the story is another source's report of an event whose lead comes from a
+    source of a higher tier (a media report of a lab's own post). Like community signal, it adds
+    coverage and heat to that event and is not featured on its own: readers see the event once,
+    through its lead, and the lead already earns the coverage bonus."""
     importance = max(0, min(100, round(importance)))
     if hard_excluded or hkr.count == 0:
         return Tier.EXCLUDED, min(importance, int(policy["exclusion_cap"]))
     line = featured_line(policy, source_tier)
-    if line is None:  # community signal adds heat, never features alone
+    if line is None or secondary:  # community signal and secondary reports never feature alone
         return Tier.ALL, importance
     if hkr.count >= int(policy.numbers.get("p1_min_hkr", 3)) and importance >= int(
         policy["p1_min_importance"]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Connection,
     Table,
     and_,
+    case,
     delete,
     func,
     insert,
@@ -418,6 +419,47 @@ def coverage_counts(conn: Connection, item_ids: list[int]) -> dict[int, int]:
     for item_id, n in events:
         counts[item_id] = max(counts[item_id], n)
     return counts
+
+
+# Source tiers from the most first-hand to the least (domain.SourceTier's order).
+_TIER_RANK = {"T1": 0, "T1_5": 1, "T2": 2, "T3": 3}
+
+
+def _tier_rank(column: Any) -> Any:
+    return case(_TIER_RANK, value=column, else_=len(_TIER_RANK))
+
+
+def secondary_reports(conn: Connection, item_ids: list[int]) -> set[int]:
+    """Those of `item_ids` that are secondary reports: another source's report of the same
+    happening (a same-occurrence or editor-merged member, not the lead) in an event whose lead
+    comes from a source that ranks at least as high. Readers see such an event once, through
+    its lead; the report adds coverage, and the policy does not feature it on its own
+    (`policy.decide_tier`). A development of the event (same_story) is news of its own."""
+    if not item_ids:
+        return set()
+    m, e = t.event_members.c, t.events.c
+    item, lead = t.items.alias("item"), t.items.alias("lead")
+    source, lead_source = t.sources.alias("source"), t.sources.alias("lead_source")
+    out: set[int] = set()
+    for start in range(0, len(item_ids), 500):
+        chunk = item_ids[start : start + 500]
+        query = (
+            select(m.item_id)
+            .join(t.events, e.id == m.event_id)
+            .join(item, item.c.id == m.item_id)
+            .join(source, source.c.id == item.c.source_id)
+            .join(lead, lead.c.id == e.lead_item_id)
+            .join(lead_source, lead_source.c.id == lead.c.source_id)
+            .where(
+                m.item_id.in_(chunk),
+                m.relation.in_(("same_occurrence", "manual")),
+                e.lead_item_id != m.item_id,
+                lead_source.c.id != source.c.id,
+                _tier_rank(source.c.tier) >= _tier_rank(lead_source.c.tier),
+            )
+        )
+        out |= {int(row[0]) for row in conn.execute(query)}
+    return out
 
 
 def items_to_judge(

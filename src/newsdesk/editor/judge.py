@@ -22,6 +22,7 @@ from newsdesk.editor import guard
 from newsdesk.editor.episode import JUDGE_SAMPLE_CHARS, Sample, sample_for, transcript_block
 from newsdesk.editor.providers import LLMProvider
 from newsdesk.editor.rules import (
+    SECONDARY_NOTE,
     SUBSTANTIVE_KINDS,
     body_sentences,
     clip,
@@ -250,11 +251,13 @@ async def model_judgement(
     context: str = "",
     context_evidence: tuple[str, ...] = (),
     transcript: Transcript | None = None,
+    secondary: bool = False,
 ) -> JudgeResult:
     """Judge one story, or with `context` (other reports, fenced) the event it leads; the
     guard then also accepts what `context_evidence` (those reports' titles and sources) says.
     An episode with a `transcript` is judged from its show notes and a bounded sample of it
-    (`editor/episode.py`)."""
+    (`editor/episode.py`). A `secondary` report (another source leads its event) is never
+    featured on its own, so no line can decide its tier and it gets no second opinion."""
     coverage = max(1, coverage)
     sample = sample_for(transcript, item.body_text, JUDGE_SAMPLE_CHARS)
     first = await client.call_json(
@@ -270,9 +273,17 @@ async def model_judgement(
     parts = adjustments(policy, tags, source.id)
     raw = adjusted(answer.importance + bonus, parts)
     hkr = _hkr(answer.hkr)
-    tier, importance = decide_tier(policy, raw, hkr, source.tier, answer.hard_exclusion)
+    tier, importance = decide_tier(
+        policy, raw, hkr, source.tier, answer.hard_exclusion, secondary=secondary
+    )
+    if secondary:
+        notes.append(SECONDARY_NOTE)
     second = False
-    if tier is not Tier.EXCLUDED and near_line(policy, importance, source.tier, hkr):
+    if (
+        tier is not Tier.EXCLUDED
+        and not secondary
+        and near_line(policy, importance, source.tier, hkr)
+    ):
         other = await client.call_json(
             "judge_second",
             judge_messages(policy, item, source, coverage, True, context, sample),

@@ -93,9 +93,12 @@ class Proposal:
         return dataclasses.asdict(self)
 
 
-def stories_of(rows: Iterable[tuple[int, Any, Any, int]]) -> list[Story]:
-    """(item_id, Item, Source, coverage) rows → stories read once."""
-    return [Story(i, item.title, read_story(item, source, cov)) for i, item, source, cov in rows]
+def stories_of(rows: Iterable[tuple[int, Any, Any, int, bool]]) -> list[Story]:
+    """(item_id, Item, Source, coverage, secondary) rows → stories read once."""
+    return [
+        Story(i, item.title, read_story(item, source, cov, secondary=secondary))
+        for i, item, source, cov, secondary in rows
+    ]
 
 
 def group_votes(votes: list[Vote], stories: dict[int, Story]) -> list[Voted]:

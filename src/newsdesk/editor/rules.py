@@ -19,6 +19,8 @@ EDITOR_NAME = "rules"
 SUMMARY_MAX_CHARS = 420
 SUMMARY_MAX_SENTENCES = 3
 LEAD_CHARS = 600  # kinds, exclusions and novelty count only in the title and this lead
+# Why a secondary report is not featured (policy.decide_tier), as both editors' "why" says it.
+SECONDARY_NOTE = "secondary report: another source leads its event"
 
 # The points live in the policy's `[rules]` front matter (calibrated on eval/selection.jsonl,
 # docs/editor.md); what a signal *is* lives here. Length thresholds of the signals:
@@ -523,14 +525,14 @@ def compose_why(
     middle: list[str] = []
     if s.exclusion:
         middle.append(f"hard exclusion: {s.exclusion}")
+    if s.secondary:  # says why a story scored above a line is not featured: keep it early
+        middle.append(SECONDARY_NOTE)
     if s.kind:
         middle.append(f"{s.kind} by {s.subject}" if s.subject else s.kind)
     elif s.subject:
         middle.append(f"names {s.subject}")
     middle.append(f"{_facts_phrase(s)} in text")
     middle.extend(notes)
-    if s.secondary:
-        middle.append("a higher-tier source leads its event")
     if s.marketing:
         middle.append(f"marketing words ({', '.join(s.marketing[:3])})")
     if s.opinion and s.facts == 0:

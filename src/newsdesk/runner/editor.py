@@ -184,6 +184,7 @@ class StorySubject:
     source: Source
     coverage: int = 1
     transcript: Transcript | None = None  # an episode's: the editor reads a sample of it
+    secondary: bool = False  # another source leads its event (repo.secondary_reports)
     counted = "judged"
     failed = "judge_failed"
     by_rules = "judged_by_rules"
@@ -195,11 +196,13 @@ class StorySubject:
 
     def rules(self, policy: Policy) -> Judgement:
         heard = pointed_text(self.transcript, self.item.body_text)
-        return rules_judgement(self.item, self.source, policy, self.coverage, heard)
+        return rules_judgement(self.item, self.source, policy, self.coverage, heard,
+                               secondary=self.secondary)  # fmt: skip
 
     async def model(self, client: LLMProvider, policy: Policy) -> Any:
         return await model_judgement(client, self.item, self.source, policy, self.coverage,
-                                     transcript=self.transcript)  # fmt: skip
+                                     transcript=self.transcript,
+                                     secondary=self.secondary)  # fmt: skip
 
     def save_judgement(self, c: Connection, j: Judgement, receipt: int | None, now: Any) -> None:
         judgement_id = repo.save_judgement(c, self.id, j, now, self.coverage)

@@ -97,9 +97,12 @@ def desk_stories(db: Database, since: datetime, ids: list[int] | None = None) ->
         rows = conn.execute(query.order_by(i.id)).all()
         sources = {r.id: repo.source_from_row(r) for r in conn.execute(select(t.sources))}
         coverage = repo.coverage_counts(conn, [r.id for r in rows])
+        secondary = repo.secondary_reports(conn, [r.id for r in rows])
     return stories_of(
-        (r.id, repo.item_from_row(r), sources[r.source_id], coverage.get(r.id, 1)) for r in rows
-    )
+        (r.id, repo.item_from_row(r), sources[r.source_id], coverage.get(r.id, 1),
+         r.id in secondary)
+        for r in rows
+    )  # fmt: skip
 
 
 def load_votes(db: Database, since: datetime | None) -> tuple[list[Vote], dict[int, Story]]:
@@ -256,22 +259,26 @@ async def preview_with_model(
         ).all()
         sources = {r.id: repo.source_from_row(r) for r in conn.execute(select(t.sources))}
         coverage = repo.coverage_counts(conn, [r.id for r in rows])
+        secondary = repo.secondary_reports(conn, [r.id for r in rows])
         kinds: dict[int, set[str]] = {}
         for vote in store.votes(conn):
             kinds.setdefault(vote.item_id, set()).add(vote.kind)
     slots = asyncio.Semaphore(settings.llm_concurrency)
 
-    async def judged(item: Any, source: Any, policy: Policy, cover: int) -> tuple[Any, int]:
+    async def judged(
+        item: Any, source: Any, policy: Policy, cover: int, secondary: bool = False
+    ) -> tuple[Any, int]:
         async with slots:
-            result = await model_judgement(client, item, source, policy, cover)
+            result = await model_judgement(client, item, source, policy, cover, secondary=secondary)
         return result.judgement.tier, result.judgement.importance
 
     drafts = await asyncio.gather(
         *(
-            judged(repo.item_from_row(r), sources[r.source_id], draft, coverage.get(r.id, 1))
+            judged(repo.item_from_row(r), sources[r.source_id], draft, coverage.get(r.id, 1),
+                   r.id in secondary)
             for r in rows
         )
-    )
+    )  # fmt: skip
     before = {r.id: (Tier(r.tier), int(r.importance or 0)) for r in rows}
     after = dict(zip([r.id for r in rows], drafts, strict=True))
     cases = _gold_case_list(gold)

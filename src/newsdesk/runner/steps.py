@@ -458,6 +458,8 @@ async def judge(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     coverage: dict[int, int] = {}
     for part in await ctx.load(lambda c, chunk: [repo.coverage_counts(c, chunk)], todo_ids):
         coverage |= part
+    # another source leads their event: judged, never featured on their own (policy/rules.py)
+    secondary = await ctx.read(lambda c: repo.secondary_reports(c, todo_ids))
     in_events = await ctx.read(lambda c: event_store.multi_source_item_ids(c, todo_ids))
     heard = await _transcripts(ctx, [i for i, item, _ in todo if item.media is not None])
     ctx.progress.start("judge", len(todo))
@@ -466,7 +468,7 @@ async def judge(ctx: StepContext, item_ids: list[Any]) -> StepResult:
         async with ctx.model_slots:
             if not ctx.paused:
                 subject = StorySubject(item_id, item, source, coverage.get(item_id, 1),
-                                       heard.get(item_id))  # fmt: skip
+                                       heard.get(item_id), item_id in secondary)  # fmt: skip
                 try:
                     counts, judgement = await judge_one(ctx.db, client, policy, subject,
                                                         ctx.started)  # fmt: skip

@@ -430,11 +430,12 @@ def _tier_rank(column: Any) -> Any:
 
 
 def secondary_reports(conn: Connection, item_ids: list[int]) -> set[int]:
-    """Those of `item_ids` that are secondary reports: another source's report of the same
-    happening (a same-occurrence or editor-merged member, not the lead) in an event whose lead
-    comes from a source that ranks at least as high. Readers see such an event once, through
-    its lead; the report adds coverage, and the policy does not feature it on its own
-    (`policy.decide_tier`). A development of the event (same_story) is news of its own."""
+    """Those of `item_ids` that are secondary reports: members of an event led by another
+    source's report, from a source that ranks no higher than the lead's (a media report of a
+    lab's launch, a second outlet's report of one story). Readers see such an event once,
+    through its lead, with "also reported by N" (`publish/read.py`); the report adds coverage,
+    and the policy does not feature it on its own (`policy.decide_tier`). A source's own
+    further posts on its event (a launch beside its system card) are not secondary."""
     if not item_ids:
         return set()
     m, e = t.event_members.c, t.events.c
@@ -452,7 +453,6 @@ def secondary_reports(conn: Connection, item_ids: list[int]) -> set[int]:
             .join(lead_source, lead_source.c.id == lead.c.source_id)
             .where(
                 m.item_id.in_(chunk),
-                m.relation.in_(("same_occurrence", "manual")),
                 e.lead_item_id != m.item_id,
                 lead_source.c.id != source.c.id,
                 _tier_rank(source.c.tier) >= _tier_rank(lead_source.c.tier),

@@ -36,6 +36,14 @@ def test_tiers_follow_the_front_matter(importance, hkr, tier, expected) -> None:
     assert decide_tier(POLICY, importance, hkr, tier)[0] is expected
 
 
+@pytest.mark.parametrize("tier", [SourceTier.T1, SourceTier.T2])
+def test_a_secondary_report_is_never_featured_and_keeps_its_importance(tier) -> None:
+    assert decide_tier(POLICY, 92, ALL3, tier, secondary=True) == (Tier.ALL, 92)
+    assert decide_tier(POLICY, 92, HKR(False, False, False), tier, secondary=True)[0] is (
+        Tier.EXCLUDED
+    )
+
+
 def test_hard_exclusion_caps_importance() -> None:
     tier, importance = decide_tier(POLICY, 88, ALL3, SourceTier.T1, hard_excluded=True)
     assert tier is Tier.EXCLUDED and importance == 39

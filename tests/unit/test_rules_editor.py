@@ -99,6 +99,40 @@ def test_same_report_from_t2_media_is_featured(policy: Policy) -> None:
     assert 76 <= j.importance < 85
 
 
+def test_secondary_report_keeps_its_score_and_is_not_featured(policy: Policy) -> None:
+    """The same media report, when the lab's own post leads its event: it adds coverage, the
+    lead is featured, and this report is kept in `all` with its score and the reason."""
+    body = O3_MINI_BODY + " The card lists 4 tracked categories and 2 deployment gates."
+    item = make_item("OpenAI publishes o3-mini system card", body)
+    alone = rules_judgement(item, make_source(SourceTier.T2, "Tech Daily"), policy, 3)
+    led = rules_judgement(item, make_source(SourceTier.T2, "Tech Daily"), policy, 3, secondary=True)
+
+    assert alone.tier in (Tier.P1, Tier.FEATURED)
+    assert led.tier is Tier.ALL and led.importance == alone.importance
+    assert "secondary report: another source leads its event" in led.why
+
+
+def test_research_findings_are_a_kind(policy: Policy) -> None:
+    """A lab's study with evidence hooks like a paper does (it was 'no release, paper, policy
+    action or novelty'); a plural 'papers' names a paper too."""
+    study = make_item(
+        "Agentic Misalignment: How LLMs could be insider threats",
+        "Anthropic stress-tested 16 leading models from multiple developers in simulated "
+        "corporate environments. Claude Opus 4 blackmailed in 96% of runs in one scenario, and "
+        "Gemini 2.5 Flash also did so in 96%. Anthropic says it has not seen it in deployments.",
+    )
+    j = rules_judgement(study, make_source(SourceTier.T1, "Anthropic News"), policy)
+    assert j.hkr.hook and j.hkr.hook_reason == "research by Anthropic"
+    assert j.tier is Tier.FEATURED
+
+    papers = make_item(
+        "Tracing the thoughts of a large language model",
+        "Anthropic published two interpretability papers on how Claude computes answers.",
+    )
+    j = rules_judgement(papers, make_source(SourceTier.T1, "Anthropic News"), policy)
+    assert j.hkr.hook_reason == "paper by Anthropic"
+
+
 def test_t3_community_item_is_never_featured(policy: Policy) -> None:
     item = make_item("OpenAI o3-mini System Card", O3_MINI_BODY)
     for coverage in (1, 5):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from newsdesk.config import load_settings
 from newsdesk.policy import load_policy
@@ -105,3 +105,55 @@ async def test_a_step_run_again_on_the_same_ids_does_nothing(db, demo) -> None:
 
 def test_every_step_has_a_pending_query() -> None:
     assert list(PENDING) == list(STEPS)
+
+
+async def test_two_jobs_on_the_same_ids_at_once_store_each_verdict_once(db, demo) -> None:
+    """A sweep's job beside a group's, or a stalled job retried beside the one that replaced
+    it: two jobs judge and comment the same stories and events at the same moment. The model
+    is paid once per request (receipts), and each story and event gets one judgement and at
+    most one commentary."""
+    import asyncio
+
+    from fakes.fake_llm import FakeLLM
+
+    with FakeLLM(latency=0.05) as fake:
+        settings = load_settings(allow_private_urls=True, llm_base_url=fake.base_url,
+                                 llm_model="fake-editor", llm_concurrency=16)  # fmt: skip
+        policy = load_policy()
+        await db.write(lambda c: repo.upsert_sources(c, demo, datetime.now(UTC)))
+        async with StepContext(db, settings, policy, demo=True) as ctx:
+            new = (await STEPS["collect"](ctx, [s.id for s in demo])).next["full_text"]
+            await STEPS["transcripts"](ctx, new)  # episodes are judged with theirs
+            await STEPS["embed"](ctx, new)
+            grouped = await STEPS["group"](ctx, new)
+
+            async def twice(step: str, ids: list[Any]) -> list[StepResult]:
+                return list(await asyncio.gather(STEPS[step](ctx.for_task(), ids),
+                                                 STEPS[step](ctx.for_task(), ids)))  # fmt: skip
+
+            judged = await twice("judge", new)
+            events = await twice("judge_events", grouped.next["judge_events"])
+            comments = [x for r in judged for x in r.next.get("comment", [])]
+            event_comments = [x for r in events for x in r.next.get("comment_events", [])]
+            commented = await twice("comment", sorted(set(comments)))
+            commented += await twice("comment_events", sorted(set(event_comments)))
+        paid_twice = fake.paid_twice()
+    with db.read() as conn:
+        j, ej, c = t.judgements.c, t.event_judgements.c, t.commentary.c
+        per_item = conn.execute(select(j.item_id, func.count()).group_by(j.item_id)).all()
+        per_event = conn.execute(select(ej.event_id, func.count()).group_by(ej.event_id)).all()
+        per_owner = conn.execute(
+            select(c.item_id, c.event_id, func.count()).group_by(c.item_id, c.event_id)
+        ).all()
+        unjudged = conn.execute(
+            select(func.count()).select_from(t.items).where(t.items.c.judgement_id.is_(None))
+        ).scalar_one()
+    assert paid_twice == []
+    assert unjudged == 0 and len(per_item) == len(new)
+    assert all(n == 1 for _, n in per_item), [r for r in per_item if r[1] > 1]
+    assert per_event and all(n == 1 for _, n in per_event), per_event
+    assert per_owner and all(n == 1 for *_, n in per_owner), per_owner
+    # each job counts only what it stored
+    assert sum(r.counts["judged"] for r in judged) == len(new)
+    assert sum(r.counts["events_judged"] for r in events) == len(per_event)
+    assert sum(r.counts["commented"] for r in commented) == len(per_owner)

@@ -169,6 +169,7 @@ class Subject(Protocol):
     ) -> None: ...
     def mark_error(self, c: Connection, message: str) -> None: ...
     def same_fallback(self, c: Connection, j: Judgement) -> bool: ...
+    def still_due(self, c: Connection) -> bool: ...
     def related(self, c: Connection, judgement: Judgement) -> list[Any]: ...
     async def commentary(self, client: LLMProvider, j: Judgement, policy: Policy,
                          related: list[RelatedStory]) -> Any: ...  # fmt: skip
@@ -185,6 +186,7 @@ class StorySubject:
     coverage: int = 1
     transcript: Transcript | None = None  # an episode's: the editor reads a sample of it
     secondary: bool = False  # another source leads its event (repo.secondary_reports)
+    seen: int | None = None  # its current judgement when its judging began (None: none)
     counted = "judged"
     failed = "judge_failed"
     by_rules = "judged_by_rules"
@@ -213,6 +215,10 @@ class StorySubject:
 
     def same_fallback(self, c: Connection, j: Judgement) -> bool:
         return repo.fallback_alike(c, self.id, j)
+
+    def still_due(self, c: Connection) -> bool:
+        """No other job stored a judgement since this one began, nor did the text change."""
+        return repo.judgement_unchanged(c, self.id, self.seen, self.item.content_hash)
 
     def related(self, c: Connection, judgement: Judgement) -> list[Any]:
         query = history_query(judgement, self.item)
@@ -279,6 +285,11 @@ class EventSubject:
     def same_fallback(self, c: Connection, j: Judgement) -> bool:
         return event_store.fallback_alike(c, self.id, j)
 
+    def still_due(self, c: Connection) -> bool:
+        """No other job judged the event since its todo was read."""
+        judged = self.todo.judged
+        return event_store.judgement_unchanged(c, self.id, judged.id if judged else None)
+
     def related(self, c: Connection, judgement: Judgement) -> list[Any]:
         query = history_query(judgement, self.item)
         return store.related_stories(c, self.lead_id, query, self.item.filed_at,
@@ -340,16 +351,23 @@ async def judge_one(
         judgement = replace(subject.rules(policy), fallback=message)
         counts[subject.by_rules] += 1
 
-    def save(c: Connection) -> None:
+    def save(c: Connection) -> bool:
+        if not subject.still_due(c):
+            return False
         if judgement.fallback and subject.same_fallback(c, judgement):
             # judged so by the rules already (the model still fails): only the reason is new
             subject.mark_error(c, judgement.fallback)
-            return
+            return True
         subject.save_judgement(c, judgement, receipt, started)
         store.save_guard_flags(c, subject.lead_id, f"{subject.guard_step}judge", flags,
                                datetime.now(UTC))  # fmt: skip
+        return True
 
-    await db.write(save)
+    # Two jobs may judge one subject at once (a sweep's job beside a group's, a stalled job
+    # retried beside the one that replaced it): the answer is paid once (receipts), and only
+    # the first stores a judgement; the other stores nothing and counts nothing.
+    if not await db.write(save):
+        return counts, None
     counts[subject.counted] += 1
     if subject.counted == "judged":
         counts[f"tiers.{judgement.tier.value}"] += 1
@@ -367,9 +385,16 @@ def wants_commentary(judgement: Judgement | None) -> bool:
 
 
 async def comment_one(
-    db: Database, client: LLMProvider, policy: Policy, subject: Subject, judgement: Judgement
+    db: Database,
+    client: LLMProvider,
+    policy: Policy,
+    subject: Subject,
+    judgement: Judgement,
+    judged: Any = None,
 ) -> Counter[str]:
-    """Take and sharp for one story or event, grounded in related earlier stories."""
+    """Take and sharp for one story or event, grounded in related earlier stories. `judged`
+    (the judgement's row) makes the write conditional: stored only while that judgement is
+    the current one and has no commentary yet (another job may have commented it)."""
     counts: Counter[str] = Counter()
     rows = await db.read_async(lambda c: subject.related(c, judgement))
     related = [RelatedStory(r["title"], r["filed_at"], r["summary"], r["source"]) for r in rows]
@@ -387,12 +412,18 @@ async def comment_one(
         return counts
     now = datetime.now(UTC)
 
-    def save(c: Connection) -> None:
+    owner = {"event_id" if isinstance(subject, EventSubject) else "item_id": subject.id}
+
+    def save(c: Connection) -> bool:
+        if judged is not None and not store.commentary_due(c, owner, judged):
+            return False
         subject.save_commentary(c, result, policy, now)
         store.save_guard_flags(c, subject.lead_id, f"{subject.guard_step}comment", result.flags,
                                now)  # fmt: skip
+        return True
 
-    await db.write(save)
+    if not await db.write(save):
+        return counts
     counts["commented"] += 1
     if isinstance(subject, EventSubject):
         counts["events_commented"] += 1

@@ -136,6 +136,7 @@ class _Shared:
         self.in_flight: asyncio.Semaphore | None = None
         self.provider: LLMProvider | None = None
         self.provider_made = False
+        self.recorded: set[str] = set()  # policy versions this process has recorded
 
 
 class StepContext:
@@ -440,13 +441,16 @@ async def judge(ctx: StepContext, item_ids: list[Any]) -> StepResult:
     result = StepResult("judge")
     ids = [int(i) for i in item_ids]
     client, policy = ctx.editor(), ctx.policy
-    await ctx.db.write(lambda c: editor_store.record_policy_version(
-        c, policy.version, policy_text(policy), ctx.started))  # fmt: skip
+    if policy.version not in ctx._shared.recorded:  # one write per version and process,
+        await ctx.db.write(lambda c: editor_store.record_policy_version(  # not one per job
+            c, policy.version, policy_text(policy), ctx.started))  # fmt: skip
+        ctx._shared.recorded.add(policy.version)
     if not ids or (client is not None and ctx.paused):
         result.paused = ctx.paused if ids else ""
         return result
-    todo = await ctx.load(lambda c, chunk: repo.items_to_judge(c, len(chunk), chunk), ids)
-    todo = _in_order(todo, ids, lambda r: r[0])
+    rows = await ctx.load(lambda c, chunk: repo.judge_todo(c, len(chunk), chunk), ids)
+    seen = {item_id: judgement_id for item_id, _, _, judgement_id in rows}
+    todo = _in_order([row[:3] for row in rows], ids, lambda r: r[0])
     if _transcripts_on(ctx):  # an episode is judged with its transcript: wait for the look
         episodes = [i for i, item, _ in todo if item.media is not None]
         waiting = set().union(*await ctx.load(
@@ -468,7 +472,8 @@ async def judge(ctx: StepContext, item_ids: list[Any]) -> StepResult:
         async with ctx.model_slots:
             if not ctx.paused:
                 subject = StorySubject(item_id, item, source, coverage.get(item_id, 1),
-                                       heard.get(item_id), item_id in secondary)  # fmt: skip
+                                       heard.get(item_id), item_id in secondary,
+                                       seen.get(item_id))  # fmt: skip
                 try:
                     counts, judgement = await judge_one(ctx.db, client, policy, subject,
                                                         ctx.started)  # fmt: skip
@@ -576,7 +581,8 @@ async def _comment_each(
             if not ctx.paused:
                 try:
                     result.counts.update(await comment_one(
-                        ctx.db, client, ctx.policy, subject, judgement_from_row(jrow)))  # fmt: skip
+                        ctx.db, client, ctx.policy, subject, judgement_from_row(jrow),
+                        judged=jrow))  # fmt: skip
                 except BudgetExceeded as exc:
                     ctx.paused = str(exc)
         ctx.progress.advance("comment")

@@ -186,6 +186,24 @@ def save_commentary(
                              receipt_id, now)  # fmt: skip
 
 
+def commentary_due(conn: Connection, owner: dict[str, int], judgement: Any) -> bool:
+    """True when the story or event (`owner`: {"item_id": …} or {"event_id": …}) still has
+    `judgement` as its current one and no commentary made since: of two jobs that commented
+    it at once, only the first stores its commentary. Locks the owner's row (PostgreSQL)."""
+    ((column, owner_id),) = owner.items()
+    table = t.items if column == "item_id" else t.events
+    current = conn.execute(
+        select(table.c.judgement_id).where(table.c.id == owner_id).with_for_update()
+    ).scalar()
+    if current != judgement.id:
+        return False
+    c = t.commentary.c
+    newer = conn.execute(
+        select(c.id).where(c[column] == owner_id, c.created_at >= judgement.created_at).limit(1)
+    ).first()
+    return newer is None
+
+
 def set_judgement_receipt(conn: Connection, judgement_id: int, receipt_id: int | None) -> None:
     if receipt_id is not None:
         conn.execute(

@@ -226,6 +226,14 @@ def forget_if_coverage_changed(conn: Connection, event_ids: list[int]) -> int:
     return len(changed)
 
 
+def judgement_unchanged(conn: Connection, event_id: int, judged_id: int | None) -> bool:
+    """True when the event's current judgement is still the one its todo was read with (none,
+    or an older one): no other job judged it meanwhile. Locks the event's row (PostgreSQL)."""
+    e = t.events.c
+    row = conn.execute(select(e.judgement_id).where(e.id == event_id).with_for_update()).first()
+    return row is not None and row.judgement_id == judged_id
+
+
 def fallback_alike(conn: Connection, event_id: int, judgement: Judgement) -> bool:
     """`repo.fallback_alike` for a multi-source event."""
     return current_fallback_alike(conn, t.events, t.event_judgements, event_id, judgement)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from newsdesk.store import schema as t
 
@@ -25,29 +26,40 @@ def add_version(
     created_by: str = "",
     proposal: dict[str, Any] | None = None,
 ) -> tuple[int, bool]:
-    """Record a policy text under its version (content hash); (its number, whether new)."""
+    """Record a policy text under its version (content hash); (its number, whether new).
+
+    Two workers may record the same version at the same moment (both judge jobs of a new
+    policy): the insert runs in a savepoint, and the one that loses reads the winner's row."""
     p = t.policy_versions.c
-    row = conn.execute(select(p.number).where(p.version == version)).first()
-    if row is not None:
-        if proposal is not None:
-            conn.execute(
-                update(t.policy_versions).where(p.version == version).values(proposal=proposal)
-            )
-        return int(row.number or 0), False
-    number = int(conn.execute(select(func.coalesce(func.max(p.number), 0))).scalar_one()) + 1
-    conn.execute(
-        insert(t.policy_versions).values(
-            version=version,
-            text=text,
-            created_at=now,
-            active=False,
-            number=number,
-            origin=origin,
-            created_by=created_by or None,
-            proposal=proposal,
-        )
-    )
-    return number, True
+    for attempt in range(5):
+        row = conn.execute(select(p.number).where(p.version == version)).first()
+        if row is not None:
+            if proposal is not None:
+                conn.execute(
+                    update(t.policy_versions).where(p.version == version).values(proposal=proposal)
+                )
+            return int(row.number or 0), False
+        number = int(conn.execute(select(func.coalesce(func.max(p.number), 0))).scalar_one()) + 1
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    insert(t.policy_versions).values(
+                        version=version,
+                        text=text,
+                        created_at=now,
+                        active=False,
+                        number=number,
+                        origin=origin,
+                        created_by=created_by or None,
+                        proposal=proposal,
+                    )
+                )
+        except IntegrityError:  # the version, or its number, was taken a moment ago
+            if attempt == 4:
+                raise
+            continue
+        return number, True
+    raise AssertionError("unreachable")
 
 
 def seed(conn: Connection, version: str, text: str, now: datetime) -> str:

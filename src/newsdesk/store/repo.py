@@ -467,6 +467,14 @@ def items_to_judge(
 ) -> list[tuple[int, Item, Source]]:
     """Stories without a current judgement, or judged by the rules in the model's place
     (among `ids` when given); live news before backfill, newest first."""
+    return [(i, item, source) for i, item, source, _ in judge_todo(conn, limit, ids)]
+
+
+def judge_todo(
+    conn: Connection, limit: int = 500, ids: list[int] | None = None
+) -> list[tuple[int, Item, Source, int | None]]:
+    """`items_to_judge` with each story's current judgement id as read (None: none yet), for
+    `judgement_unchanged` when the new one is stored."""
     c = t.items.c
     query = select(t.items, t.sources.c.id.label("src_id")).join(
         t.sources, t.sources.c.id == c.source_id
@@ -482,7 +490,21 @@ def items_to_judge(
             select(t.sources).where(t.sources.c.id.in_({r.source_id for r in rows}))
         )
     }
-    return [(r.id, item_from_row(r), sources[r.source_id]) for r in rows]
+    return [(r.id, item_from_row(r), sources[r.source_id], r.judgement_id) for r in rows]
+
+
+def judgement_unchanged(
+    conn: Connection, item_id: int, seen: int | None, content_hash: str
+) -> bool:
+    """True when the story's current judgement is still `seen` (the one read when its judging
+    began) and its text is still the one judged. Locks its row (on PostgreSQL; SQLite has one
+    writer), so of two jobs that judged it at once (a sweep's and a group's, or a stalled job
+    retried beside its replacement) only the first stores a judgement."""
+    c = t.items.c
+    row = conn.execute(
+        select(c.judgement_id, c.content_hash).where(c.id == item_id).with_for_update()
+    ).first()
+    return row is not None and row.judgement_id == seen and row.content_hash == content_hash
 
 
 def current_verdict(judgement_id: int, judgement: Judgement) -> dict[str, Any]:

@@ -156,6 +156,13 @@ class Settings(BaseSettings):
     llm_prices: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description='JSON like {"model": [in_usd_per_mtok, out_usd_per_mtok]}'
     )
+    # Procrastinate workers (runner/worker.py, docs/operations.md): how soon a failed task is
+    # retried (the first wait; each next one doubles), how often a worker looks for jobs whose
+    # time has come (retries, settle waits), and how long a silent worker is trusted before its
+    # jobs go to another (its heartbeat beats three times in that span).
+    worker_retry_seconds: float = Field(2.0, gt=0, le=3600, description="seconds, up to 3600")
+    worker_poll_seconds: float = Field(2.0, gt=0, le=60, description="seconds, up to 60")
+    worker_stalled_seconds: float = Field(15.0, ge=1.5, le=3600, description="seconds, 1.5 to 3600")
     # outputs (issue 7): feeds, API, reports, notifications, reader apps
     public_url: str = Field("", description="the desk's public base URL, e.g. https://news.example")
     api_read_token: SecretStr = Field(SecretStr(""), description="a token (empty: API is open)")

@@ -76,10 +76,11 @@ def status(
 ) -> None:
     """Jobs per queue by state, stalled jobs, the oldest waiting job's age, a budget pause."""
     with friendly_errors():
-        db = _postgres(settings_for())
+        settings = settings_for()
+        db = _postgres(settings)
         try:
             with db.read() as conn:
-                found = store_queue.status(conn)
+                found = store_queue.status(conn, settings.worker_stalled_seconds)
         finally:
             db.close()
     if as_json:

@@ -15,12 +15,12 @@ from newsdesk.store.db import Database
 
 
 class DeskCollector(Collector):
-    def __init__(self, db: Database) -> None:
-        self.db = db
+    def __init__(self, db: Database, stalled_after: float = queue.STALLED_AFTER) -> None:
+        self.db, self.stalled_after = db, stalled_after
 
     def collect(self) -> Iterator[Any]:
         with self.db.read() as conn:
-            status = queue.status(conn)
+            status = queue.status(conn, self.stalled_after)
             fetches = queue.fetches_by_code(conn)
             usage = queue.model_usage(conn)
         jobs = GaugeMetricFamily(

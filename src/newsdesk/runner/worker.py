@@ -8,7 +8,8 @@ the stories of one batch are placed one after another and can join each other.
 Periodic tasks replace the local loop: `tick` (every minute) syncs the catalog, test-fetches
 sources an editor added and defers the due sources; `sweep` (every minute) defers what the
 `PENDING` queries still find, which is whatever a lost message or a killed worker left
-behind; `retry_stalled` (every 10 s) retries the jobs of workers whose heartbeat stopped.
+behind; `retry_stalled` (every 10 s by default) retries the jobs of workers whose heartbeat
+stopped. The waits are settings (`NEWSDESK_WORKER_*`, see `Timing`).
 A killed task is retried from the start: steps skip ids no longer pending, stories are stored
 by identity, paid model calls are answered from their receipts and notifications go through
 the outbox, so the retry ends with the rows an uninterrupted run gives.
@@ -24,8 +25,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import procrastinate
-from procrastinate import Blueprint, JobContext, RetryStrategy
+from procrastinate import BaseRetryStrategy, Blueprint, JobContext, RetryDecision
 from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.jobs import Job
 
 from newsdesk import metrics
 from newsdesk.config import Settings
@@ -58,13 +60,40 @@ BATCH = 25  # ids per job: small enough to spread over workers, large enough to 
 # are placed together, and judging waits a little more so each story is judged with the
 # coverage (sources carrying it) of everything collected in that tick.
 SETTLE = {"group": 5, "judge": 10, "judge_events": 10}
-HEARTBEAT_SECONDS = 5.0  # the worker's heartbeat; a worker silent for STALLED_AFTER is dead
-STALLED_AFTER = 15.0
-# How a failed task is retried: 6 more runs, waiting 2, 4, 8, 16, 32 and 64 s (2 ** attempt);
-# then it stays `failed` (visible in `queue status`, queued again with `queue retry`).
-RETRY = RetryStrategy(max_attempts=6, exponential_wait=2)
+RETRIES = 6  # a failed task runs 6 more times, then stays `failed` (see `queue status`)
 
-bp = Blueprint()
+
+class Backoff(BaseRetryStrategy):
+    """Retry a failed task RETRIES times, the first after `first` seconds and each next one
+    after twice the wait before it (2, 4, 8, 16, 32 and 64 s by default); then it stays
+    `failed`, visible in `queue status` and queued again by `queue retry`."""
+
+    def __init__(self, first: float) -> None:
+        self.first = first
+
+    def wait(self, attempts: int) -> float:
+        """Seconds before the run that follows the `attempts + 1`-th."""
+        return self.first * 2**attempts
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if job.attempts >= RETRIES:
+            return None
+        return RetryDecision(retry_in={"seconds": self.wait(job.attempts)})
+
+
+class Timing:
+    """The worker's waits, from the settings: the heartbeat beats three times in the span after
+    which a silent worker counts as dead, and stalled jobs are looked for twice in that span,
+    so a killed worker's jobs run again within 1.67 x `worker_stalled_seconds` (25 s by
+    default: 15 s of silence, then the check that runs every 10 s)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.stalled_after = settings.worker_stalled_seconds
+        self.heartbeat = self.stalled_after / 3
+        # the check's cron has a seconds field: a whole number of seconds, at most 59
+        self.stalled_check = max(1, min(59, round(self.stalled_after * 2 / 3)))
+        self.poll = settings.worker_poll_seconds
+        self.retry = Backoff(settings.worker_retry_seconds)
 
 
 def conninfo(url: str) -> str:
@@ -80,8 +109,22 @@ def make_app(settings: Settings) -> procrastinate.App:
         conninfo=conninfo(settings.effective_database_url), min_size=1, max_size=8
     )
     app = procrastinate.App(connector=connector)
-    app.add_tasks_from(bp, namespace="newsdesk")
+    app.add_tasks_from(blueprint(Timing(settings)), namespace="newsdesk")
     return app
+
+
+def blueprint(timing: Timing) -> Blueprint:
+    """The tasks, made anew for every app: Procrastinate renames a blueprint's tasks when an
+    app takes them, so one module-level blueprint given to a second app (a test, the bench)
+    would register `newsdesk:newsdesk:step`. The retry waits and the stalled-job check's
+    period are settings, so they are set here too."""
+    bp = Blueprint()
+    bp.task(name="step", pass_context=True, retry=timing.retry)(run_step)
+    bp.periodic(cron="* * * * *")(bp.task(name="tick", pass_context=True, queue="collect")(tick))
+    bp.periodic(cron="* * * * *")(bp.task(name="sweep", pass_context=True, queue="outputs")(sweep))
+    check = bp.task(name="retry_stalled", pass_context=True, queue="outputs")(retry_stalled)
+    bp.periodic(cron=f"* * * * * */{timing.stalled_check}")(check)  # sixth field: seconds
+    return bp
 
 
 async def defer(app: procrastinate.App, step: str, ids: Iterable[Any], **options: Any) -> int:
@@ -127,7 +170,6 @@ def _context(job: JobContext) -> StepContext:
     return ctx
 
 
-@bp.task(name="step", pass_context=True, retry=RETRY)
 async def run_step(context: JobContext, step: str, ids: list[Any]) -> dict[str, Any]:
     ctx = _context(context)
     if step == "collect":  # a second job for a source fetched meanwhile waits for its turn
@@ -149,10 +191,8 @@ async def run_step(context: JobContext, step: str, ids: list[Any]) -> dict[str, 
     return result.as_json()
 
 
-@bp.periodic(cron="* * * * *")
-@bp.task(name="tick", pass_context=True, queue="collect")
 async def tick(context: JobContext, timestamp: int) -> int:
-    """Sync the catalog, test-fetch added sources, defer the due sources."""
+    """Sync the catalog, test-fetch added sources, defer the due sources (every minute)."""
     ctx = _context(context)
     catalog = context.additional_context.get("catalog")
     if catalog:
@@ -165,11 +205,9 @@ async def tick(context: JobContext, timestamp: int) -> int:
     return await defer(context.app, "collect", await pending(ctx, "collect"))
 
 
-@bp.periodic(cron="* * * * *")
-@bp.task(name="sweep", pass_context=True, queue="outputs")
 async def sweep(context: JobContext, timestamp: int) -> int:
     """Defer whatever the PENDING queries still find (a lost message, a killed worker), and
-    the outputs step (heat, due reports, notifications)."""
+    the outputs step (heat, due reports, notifications). Every minute."""
     ctx = _context(context)
     queued = 0
     ungrouped: set[Any] = set()
@@ -189,13 +227,12 @@ async def sweep(context: JobContext, timestamp: int) -> int:
     return queued
 
 
-@bp.periodic(cron="* * * * * */10")  # the sixth field is seconds
-@bp.task(name="retry_stalled", pass_context=True, queue="outputs")
 async def retry_stalled(context: JobContext, timestamp: int) -> int:
     """Jobs left `doing` by a worker whose heartbeat stopped (killed, frozen, lost its
-    network) go back to `todo` for another worker. Bound: STALLED_AFTER + 10 s."""
+    network) go back to `todo` for another worker. Every `Timing.stalled_check` seconds."""
     manager = context.app.job_manager
-    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=STALLED_AFTER))
+    silent = context.additional_context["timing"].stalled_after
+    stalled = list(await manager.get_stalled_jobs(seconds_since_heartbeat=silent))
     for job in stalled:
         log.warning("retrying stalled job %s (%s)", job.id, job.task_name)
         try:
@@ -224,15 +261,16 @@ async def run_worker(
 ) -> None:
     """Run one worker until SIGTERM/SIGINT (which let the running tasks finish)."""
     app = make_app(settings)
+    timing = Timing(settings)
     async with StepContext(db, settings, policy) as base, app.open_async():
         await app.run_worker_async(
             queues=queues,
             concurrency=concurrency,
             name=f"newsdesk-{os.getpid()}",
             wait=wait,
-            additional_context={"steps": base, "catalog": catalog},
-            update_heartbeat_interval=HEARTBEAT_SECONDS,
-            stalled_worker_timeout=STALLED_AFTER,
+            additional_context={"steps": base, "catalog": catalog, "timing": timing},
+            update_heartbeat_interval=timing.heartbeat,
+            stalled_worker_timeout=timing.stalled_after,
             listen_notify=True,
-            fetch_job_polling_interval=2.0,
+            fetch_job_polling_interval=timing.poll,
         )

@@ -13,11 +13,12 @@ from newsdesk.store import state
 
 QUEUES = ("collect", "editor", "events", "outputs")
 STATES = ("todo", "doing", "failed", "succeeded")
-STALLED_AFTER = 15  # seconds without a heartbeat (runner/worker.py: STALLED_AFTER)
+STALLED_AFTER = 15.0  # seconds without a heartbeat: NEWSDESK_WORKER_STALLED_SECONDS' default
 
 
-def status(conn: Connection) -> dict[str, Any]:
-    """{"queues": {queue: {state: n}}, "stalled": n, "oldest_todo_seconds": s, "paused": …}"""
+def status(conn: Connection, stalled_after: float = STALLED_AFTER) -> dict[str, Any]:
+    """{"queues": {queue: {state: n}}, "stalled": n, "oldest_todo_seconds": s, "paused": …}
+    A job is stalled when its worker has been silent for `stalled_after` seconds."""
     queues: dict[str, dict[str, int]] = {q: dict.fromkeys(STATES, 0) for q in QUEUES}
     stalled, oldest = 0, 0.0
     if conn.dialect.name == "postgresql":
@@ -29,7 +30,7 @@ def status(conn: Connection) -> dict[str, Any]:
         stalled = conn.execute(text(
             "SELECT count(*) FROM procrastinate_jobs j LEFT JOIN procrastinate_workers w "
             "ON w.id = j.worker_id WHERE j.status = 'doing' AND (j.worker_id IS NULL OR "
-            "w.last_heartbeat < now() - make_interval(secs => :s))"), {"s": STALLED_AFTER}
+            "w.last_heartbeat < now() - make_interval(secs => :s))"), {"s": stalled_after}
         ).scalar_one()  # fmt: skip
         first = conn.execute(text(
             "SELECT min(coalesce(scheduled_at, e.at)) FROM procrastinate_jobs j "

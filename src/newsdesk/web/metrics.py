@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 
 from newsdesk.metrics import process_registry
 from newsdesk.publish.metrics import DeskCollector
-from newsdesk.web.deps import database
+from newsdesk.web.deps import database, settings
 
 router = APIRouter()
 
@@ -19,7 +19,7 @@ router = APIRouter()
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     desk = CollectorRegistry()
-    desk.register(DeskCollector(database(request)))
+    desk.register(DeskCollector(database(request), settings(request).worker_stalled_seconds))
     local = process_registry() or REGISTRY
     body = await asyncio.to_thread(lambda: generate_latest(local) + generate_latest(desk))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

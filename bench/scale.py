@@ -56,7 +56,9 @@ class Mode:
 
 
 def pg_cpu() -> float:
-    """CPU seconds of every PostgreSQL process on this machine, from /proc."""
+    """CPU seconds of every PostgreSQL process on this machine, from /proc, those that exited
+    included: a backend's CPU goes to the postmaster's children's time (cutime, cstime) when
+    the postmaster reaps it, so it is counted whether the backend is alive at the end or not."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in Path("/proc").iterdir():
@@ -69,7 +71,7 @@ def pg_cpu() -> float:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         if name.startswith("postgres"):
             fields = stat[stat.rindex(")") + 2 :].split()
-            total += int(fields[11]) + int(fields[12])
+            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
     return total / tick
 
 

@@ -17,6 +17,7 @@ the outbox, so the retry ends with the rows an uninterrupted run gives.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -161,19 +162,21 @@ async def defer_next(app: procrastinate.App, result: StepResult) -> None:
             await defer(app, step, ids, settle=SETTLE.get(step, 0))
 
 
-def _context(job: JobContext) -> StepContext:
+async def _context(job: JobContext) -> StepContext:
     base: StepContext = job.additional_context["steps"]
     ctx = base.for_task()
     # The desk's policy is the version editors activated last: read for every task, so an
-    # activation reaches running workers without a restart.
-    ctx.policy = active_policy(ctx.db, ctx.settings)
+    # activation reaches running workers without a restart. Read in a thread: a task that
+    # waited on the database here held up every other task on the worker's event loop.
+    ctx.policy = await asyncio.to_thread(active_policy, ctx.db, ctx.settings)
     return ctx
 
 
 async def run_step(context: JobContext, step: str, ids: list[Any]) -> dict[str, Any]:
-    ctx = _context(context)
+    ctx = await _context(context)
     if step == "collect":  # a second job for a source fetched meanwhile waits for its turn
-        due = {r.id for r in await ctx.read(lambda c: repo.due_source_rows(c, ctx.started))}
+        rows = await ctx.read(lambda c: repo.due_source_rows(c, ctx.started, list(ids)))
+        due = {r.id for r in rows}
         ids = [i for i in ids if i in due]
     elif step == "group":  # under the group lock: every story waiting, in filing order
         ids = await pending(ctx, "group")
@@ -193,7 +196,7 @@ async def run_step(context: JobContext, step: str, ids: list[Any]) -> dict[str, 
 
 async def tick(context: JobContext, timestamp: int) -> int:
     """Sync the catalog, test-fetch added sources, defer the due sources (every minute)."""
-    ctx = _context(context)
+    ctx = await _context(context)
     catalog = context.additional_context.get("catalog")
     if catalog:
         now = datetime.now(UTC)
@@ -208,7 +211,7 @@ async def tick(context: JobContext, timestamp: int) -> int:
 async def sweep(context: JobContext, timestamp: int) -> int:
     """Defer whatever the PENDING queries still find (a lost message, a killed worker), and
     the outputs step (heat, due reports, notifications). Every minute."""
-    ctx = _context(context)
+    ctx = await _context(context)
     queued = 0
     ungrouped: set[Any] = set()
     for step in STEPS:

@@ -108,10 +108,14 @@ def enabled_source_rows(conn: Connection, ids: list[str]) -> list[Any]:
     return list(conn.execute(select(t.sources).where(c.enabled.is_(True), c.id.in_(ids))))
 
 
-def due_source_rows(conn: Connection, now: datetime) -> list[Any]:
+def due_source_rows(conn: Connection, now: datetime, ids: list[str] | None = None) -> list[Any]:
+    """Enabled sources due for a poll (among `ids` when given: a worker's collect job asks
+    about its own source only, not every source of the catalog)."""
+    query = select(t.sources)
+    if ids is not None:
+        query = query.where(t.sources.c.id.in_(ids))
     query = (
-        select(t.sources)
-        .where(t.sources.c.enabled.is_(True))
+        query.where(t.sources.c.enabled.is_(True))
         .where(or_(t.sources.c.next_poll_at.is_(None), t.sources.c.next_poll_at <= now))
         .order_by(t.sources.c.next_poll_at)
     )

@@ -26,7 +26,8 @@ async def set_paused(db: Database, reason: str, now: datetime, worked: bool) -> 
     """A model step met a spent budget (reason), or did paid work again (the pause is over)."""
     if reason:
         await db.write(lambda c: put(c, PAUSED, reason, now))
-    elif worked:
+    elif worked and await db.read_async(lambda c: get(c, PAUSED)) is not None:
+        # a read first: every model task of every worker ends here, and a pause is rare
         await db.write(lambda c: c.execute(delete(desk_state).where(desk_state.c.key == PAUSED)))
 
 

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from newsdesk.publish import reader
+from newsdesk.publish.memo import memoized
 from newsdesk.publish.read import BadRequest
 from newsdesk.store import passwords, users
 from newsdesk.web import throttle
@@ -85,8 +88,11 @@ def _edit_token(auth: str) -> str:
 
 def _reader_of(request: Request, given: str) -> Reader | None:
     name = given.split("/", 1)[0]
-    with database(request).read() as conn:
-        user = users.find(conn, name) if name else None
+    user = None
+    if name:
+        with database(request).read() as conn:
+            # every request of a reader app asks: kept until the database changes
+            user = memoized(conn, ("reader account", name), lambda: users.find(conn, name))
     if user is not None and not user.disabled and _account_key(request, user):
         if hmac.compare_digest(given, _account_token(request, user)):
             return Reader(given, user.name, user.id)
@@ -254,16 +260,40 @@ def stream_contents(
     auth = _check(request)
     if isinstance(auth, Response):
         return auth
-    page = _stream_args(request, auth, stream_id or reader.READING_LIST, n, c, xt, ot)
-    if isinstance(page, Response):
-        return page
-    rows, continuation = page
-    with database(request).read() as conn:
-        items = reader.reader_items(conn, [i for i, _ in rows], base_url(request), auth.user_id)
-    body = {"id": stream_id, "updated": int(datetime.now(UTC).timestamp()), "items": items}
-    if continuation:
-        body["continuation"] = continuation
-    return JSONResponse(body)
+    stream = reader.resolve_stream(stream_id or reader.READING_LIST)
+    if stream is None:
+        return JSONResponse({"error": "unknown stream"}, status_code=404)
+    try:
+        since = datetime.fromtimestamp(ot, UTC) if ot else None
+    except (OverflowError, OSError, ValueError):
+        return JSONResponse({"error": "ot must be a time in Unix seconds"}, status_code=400)
+    base = base_url(request)
+
+    def read() -> tuple[bytes, str | None]:
+        rows, continuation = reader.stream_page(
+            conn, stream, n=max(1, min(n, MAX_ITEMS)), continuation=c,
+            exclude_read=xt == reader.READ, since=since, user_id=auth.user_id,
+        )  # fmt: skip
+        items = reader.reader_items(conn, [i for i, _ in rows], base, auth.user_id)
+        return _json(items), continuation
+
+    key = ("reader stream", stream_id, n, c, xt, ot, base, auth.user_id)
+    try:
+        with database(request).read() as conn:
+            # the page and its stories' JSON, kept until the database changes (a mark is a write)
+            items, continuation = memoized(conn, key, read)
+    except BadRequest as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    # the bytes JSONResponse would write
+    body = (
+        b'{"id":' + _json(stream_id) + b',"updated":%d,"items":' % int(time.time()) + items
+        + (b',"continuation":' + _json(continuation) if continuation else b"") + b"}"
+    )  # fmt: skip
+    return Response(body, media_type="application/json")
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
 @router.get(f"{API}/stream/items/ids", summary="Ids of a stream's stories", responses=STREAM)

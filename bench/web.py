@@ -164,12 +164,37 @@ def seed(url: str, n_items: int, n_events: int) -> dict[str, Any]:
             conn.execute(insert(t.commentary), data["commentary"])
         from sqlalchemy import text
 
-        sql = (
-            "INSERT INTO items_fts (rowid, title, summary) VALUES (:id, :title, :summary)"
-            if conn.dialect.name == "sqlite"
-            else "INSERT INTO items_fts (item_id, title, summary) VALUES (:id, :title, :summary)"
-        )
-        conn.execute(text(sql), data["fts"])
+        from newsdesk.store.search import cjk_grams, word_text
+
+        # the rows `store.search.index_item` writes, in bulk
+        if conn.dialect.name == "sqlite":
+            conn.execute(
+                text(
+                    "INSERT INTO items_fts (rowid, title, summary) VALUES (:id, :title, :summary)"
+                ),
+                data["fts"],
+            )
+            words = [
+                {
+                    "id": r["id"],
+                    "title": r["title"],
+                    "words": word_text(f"{r['title']}\n{r['summary']}"),
+                }
+                for r in data["fts"]
+            ]
+            conn.execute(
+                text("INSERT INTO items_words (rowid, words, title) VALUES (:id, :words, :title)"),
+                words,
+            )
+        else:
+            pairs = [r | {"cjk": cjk_grams(f"{r['title']}\n{r['summary']}")} for r in data["fts"]]
+            conn.execute(
+                text(
+                    "INSERT INTO items_fts (item_id, title, summary, cjk) "
+                    "VALUES (:id, :title, :summary, :cjk)"
+                ),
+                pairs,
+            )
 
     for start in range(1, n_items + 1, chunk):
         data = rows(start, min(start + chunk, n_items + 1))
@@ -370,8 +395,42 @@ def run_engine(label: str, url: str, args: argparse.Namespace) -> list[list[str]
     for procs in args.workers:
         args.procs = procs
         for mode, ttl in modes.get(args.cache, modes["on"] + modes["off"]):
+            if args.before:  # the earlier code first, on the same desk, in its schema
+                migrate_to(url, before_head(args.before))
+                rows += run_server([f"{label} before", mode, str(procs)], url, ids, ttl, procs,
+                                   args, src=args.before)  # fmt: skip
+                migrate_to(url, "head")
             rows += run_server([label, mode, str(procs)], url, ids, ttl, procs, args)
     return rows
+
+
+def before_head(src: str) -> str:
+    """The newest schema revision an earlier checkout knows."""
+    from alembic.script import ScriptDirectory
+
+    folder = Path(src).resolve() / "src" / "newsdesk" / "store" / "migrations"
+    head = ScriptDirectory(str(folder)).get_current_head()
+    assert head, f"no migrations in {folder}"
+    return head
+
+
+def migrate_to(url: str, revision: str) -> None:
+    """Bring the desk's schema to `revision` with this checkout's migrations (down to the
+    earlier code's, then back up), outside the server, so its start is not timed out by a
+    long migration."""
+    from alembic import command
+
+    from newsdesk.store.db import Database
+    from newsdesk.store.migrate import alembic_config, current_revision
+
+    db = Database(url)
+    try:
+        if revision == "head":
+            command.upgrade(alembic_config(db), "head")
+        elif current_revision(db) != revision:
+            command.downgrade(alembic_config(db), revision)
+    finally:
+        db.close()
 
 
 def seed_once(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -388,27 +447,68 @@ def seed_once(url: str, args: argparse.Namespace) -> dict[str, Any]:
     return ids
 
 
-def start_server(url: str, port: int, ttl: str, procs: int, home: str) -> subprocess.Popen[bytes]:
-    """`newsdesk web` as an operator starts it, in an empty directory (no newsdesk.toml)."""
-    env = os.environ | {
-        "PYTHONUNBUFFERED": "1",
-        "NEWSDESK_DATABASE_URL": url,
-        "NEWSDESK_DATA_DIR": home,
-        "NEWSDESK_HOST": "127.0.0.1",
-        "NEWSDESK_PORT": str(port),
-        "NEWSDESK_PAGE_CACHE_SECONDS": ttl,
-        # One load generator is one client: the per-client API rate limit (120/min) is off.
-        "NEWSDESK_API_RATE_LIMIT": "0",
-        "NEWSDESK_ADMIN_PASSWORD": BENCH_PASSWORD,
-        "NEWSDESK_READER_USER": "bench",
-        "NEWSDESK_READER_PASSWORD": BENCH_PASSWORD,
-    }
+def start_server(
+    url: str, port: int, ttl: str, procs: int, home: str, src: str = ""
+) -> subprocess.Popen[bytes]:
+    """`newsdesk web` as an operator starts it, in an empty directory (no newsdesk.toml);
+    with `src`, the code of that checkout (its `src` first on the import path)."""
+    extra = {"PYTHONPATH": str(Path(src).resolve() / "src")} if src else {}
+    env = (
+        os.environ
+        | extra
+        | {
+            "PYTHONUNBUFFERED": "1",
+            "NEWSDESK_DATABASE_URL": tagged(url, port),
+            "NEWSDESK_DATA_DIR": home,
+            "NEWSDESK_HOST": "127.0.0.1",
+            "NEWSDESK_PORT": str(port),
+            "NEWSDESK_PAGE_CACHE_SECONDS": ttl,
+            # One load generator is one client: the per-client API rate limit (120/min) is off.
+            "NEWSDESK_API_RATE_LIMIT": "0",
+            "NEWSDESK_ADMIN_PASSWORD": BENCH_PASSWORD,
+            "NEWSDESK_READER_USER": "bench",
+            "NEWSDESK_READER_PASSWORD": BENCH_PASSWORD,
+        }
+    )
     command = str(Path(sys.executable).with_name("newsdesk"))
     return subprocess.Popen([command, "web", "--workers", str(procs)], env=env, cwd=home,
                             stdout=subprocess.DEVNULL)  # fmt: skip
 
 
 BENCH_PASSWORD = "bench-password-not-secret"
+
+
+def tagged(url: str, port: int) -> str:
+    """PostgreSQL: the server's connections carry an application name, so the bench can find
+    their server processes and read their CPU (`db_cpu_seconds`)."""
+    if url.startswith("sqlite"):
+        return url
+    return f"{url}{'&' if '?' in url else '?'}application_name={app_name(port)}"
+
+
+def app_name(port: int) -> str:
+    return f"newsdesk-bench-{port}"
+
+
+def db_cpu_seconds(url: str, port: int) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL server process serving the bench server on `port`,
+    from /proc (the database runs on this machine); {} on SQLite, whose work is in the
+    server's own CPU."""
+    if url.startswith("sqlite"):
+        return {}
+    import psycopg
+
+    base = url.split("?", 1)[0]
+    with psycopg.connect(base, autocommit=True) as conn:
+        pids = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s", (app_name(port),)
+        )]  # fmt: skip
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / TICK
+    return out
 
 
 def sign_in(base: str) -> str:
@@ -494,13 +594,13 @@ def new_cursors(path: str, n: int = 6000) -> list[str]:
 
 def run_server(
     label: list[str], url: str, ids: dict[str, Any], ttl: str, procs: int,
-    args: argparse.Namespace,
+    args: argparse.Namespace, src: str = "",
 ) -> list[list[str]]:  # fmt: skip
     import httpx
 
     port = free_port()
     with tempfile.TemporaryDirectory() as home:
-        server = start_server(url, port, ttl, procs, home)
+        server = start_server(url, port, ttl, procs, home, src)
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 120
@@ -515,7 +615,7 @@ def run_server(
                 time.sleep(0.2)
             if procs > 1:  # every process answers /healthz before the clock starts
                 time.sleep(2)
-            return measure(label, base, ids, server.pid, args)
+            return measure(label, base, ids, server.pid, args, (url, port))
         finally:
             stop_server(server)
 
@@ -535,8 +635,9 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 
 
 def measure(
-    label: list[str], base: str, ids: dict[str, Any], pid: int, args: argparse.Namespace
-) -> list[list[str]]:
+    label: list[str], base: str, ids: dict[str, Any], pid: int, args: argparse.Namespace,
+    database: tuple[str, int] = ("sqlite", 0),
+) -> list[list[str]]:  # fmt: skip
     import httpx
 
     # Warm up (imports, first connections, caches of the interpreter) off the record, so
@@ -546,6 +647,8 @@ def measure(
     rows: list[list[str]] = []
     base_cpu = None
     for name, path, kind, headers in endpoints(base, ids):
+        if kind is not None and args.only and not any(w in name for w in args.only):
+            continue  # --only: the baseline always runs, then the rows asked for
         # Each server process answers it a few times off the record (new connections land on
         # either process): its first answers compile templates and statements and fill caches.
         paths = new_cursors(path) if NEW_CURSOR in path else None
@@ -560,7 +663,7 @@ def measure(
             # reached one: a second of load makes sure each process has answered the endpoint
             drive_wrk(base + path.replace(NEW_CURSOR, ""), 1, args.clients, headers, paths)
         pids = tree(pid)
-        cpu0 = cpu_seconds(pids)
+        cpu0, db0 = cpu_seconds(pids), db_cpu_seconds(*database)
         if args.client == "wrk":
             r = drive_wrk(base + path.replace(NEW_CURSOR, ""), args.seconds, args.clients,
                           headers, paths)  # fmt: skip
@@ -575,6 +678,11 @@ def measure(
             rows.append([*label, name, f"no answer within {args.seconds:g} s"])
             continue
         cpu_ms = (cpu_seconds(pids) - cpu0) * 1000 / r["n"]
+        db1 = db_cpu_seconds(*database)
+        db_ms = (
+            f"{sum(v - db0.get(k, 0.0) for k, v in db1.items()) * 1000 / r['n']:.2f}"
+            if db1 else "-"
+        )  # fmt: skip
         if base_cpu is None:
             base_cpu = cpu_ms
         target = TARGETS.get(kind or "")
@@ -587,14 +695,15 @@ def measure(
         rows.append([
             *label, name, f"{r['rps']:.0f}", f"{r['p50']:.1f}", f"{r['p95']:.1f}",
             f"{r['p99']:.1f}", str(r["errors"]), f"{rss_mb(pids):.0f}", f"{cpu_ms:.2f}",
-            f"{ratio:.2f}×", floor, verdict,
+            f"{ratio:.2f}×", floor, verdict, db_ms,
         ])  # fmt: skip
     return rows
 
 
 FLOOR_RATIO = 2.0  # issue 17: every uncached row within 2x the CPU per request of /healthz
 HEAD = ["engine", "cache", "procs", "endpoint", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors",
-        "RSS MB", "CPU ms/req", "CPU / baseline", "≤2× floor", "target p50/p95 ms"]  # fmt: skip
+        "RSS MB", "CPU ms/req", "CPU / baseline", "≤2× floor", "target p50/p95 ms",
+        "PG CPU ms/req"]  # fmt: skip
 
 
 def print_table(rows: list[list[str]], args: argparse.Namespace) -> None:
@@ -607,7 +716,8 @@ def print_table(rows: list[list[str]], args: argparse.Namespace) -> None:
     short = " (the issue asks 30 s; shortened to keep the run short)" if args.seconds < 30 else ""
     print(f"web bench: {args.items:,} items, {args.events:,} events, {args.clients} clients, "
           f"{args.seconds:g} s per endpoint{short}; load generator: {args.client}; "
-          f"CPU = user+system time of the server processes per request; load average "
+          f"CPU = user+system time of the server processes per request (PG CPU: of the "
+          f"PostgreSQL processes serving them); load average "
           f"{args.load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")  # fmt: skip
     print(line(HEAD))
     print(line(["-" * w for w in widths]))
@@ -634,7 +744,14 @@ def main() -> None:
                    help="a directory to keep the seeded desk in and reuse on the next run "
                         "(SQLite file and the name of the PostgreSQL schema)")  # fmt: skip
     p.add_argument("--engines", default="sqlite,postgresql", help="which engines to run")
+    p.add_argument("--before", default="",
+                   help="a checkout of earlier code (e.g. a git worktree): each row is measured "
+                        "with its server first, on the same desk, then with ours")  # fmt: skip
+    p.add_argument("--only", default="",
+                   help="comma-separated words: run only the rows whose endpoint names one "
+                        "(e.g. --only search), beside the /healthz baseline")  # fmt: skip
     args = p.parse_args()
+    args.only = [w for w in args.only.split(",") if w]
     args.workers = [int(x) for x in args.workers.split(",") if x]
     args.client = load_generator()
     args.load_start = os.getloadavg()[0]

@@ -29,8 +29,10 @@ KILLS = 6
 def tables(db: Database) -> set[str]:
     with db.engine.connect() as conn:
         names = set(inspect(conn).get_table_names())
-    # FTS5's shadow tables come and go with items_fts; alembic_version is Alembic's own.
-    return {n for n in names if n != "alembic_version" and not n.startswith("items_fts_")}
+    # FTS5's shadow tables come and go with items_fts and items_words; alembic_version is
+    # Alembic's own.
+    shadows = ("items_fts_", "items_words_")
+    return {n for n in names if n != "alembic_version" and not n.startswith(shadows)}
 
 
 def tables_at_each_revision(url: str) -> tuple[dict[str | None, set[str]], dict[str, float]]:

@@ -57,7 +57,7 @@ def schema_differences(db: Database) -> list[Any]:
 
     def declared(obj: Any, name: str | None, type_: str, reflected: bool, _: Any) -> bool:
         table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", "")
-        made_by_sql = ("items_fts", "procrastinate_")
+        made_by_sql = ("items_fts", "items_words", "procrastinate_")
         return not (reflected and table and table.startswith(made_by_sql))
 
     with db.engine.connect() as conn:

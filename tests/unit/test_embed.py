@@ -91,6 +91,22 @@ def test_index_two_step_search_keeps_the_exact_top_ten() -> None:
         fast = {h.item_id for h in index.search(matrix[q], k=10, rerank=1000)}
         found += len(exact & fast)
     assert found / 200 >= 0.9
+    # a removed story is never found, by the masked pass as by the unmasked one
+    index.remove(100)
+    assert 100 not in {h.item_id for h in index.search(matrix[100], k=10, rerank=1000)}
+
+
+def test_index_two_step_search_with_a_crowd_tied_at_the_cut() -> None:
+    # 3,000 copies of one vector and 10 others: every copy is at one Hamming distance, more
+    # than twice the rerank count, so the cut takes `rerank` of them and still finds k
+    rng = np.random.default_rng(3)
+    one = normalise(rng.standard_normal((1, 64)))
+    matrix = np.vstack([np.repeat(one, 3000, axis=0), normalise(rng.standard_normal((10, 64)))])
+    index = VectorIndex("m", 64)
+    index.add(range(3010), [0.0] * 3010, matrix)
+    hits = index.search(one[0], k=20, rerank=500)
+    assert len(hits) == 20 and all(h.item_id < 3000 for h in hits)
+    assert all(h.cosine == pytest.approx(1.0, abs=0.02) for h in hits)
 
 
 def test_vectors_of_another_model_are_refused() -> None:

@@ -36,7 +36,7 @@ from newsdesk.config import load_settings
 from newsdesk.embed import VectorIndex
 from newsdesk.embed.base import from_blob
 from newsdesk.store import vectors as store_vectors
-from newsdesk.store.search import lexical_matches, newest_id, word_matches
+from newsdesk.store.search import lexical_matches, newest_id, terms, word_matches
 
 Mode = Literal["hybrid", "lexical", "semantic"]
 MODES: tuple[Mode, ...] = ("hybrid", "lexical", "semantic")
@@ -64,8 +64,10 @@ class Ranked:
 
 def search_ids(conn: Connection, query: str, mode: Mode = "hybrid") -> Ranked:
     """Ids of the stories matching `query` (every story, public or not: the caller filters)."""
-    lists = word_lists(conn, query) if mode != "semantic" else {}
-    lexical = lexical_ranking(conn, query, lists) if mode != "semantic" else []
+    words = query_words(query) if mode != "semantic" else []
+    # one word needs no list of its own: the all-words walk below is the same walk
+    lists = word_matches(conn, words) if len(words) >= 2 else {}
+    lexical = lexical_ranking(conn, query, lists, words) if mode != "semantic" else []
     semantic = semantic_ranking(conn, query) if mode != "lexical" else []
     if mode == "lexical":
         ids = lexical
@@ -78,17 +80,25 @@ def search_ids(conn: Connection, query: str, mode: Mode = "hybrid") -> Ranked:
     return Ranked(ids[:CANDIDATES], lexical, semantic)
 
 
+def query_words(query: str) -> list[str]:
+    """The query's words a list is walked for: Latin ones of three letters or more that are
+    not function words, and CJK words of two characters or more; at most eight."""
+    found = terms(query)
+    latin = [w.lower() for w in found.latin if len(w) >= 3 and w.isascii()]
+    return list(dict.fromkeys([*(w for w in latin if w not in _STOP), *found.cjk]))[:8]
+
+
 def word_lists(conn: Connection, query: str, cap: int = 200) -> dict[str, list[int]]:
-    """Each of the query's words (three letters or more, not function words, at most eight):
-    the newest stories holding it, one bounded index walk a word."""
-    words = list(dict.fromkeys(
-        w.lower() for w in _WORDS.findall(query)
-        if len(w) >= 3 and w.isascii() and w.lower() not in _STOP
-    ))[:8]  # fmt: skip
+    """Each of the query's words (`query_words`): the newest stories holding it, one bounded
+    index walk a word."""
+    words = query_words(query)
     return word_matches(conn, words, cap) if words else {}
 
 
 def fuse(*rankings: list[int], k: int = RRF_K) -> list[int]:
+    given = [r for r in rankings if r]
+    if len(given) == 1:
+        return given[0]  # one list: the fusion is that list's order (a desk without vectors)
     score: dict[int, float] = {}
     for ranking in rankings:
         for rank, item_id in enumerate(ranking, 1):
@@ -97,21 +107,28 @@ def fuse(*rankings: list[int], k: int = RRF_K) -> list[int]:
 
 
 def lexical_ranking(
-    conn: Connection, query: str, lists: dict[str, list[int]] | None = None
+    conn: Connection,
+    query: str,
+    lists: dict[str, list[int]] | None = None,
+    words: list[str] | None = None,
 ) -> list[int]:
     """Stories holding every word, ranked by where the words fall. With the query's word
     lists known, the index is asked for the three rarest words only: an AND over common words
-    merges long posting lists (30 ms at 100,000 stories), and the ranking reads every word."""
+    merges long posting lists (30 ms at 100,000 stories), and the ranking reads every word.
+    A query of one such word asks for that word alone."""
     asked = query
-    if lists and query.isascii():  # function words and short ones match nearly everything
-        asked = " ".join(sorted(lists, key=lambda w: len(lists[w]))[:3])
+    if query.isascii():  # function words and short ones match nearly everything
+        if lists:
+            asked = " ".join(sorted(lists, key=lambda w: len(lists[w]))[:3])
+        elif words and len(words) == 1:
+            asked = words[0]
     rows = lexical_matches(conn, asked, CANDIDATES)  # newest first
     wanted = " ".join(query.lower().split())
-    words = [w.lower() for w in _WORDS.findall(query)]
+    every = [w.lower() for w in _WORDS.findall(query)]
 
     def score(row: tuple[int, str]) -> float:
         title = row[1].lower()
-        share = sum(w in title for w in words) / len(words) if words else 0.0
+        share = sum(w in title for w in every) / len(every) if every else 0.0
         return (2.0 if wanted and wanted in title else 0.0) + share
 
     return [item_id for item_id, _ in sorted(rows, key=score, reverse=True)]
@@ -280,8 +297,8 @@ def vector_index(conn: Connection, model: str) -> VectorIndex | None:
         cached = _INDEXES.setdefault(key, _Cached(model))
     with cached.lock:
         now = time.monotonic()
-        if cached.index is not None and now - cached.checked < REFRESH_SECONDS:
-            return cached.index
+        if cached.checked and now - cached.checked < REFRESH_SECONDS:
+            return cached.index  # None too: a desk without vectors is not asked every search
         cached.checked = now
         if cached.high_water is None:
             rows = store_vectors.since(conn, model, None)

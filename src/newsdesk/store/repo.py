@@ -21,7 +21,6 @@ from sqlalchemy import (
     insert,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.exc import IntegrityError
@@ -37,7 +36,7 @@ from newsdesk.domain import (
 from newsdesk.store import schema as t
 from newsdesk.store.media import searchable
 from newsdesk.store.reader import apply_source_overrides
-from newsdesk.store.search import index_item
+from newsdesk.store.search import index_item, unindex_item
 
 # --- sources -------------------------------------------------------------------------------
 
@@ -340,8 +339,7 @@ def fold_repost(conn: Connection, repost_id: int, into_id: int, now: datetime) -
             conn.execute(insert(t.discoveries).values(
                 item_id=into_id, source_id=dup.source_id, url=dup.url, seen_at=dup.first_seen_at
             ))  # fmt: skip
-    if conn.dialect.name == "sqlite":
-        conn.execute(text("DELETE FROM items_fts WHERE rowid = :id"), {"id": repost_id})
+    unindex_item(conn, repost_id)  # SQLite's FTS tables have no foreign key to cascade
     conn.execute(delete(t.items).where(c.id == repost_id))
     return outcome
 

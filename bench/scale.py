@@ -55,6 +55,12 @@ class Mode:
         return self.stories / self.seconds if self.seconds else 0.0
 
 
+# Stories judged, not judgement rows: workers judge a story when its tick's reports are in and
+# again when a later report changes its coverage (a re-judge the local pass, which groups every
+# report before judging, does not need), so counting rows would credit the workers with work.
+JUDGED = "SELECT count(*) FROM items WHERE judgement_id IS NOT NULL"
+
+
 def pg_cpu() -> float:
     """CPU seconds of every PostgreSQL process on this machine, from /proc, those that exited
     included: a backend's CPU goes to the postmaster's children's time (cutime, cstime) when
@@ -133,7 +139,7 @@ def run_once_mode(env: dict[str, str]) -> Mode:
     cpu0, pg0, t0 = children_cpu(), pg_cpu(), time.monotonic()
     newsdesk(env, "run", "--once")
     seconds = time.monotonic() - t0
-    return Mode("run_once (one process)", count(url, "SELECT count(*) FROM judgements"), seconds,
+    return Mode("run_once (one process)", count(url, JUDGED), seconds,
                 children_cpu() - cpu0, pg_cpu() - pg0, 0)  # fmt: skip
 
 
@@ -164,7 +170,7 @@ def workers_mode(env: dict[str, str], n: int, logs: Path) -> Mode:
     jobs = count(url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded' "
                       "AND task_name = 'newsdesk:step'")  # fmt: skip
     label = f"{n} worker process{'es' if n > 1 else ''}"
-    return Mode(label, count(url, "SELECT count(*) FROM judgements"), seconds,
+    return Mode(label, count(url, JUDGED), seconds,
                 children_cpu() - cpu0, pg_cpu() - pg0, jobs)  # fmt: skip
 
 

@@ -228,10 +228,13 @@ def forget_if_coverage_changed(conn: Connection, event_ids: list[int]) -> int:
 
 def judgement_unchanged(conn: Connection, event_id: int, judged_id: int | None) -> bool:
     """True when the event's current judgement is still the one its todo was read with (none,
-    or an older one): no other job judged it meanwhile. Locks the event's row (PostgreSQL)."""
+    or an older one), or one that keeps it due (a rules verdict in the model's place): no other
+    job judged it meanwhile. Locks the event's row (PostgreSQL)."""
     e = t.events.c
-    row = conn.execute(select(e.judgement_id).where(e.id == event_id).with_for_update()).first()
-    return row is not None and row.judgement_id == judged_id
+    row = conn.execute(
+        select(e.judgement_id, e.judge_error).where(e.id == event_id).with_for_update()
+    ).first()
+    return row is not None and (row.judgement_id == judged_id or row.judge_error is not None)
 
 
 def fallback_alike(conn: Connection, event_id: int, judgement: Judgement) -> bool:

@@ -498,15 +498,21 @@ def judge_todo(
 def judgement_unchanged(
     conn: Connection, item_id: int, seen: int | None, content_hash: str
 ) -> bool:
-    """True when the story's current judgement is still `seen` (the one read when its judging
-    began) and its text is still the one judged. Locks its row (on PostgreSQL; SQLite has one
-    writer), so of two jobs that judged it at once (a sweep's and a group's, or a stalled job
-    retried beside its replacement) only the first stores a judgement."""
+    """True when the story's text is still the one judged and it still waits for this
+    judgement: its current one is still `seen` (the one read when its judging began), or one
+    that keeps it due (a rules verdict given in the model's place, which a model's verdict
+    replaces). Locks its row (on PostgreSQL; SQLite has one writer), so of two jobs that judged
+    it at once (a sweep's and a group's, or a stalled job retried beside its replacement) only
+    the first stores a judgement."""
     c = t.items.c
     row = conn.execute(
-        select(c.judgement_id, c.content_hash).where(c.id == item_id).with_for_update()
+        select(c.judgement_id, c.judge_error, c.content_hash)
+        .where(c.id == item_id)
+        .with_for_update()
     ).first()
-    return row is not None and row.judgement_id == seen and row.content_hash == content_hash
+    if row is None or row.content_hash != content_hash:
+        return False
+    return row.judgement_id == seen or row.judge_error is not None
 
 
 def current_verdict(judgement_id: int, judgement: Judgement) -> dict[str, Any]:

@@ -13,6 +13,8 @@ part is then bound by the latency and by how fast one process can prepare, check
 answers, which is what a second worker adds.
 
 Run: .venv/bin/python bench/scale.py [--feeds 1000] [--latency 0.05] [--corpus DIR] [--pg URL]
+[--poll SECONDS] (--poll: NEWSDESK_WORKER_POLL_SECONDS for the workers; the default is the
+product's, 2 s; the smoke test uses less so its tiny run is not mostly waiting)
 (--pg: a PostgreSQL server where the bench may make and drop databases named scale_bench_*;
 default NEWSDESK_BENCH_PG_URL. Without one it says so and measures nothing.)
 """
@@ -158,8 +160,7 @@ def workers_mode(env: dict[str, str], n: int, logs: Path) -> Mode:
     ]
     try:
         asyncio.run(defer_all(env))  # instead of waiting for the first tick's minute
-        time.sleep(5)
-        while not idle(url):
+        while not idle(url):  # the collect jobs are queued already: not idle until done
             time.sleep(0.5)
         seconds = time.monotonic() - t0
     finally:
@@ -220,6 +221,7 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05, help="fake model seconds/answer")
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder of feed files")
     parser.add_argument("--pg", default=PG, help="PostgreSQL URL (databases made and dropped)")
+    parser.add_argument("--poll", type=float, default=2.0, help="workers' poll, seconds")
     args = parser.parse_args()
     if not args.pg:
         print("scale benchmark: needs PostgreSQL (--pg URL or NEWSDESK_BENCH_PG_URL); not run")
@@ -256,6 +258,7 @@ def main() -> None:
                     "NEWSDESK_LLM_BASE_URL": f"http://127.0.0.1:{args.port}/v1",
                     "NEWSDESK_LLM_MODEL": "fake-editor", "NEWSDESK_LLM_CONCURRENCY": "256",
                     "NEWSDESK_CONCURRENCY": "48",
+                    "NEWSDESK_WORKER_POLL_SECONDS": str(args.poll),
                 }  # fmt: skip
                 try:
                     if mode == "run_once":

@@ -151,6 +151,8 @@ def test_postgres_goes_away_during_a_pass(tmp_path: Path, own_database) -> None:
         # are held for NEWSDESK_LLM_UNKNOWN_HOLD_MINUTES (30) so they are never paid twice;
         # this test re-sends them at once
         env["NEWSDESK_LLM_UNKNOWN_HOLD_MINUTES"] = "0"
+        # two calls at a time gave the first pass time to be cut; the resumed pass need not wait
+        env["NEWSDESK_LLM_CONCURRENCY"] = "8"
         resumed = newsdesk(["run", "--once", "--demo"], env, tmp_path)
         assert resumed.returncode == 0, resumed.stderr
         after = pg_desk(url)

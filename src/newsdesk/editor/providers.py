@@ -647,12 +647,14 @@ class LLMProvider:
             calls, tokens, cost = (getattr(limits[name], f) for f in ("calls", "tokens", "cost"))
             if not (calls or tokens or cost):
                 continue
-            spent = await self.book.spent(service, now - span)
             # Calls sent but not yet in usage: every process's, when the book can see them
             # (its receipts are marked before any check, so two processes never both pass).
+            # Read before the usage: a call settling between the two reads is then counted
+            # twice (a safe overcount), never missed (which let a 31st call through).
             fleet = getattr(self.book, "on_the_wire", None)
             wire = (await fleet(service, now - span, receipt_id) if fleet is not None
                     else self._reserved.get(service, 0))  # fmt: skip
+            spent = await self.book.spent(service, now - span)
             spent = Spend(spent.calls + wire, spent.tokens, spent.cost)
             if calls and spent.calls >= calls:
                 raise BudgetExceeded(f"budget: {service} made {spent.calls} calls this {name} "

@@ -30,7 +30,7 @@ def test_report_cli_writes_a_guarded_overview(database_url: str, tmp_path: Path)
         assert daily.returncode == 0 and "## Overview" not in daily.stdout
         assert len(fake.log) == len(scheduled)  # a daily brief is rules only
         weekly = newsdesk(["report", "weekly", "--date", "2025-01-31"], env, tmp_path)
-        schemas = [e.schema for e in fake.log][len(scheduled):]
+        schemas = [e.schema for e in fake.log][len(scheduled) :]
     assert weekly.returncode == 0, weekly.stderr
     assert weekly.stdout.startswith("# Weekly report: Week of 27 January 2025")
     assert "## Overview\n\nA busy week.\n" in weekly.stdout and "4,242" not in weekly.stdout

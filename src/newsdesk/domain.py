@@ -7,9 +7,44 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
+
+# Heat's time scale (events/heat.py). On a busy desk the last 48 hours hold plenty of news;
+# on a sparse one (a few sources, or the demo's year of 1-3 stories a day) they hold one story
+# or none, and a fixed 48 h would call the desk's whole week cold. So the window reaches back
+# at least 48 h and as far as the desk's last HEAT_PACE_STORIES stories, at most 14 days (the
+# grouping window and the heat snapshots' life); a source's weight halves every half window,
+# and the markers' window ("new", "rising", "surge") is an eighth of it: 24 h and 6 h at 48 h.
+HEAT_MIN_WINDOW = timedelta(hours=48)
+HEAT_MAX_WINDOW = timedelta(days=14)
+HEAT_PACE_STORIES = 12
+
+
+@dataclass(frozen=True, slots=True)
+class HeatScale:
+    """The time scale heat was computed on, stored by the pass and read by the pages."""
+
+    window: timedelta = HEAT_MIN_WINDOW
+
+    @classmethod
+    def for_pace(cls, reach: timedelta | None) -> HeatScale:
+        """`reach`: how far back the desk's last HEAT_PACE_STORIES stories go (None: no story).
+        Rounded up to 8 hours: the half-life and the markers' window stay whole hours a page
+        can say, and the stored scale changes at most every 8 hours on a quiet desk."""
+        if reach is None:
+            return cls()
+        hours = -(-reach.total_seconds() // (8 * 3600)) * 8
+        return cls(min(max(timedelta(hours=hours), HEAT_MIN_WINDOW), HEAT_MAX_WINDOW))
+
+    @property
+    def half_life(self) -> timedelta:
+        return self.window / 2
+
+    @property
+    def markers(self) -> timedelta:
+        return self.window / 8
 
 
 class Tier(enum.StrEnum):

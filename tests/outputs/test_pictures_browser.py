@@ -77,6 +77,24 @@ def test_pictures_in_a_browser(desk) -> None:
                 "admin-sources": "/admin/sources", "usage": "/admin/usage",
                 "runs": "/admin/runs", "policy": f"/admin/policy?version={version}",
             }  # fmt: skip
+            # Hot events as a reader sees them: several with heat, a marker, and each hot
+            # event's sparkline named as on its own page
+            page.goto(base + "/events")
+            rows = page.locator("li.event")
+            hot = [
+                n for n in range(rows.count())
+                if float(rows.nth(n).locator(".heat").inner_text().split()[1]) > 0
+            ]  # fmt: skip
+            assert len(hot) >= 3, hot
+            assert page.locator("li.event .marker-new, li.event .marker-rising").count() >= 1
+            labels = {
+                rows.nth(n).get_attribute("data-event"): rows.nth(n)
+                .locator("svg.spark").get_attribute("aria-label")
+                for n in hot
+            }  # fmt: skip
+            for event_id, label in labels.items():
+                page.goto(f"{base}/events/{event_id}")
+                assert page.locator("svg.spark").first.get_attribute("aria-label") == label
             ARTIFACTS.mkdir(exist_ok=True)
             for width in (1280, 375):
                 page.set_viewport_size({"width": width, "height": 900})

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from newsdesk.domain import StoryRef
+from newsdesk.domain import HeatScale, StoryRef
 from newsdesk.events.evaluate import Outcome, report
 from newsdesk.events.heat import Report, event_heat
 from newsdesk.events.relate import judge_relations
@@ -23,6 +23,32 @@ def test_heat_counts_each_source_once_with_half_life_and_ignores_backfill() -> N
     heat, sources = event_heat(reports, NOW)
     assert sources == 3
     assert abs(heat - (1 + 0.5 + 0.5 ** (47 / 24))) < 1e-3
+
+
+def test_heat_scale_follows_the_desks_pace_between_48_hours_and_14_days() -> None:
+    # a busy desk (its last 12 stories within 48 h) or an empty one keeps 48 h, halving daily
+    for reach in (None, timedelta(hours=3), timedelta(hours=48)):
+        scale = HeatScale.for_pace(reach)
+        assert (scale.window, scale.half_life, scale.markers) == (
+            timedelta(hours=48), timedelta(hours=24), timedelta(hours=6))  # fmt: skip
+    # a quieter one reaches back to its 12th story, in whole 8 hours so every span is whole
+    scale = HeatScale.for_pace(timedelta(hours=100, minutes=10))
+    assert (scale.window, scale.half_life, scale.markers) == (
+        timedelta(hours=104), timedelta(hours=52), timedelta(hours=13))  # fmt: skip
+    assert HeatScale.for_pace(timedelta(days=300)).window == timedelta(days=14)
+
+
+def test_heat_on_a_quiet_desks_scale() -> None:
+    scale = HeatScale(timedelta(days=14))
+    reports = [
+        Report("a", NOW - timedelta(days=7)),  # one half-life: 0.5
+        Report("b", NOW - timedelta(days=13)),  # 0.5 ** (13 / 7)
+        Report("c", NOW - timedelta(days=15)),  # outside 14 days
+    ]
+    heat, sources = event_heat(reports, NOW, scale=scale)
+    assert sources == 2
+    assert abs(heat - (0.5 + 0.5 ** (13 / 7))) < 1e-3
+    assert event_heat(reports, NOW) == (0.0, 0)  # on the busy desk's 48 h all are cold
 
 
 class FakeModel:

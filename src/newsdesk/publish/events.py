@@ -2,8 +2,10 @@
 
 An event is public when at least one of its stories is public; T3 community sources add heat
 but an event carried only by them is not shown (DESIGN.md §2). Markers come from the stored
-hourly heat: "rising" (> 15% above six hours ago), "new" (first report under six hours old),
-"surge" (≥ 3 sources new in six hours, making up ≥ 50% of the event's sources).
+hourly heat: "rising" (> 15% above the markers' window ago), "new" (first report within it),
+"surge" (≥ 3 sources new within it, making up ≥ 50% of the event's sources). The markers' window
+is six hours on a busy desk and an eighth of the heat window on a sparser one (`HeatScale`, as
+stored by the pass that computed the heat).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, String, and_, bindparam, exists, literal, or_, select
 
-from newsdesk.domain import is_row_id
+from newsdesk.domain import HeatScale, is_row_id
 from newsdesk.publish.memo import until_desk
 from newsdesk.publish.pictures import Spark, coverage_spark
 from newsdesk.publish.read import (
@@ -28,11 +30,11 @@ from newsdesk.publish.read import (
     get_card,
     relative_age,
 )
+from newsdesk.store import events as store_events
 from newsdesk.store import schema as t
 from newsdesk.store.prepared import fetch_all, read_time
 
 RISING = 1.15
-MARKER_WINDOW = timedelta(hours=6)
 SURGE_SOURCES = 3
 MAX_HOT = 100
 
@@ -52,6 +54,37 @@ def _public_events() -> Any:
     )
 
 
+def heat_scale(conn: Connection) -> HeatScale:
+    """The time scale the desk's stored heat was computed on, for a page to say."""
+    return store_events.heat_scale(conn)
+
+
+def _span(span: timedelta) -> str:
+    """48 hours, 42 hours, 7 days: hours up to three days, whole days beyond."""
+    hours = span / timedelta(hours=1)
+    if hours >= 72 and hours % 24 == 0:
+        return f"{int(hours // 24)} days"
+    return f"{hours:g} hour{'' if hours == 1 else 's'}"
+
+
+def heat_scale_words(scale: HeatScale) -> dict[str, str]:
+    """The scale as a page says it: window, half-life and the markers' window."""
+    return {
+        "window": _span(scale.window),
+        "half_life": _span(scale.half_life),
+        "markers": _span(scale.markers),
+    }
+
+
+def api_heat_scale(scale: HeatScale) -> dict[str, float]:
+    hour = timedelta(hours=1)
+    return {
+        "window_hours": scale.window / hour,
+        "half_life_hours": scale.half_life / hour,
+        "markers_hours": scale.markers / hour,
+    }
+
+
 def markers(
     conn: Connection, event_ids: list[int], now: datetime, backfill_counts: bool = False
 ) -> dict[int, list[str]]:
@@ -68,7 +101,8 @@ def marks_and_sparks(
     m, i, d = t.event_members.c, t.items.c, t.discoveries.c
     current = dict(conn.execute(select(t.events.c.id, t.events.c.heat)
                                 .where(t.events.c.id.in_(event_ids))).all())  # fmt: skip
-    before = _heat_before(conn, event_ids, now)
+    window = heat_scale(conn).markers
+    before = _heat_before(conn, event_ids, now, window)
     reports = list(
         conn.execute(
             select(m.event_id, i.source_id, i.filed_at.label("at"), i.backfill, m.relation)
@@ -91,14 +125,16 @@ def marks_and_sparks(
         drawn[r.event_id].append((r.source_id, r.at, r.relation))
     marks = {
         event_id: _marks(current.get(event_id, 0.0), before.get(event_id),
-                         by_event.get(event_id, []), now, backfill_counts)
+                         by_event.get(event_id, []), now, backfill_counts, window)
         for event_id in event_ids
     }  # fmt: skip
     sparks = {event_id: coverage_spark(drawn.get(event_id, []), now) for event_id in event_ids}
     return marks, sparks
 
 
-def _heat_before(conn: Connection, event_ids: list[int], now: datetime) -> dict[int, float]:
+def _heat_before(
+    conn: Connection, event_ids: list[int], now: datetime, window: timedelta
+) -> dict[int, float]:
     """Each event's heat at the latest snapshot at or before the marker window's start."""
     h = t.event_heat.c
     # a later snapshot reaches the window's start at the latest an hour from now
@@ -106,7 +142,7 @@ def _heat_before(conn: Connection, event_ids: list[int], now: datetime) -> dict[
     before: dict[int, float] = {}
     for r in conn.execute(
         select(h.event_id, h.heat, h.hour)
-        .where(h.event_id.in_(event_ids), h.hour <= now - MARKER_WINDOW)
+        .where(h.event_id.in_(event_ids), h.hour <= now - window)
         .order_by(h.hour)
     ):
         before[r.event_id] = r.heat  # ordered by hour: the latest at or before six hours ago
@@ -119,11 +155,12 @@ def _marks(
     reports: list[tuple[str, datetime, bool]],
     now: datetime,
     backfill_counts: bool = False,
+    window: timedelta = HeatScale().markers,
 ) -> list[str]:
     """The markers of one event from its heat now and then and its reports (source, time,
     backfill), each source's first report counting. `backfill_counts`: the demo snapshot's
-    clock, as in `events.heat.event_heat`."""
-    then = now - MARKER_WINDOW
+    clock, as in `events.heat.event_heat`; `window`: the markers' (`HeatScale.markers`)."""
+    then = now - window
     times: dict[str, datetime] = {}
     for source_id, at, backfill in reports:
         if backfill and not backfill_counts:
@@ -133,7 +170,7 @@ def _marks(
             times[source_id] = at
     for at in times.values():  # "new" and "surge" change when a report enters or leaves
         if at > then:
-            until_desk(at if at > now else at + MARKER_WINDOW, now)
+            until_desk(at if at > now else at + window, now)
     marks = []
     if old is not None and old > 0 and heat > old * RISING:
         marks.append("rising")
@@ -287,8 +324,9 @@ def get_event(
     reports = [(r.source_id, r.filed_at, r.backfill) for r in members] + [
         (r.source_id, r.seen_at, backfill.get(r.item_id, False)) for r in found
     ]
-    marks = _marks(row.heat, _heat_before(conn, [row.id], now).get(row.id), reports, now,
-                   backfill_counts)  # fmt: skip
+    window = heat_scale(conn).markers
+    marks = _marks(row.heat, _heat_before(conn, [row.id], now, window).get(row.id), reports, now,
+                   backfill_counts, window)  # fmt: skip
     spark = coverage_spark(
         [(r.source_id, r.filed_at, r.relation) for r in members]
         + [(r.source_id, r.seen_at, None) for r in found],

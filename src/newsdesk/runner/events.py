@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection
 
-from newsdesk.domain import GroupDecision, StoryRef
+from newsdesk.domain import GroupDecision, HeatScale, StoryRef
 from newsdesk.embed import VectorIndex
 from newsdesk.embed.base import from_blob
 from newsdesk.events import CandidateIndex, decide
 from newsdesk.events.grouping import WINDOW, joinable
-from newsdesk.events.heat import HEAT_WINDOW, Report, event_heat
+from newsdesk.events.heat import Report, event_heat
 from newsdesk.events.relate import Relation, RelationModel, judge_relations
 from newsdesk.store import events as store_events
 from newsdesk.store import vectors as store_vectors
@@ -294,16 +294,27 @@ def _model_may_judge(new: StoryRef, other: StoryRef) -> bool:
 
 
 async def refresh_heat(db: Database, now: datetime, backfill_counts: bool = False) -> int:
-    """Recompute heat of every event reported in the last 48 h (and decay the others).
+    """Recompute heat of every event reported within the desk's heat window (and decay the
+    others), on the scale its pace gives (`domain.HeatScale`), stored for the pages to say.
     The demo passes its snapshot's clock and counts its backfill (`events.heat.event_heat`)."""
-    seen = await db.read_async(lambda c: store_events.sightings(c, now - HEAT_WINDOW))
+
+    def read(c: Connection) -> tuple[HeatScale, dict[int, list[Any]]]:
+        scale = HeatScale.for_pace(store_events.pace_reach(c, now, backfill_counts))
+        return scale, store_events.sightings(c, now - scale.window)
+
+    scale, seen = await db.read_async(read)
     heats = {
         event_id: event_heat(
-            (Report(s.source_id, s.at, s.backfill) for s in rows), now, backfill_counts
+            (Report(s.source_id, s.at, s.backfill) for s in rows), now, backfill_counts, scale
         )
         for event_id, rows in seen.items()
     }
-    if heats:
-        await db.write(lambda c: store_events.save_heat(c, heats, now))
-    await db.write(lambda c: store_events.prune_heat(c, now))
+
+    def write(c: Connection) -> None:
+        if heats:
+            store_events.save_heat(c, heats, now)
+        store_events.save_heat_scale(c, scale, now)
+        store_events.prune_heat(c, now)
+
+    await db.write(write)
     return len(heats)

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
-from newsdesk.domain import GroupDecision, StoryRef
+from newsdesk.domain import HEAT_PACE_STORIES, GroupDecision, HeatScale, StoryRef
 from newsdesk.store import schema as t
+from newsdesk.store import state
 
 BODY_FOR_GROUPING = 600
 
@@ -451,6 +452,36 @@ def save_heat(conn: Connection, heats: dict[int, tuple[float, int]], now: dateti
                 event_id=event_id, hour=hour, heat=heat, sources_count=sources
             )
         )
+
+
+HEAT_SCALE = "heat_scale"  # desk_state key: the window heat was last computed on, in hours
+
+
+def pace_reach(conn: Connection, now: datetime, backfill_counts: bool = False) -> timedelta | None:
+    """How far back the desk's last HEAT_PACE_STORIES stories that can add heat reach from
+    `now` (all of them when it has fewer; None when it has none)."""
+    c = t.items.c
+    query = select(c.filed_at).where(c.filed_at <= now)
+    if not backfill_counts:
+        query = query.where(c.backfill.is_(False))
+    times = conn.execute(query.order_by(c.filed_at.desc()).limit(HEAT_PACE_STORIES)).scalars()
+    oldest = min(times, default=None)
+    return None if oldest is None else now - oldest
+
+
+def save_heat_scale(conn: Connection, scale: HeatScale, now: datetime) -> None:
+    """Store the scale heat was computed on, written only when it changed (a write ends every
+    page kept until the desk changes)."""
+    hours = str(int(scale.window / timedelta(hours=1)))
+    row = state.get(conn, HEAT_SCALE)
+    if row is None or row.value != hours:
+        state.put(conn, HEAT_SCALE, hours, now)
+
+
+def heat_scale(conn: Connection) -> HeatScale:
+    """The scale the stored heat was computed on (48 h before any pass stored one)."""
+    row = state.get(conn, HEAT_SCALE)
+    return HeatScale(timedelta(hours=int(row.value))) if row is not None else HeatScale()
 
 
 def prune_heat(conn: Connection, now: datetime, keep: timedelta = timedelta(days=14)) -> None:

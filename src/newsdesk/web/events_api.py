@@ -7,7 +7,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from newsdesk.publish.events import api_event, get_event, hot_events, list_events
+from newsdesk.publish.events import (
+    api_event,
+    api_heat_scale,
+    get_event,
+    heat_scale,
+    hot_events,
+    list_events,
+)
 from newsdesk.publish.read import BadRequest
 from newsdesk.web.deps import database, event_clock, settings
 from newsdesk.web.openapi import BAD_REQUEST_JSON, CURSOR, NOT_FOUND_JSON
@@ -21,7 +28,11 @@ def api_hot(request: Request, limit: Annotated[int, Query(ge=1, le=100)] = 30) -
         events = hot_events(
             conn, limit=limit, tz=settings(request).timezone, **event_clock(request)
         )
-    return JSONResponse({"events": [api_event(e, with_members=False) for e in events]})
+        scale = heat_scale(conn)
+    return JSONResponse({
+        "events": [api_event(e, with_members=False) for e in events],
+        "heat_scale": api_heat_scale(scale),  # what the heat and markers were computed on
+    })  # fmt: skip
 
 
 @router.get(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from newsdesk.publish import agents
-from newsdesk.publish.events import get_event, hot_events
+from newsdesk.publish.events import get_event, heat_scale, heat_scale_words, hot_events
 from newsdesk.publish.memo import memoized
 from newsdesk.publish.related import related
 from newsdesk.store import follows
@@ -24,7 +24,10 @@ router = APIRouter()
 def events_page(request: Request) -> HTMLResponse:
     with database(request).read() as conn:
         events = hot_events(conn, limit=50, tz=settings(request).timezone, **event_clock(request))
-    return render(request, "events.html", heading="Events", active="events", events=events)
+        scale = heat_scale_words(heat_scale(conn))
+    return render(
+        request, "events.html", heading="Events", active="events", events=events, scale=scale
+    )
 
 
 # Declared before the HTML page so "/events/7.md" is not read as an event id.

@@ -272,9 +272,10 @@ def test_a_reader_follows_a_story_and_a_tag_and_sees_what_is_new(page, desk) -> 
     card = o3_card(page)
     assert card.locator("button[value=up]").count() == 0  # a reader does not vote
     card.locator("details.more > summary").click()
-    card.locator("button[data-action=follow]").click()
-    card.locator("button[data-action=follow][aria-pressed=true]").wait_for()
-    event_id = int(card.locator("form.follow input[name=target]").get_attribute("value") or 0)
+    story = card.locator("form.follow[data-kind=event]")  # the card also offers its tags
+    story.locator("button[data-action=follow]").click()
+    card.locator("form.follow[data-kind=event] button[aria-pressed=true]").wait_for()
+    event_id = int(story.locator("input[name=target]").get_attribute("value") or 0)
 
     page.goto("/tags/Reasoning")
     page.locator(".follow-bar button[data-action=follow]").first.click()

@@ -1,10 +1,12 @@
-"""Follows on both engines: following an event from its card, a tag from its page, a source
-and a search from the list's filter; /following grouped with what is new since the last
-visit; a followed event marked "new since you looked" when a development or a first-party
-report joins it, not when one more outlet repeats it; each person's follows their own."""
+"""Follows on both engines: following an event, an entity, a tag or a source from a card, the
+event page, the tag page or the search results, and a search from the list's filter;
+/following grouped with what is new since the last visit; a followed event marked "new since
+you looked" when a development or a first-party report joins it, not when one more outlet
+repeats it; each person's follows their own."""
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -72,6 +74,21 @@ def join_event(
         return eid
 
     return db.write_sync(write)
+
+
+def card_of(page: str, item: int) -> str:
+    found = re.search(rf'<article class="card[^"]*" id="item-{item}".*?</article>', page, re.S)
+    assert found, f"no card for story {item}"
+    return found.group(0)
+
+
+def follow_forms(fragment: str) -> dict[tuple[str, str], dict[str, str]]:
+    """The follow forms of a piece of a page: (kind, target) -> the fields it posts."""
+    out = {}
+    for form in re.findall(r'<form class="follow"[^>]*action="/follow".*?</form>', fragment, re.S):
+        fields = {k: html.unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
+        out[(fields["kind"], fields["target"])] = fields
+    return out
 
 
 def csrf_form(client, path: str) -> str:
@@ -214,3 +231,47 @@ def test_personal_feeds_carry_follows_and_stop_when_revoked(desk, db) -> None:
     reader.post("/account/feeds", data={"csrf": csrf, "revoke": "true"})
     assert anonymous.get(xml_url.replace("http://desk.test", "")).status_code == 404
     assert anonymous.get("/me/feed/not-a-token.xml").status_code == 404
+
+
+def test_follow_from_a_card_the_event_page_the_tag_page_and_search_results(desk, db) -> None:
+    story = add_story(db, "DeepSeek ships R3")
+    event = str(join_event(db, story, None, "lead"))
+    reader = desk()
+    sign_in(reader, "ann")
+    offered = {("event", event), ("entity", "DeepSeek"), ("tag", "Reasoning"), ("source", "wire")}
+    # the card, wherever it is shown: Hot, the tag page, the search results, its own page
+    for path in ("/", "/tags/Reasoning", "/all?q=DeepSeek", f"/items/{story}"):
+        assert set(follow_forms(card_of(reader.get(path).text, story))) == offered, path
+    # the pages' own follow bars: the event with what its lead names, the tag, the search
+    assert set(follow_forms(reader.get(f"/events/{event}").text)) == offered
+    bar = reader.get("/tags/DeepSeek").text.split('<div id="feed">')[0]
+    assert set(follow_forms(bar)) == {("entity", "DeepSeek")}
+    bar = reader.get("/all?q=DeepSeek").text.split('<div id="feed">')[0]
+    assert set(follow_forms(bar)) == {("search", "DeepSeek")}
+    # nobody signed in: a link to sign in, no form
+    anonymous = desk().get("/").text
+    assert follow_forms(card_of(anonymous, story)) == {} and 'href="/signin"' in anonymous
+
+    # a press on the card's DeepSeek button (htmx swaps the form for the new state)
+    form = follow_forms(card_of(reader.get("/").text, story))[("entity", "DeepSeek")]
+    pressed = reader.post("/follow", data=form, headers={"hx-request": "true"})
+    assert pressed.status_code == 200 and "✓ following entity DeepSeek" in pressed.text
+    assert 'aria-pressed="true"' in pressed.text
+    source = follow_forms(card_of(reader.get("/").text, story))[("source", "wire")]
+    pressed = reader.post("/follow", data=source, headers={"hx-request": "true"})
+    assert "✓ following source Wire" in pressed.text
+    card = card_of(reader.get("/").text, story)
+    assert "✓ following entity DeepSeek" in card and "+ follow tag #Reasoning" in card
+    following = reader.get("/following").text
+    groups = dict(re.findall(r'data-follow="([^"]+)">(.*?)</section>', following, re.S))
+    assert set(groups) == {"entity:DeepSeek", "source:wire"}
+    assert "#DeepSeek" in groups["entity:DeepSeek"] and f'id="item-{story}"' in groups[
+        "entity:DeepSeek"]  # fmt: skip
+    assert "Wire" in groups["source:wire"]
+    # the card shown on /following says what is followed too
+    assert "✓ following entity DeepSeek" in card_of(groups["entity:DeepSeek"], story)
+    # and a press again stops following
+    unfollow = follow_forms(card_of(reader.get("/").text, story))[("entity", "DeepSeek")]
+    assert unfollow.get("remove") == "true"
+    reader.post("/follow", data=unfollow)
+    assert "entity:DeepSeek" not in reader.get("/following").text

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader
 
+from newsdesk.publish.following import follow_pairs
 from newsdesk.web.cards import CardCache
 from newsdesk.web.deps import EditorSession
 
@@ -84,9 +85,18 @@ def test_an_editors_card_has_their_token_and_marks_and_is_kept_too() -> None:
     other = cache(card, EditorSession(csrf="tok-123", role="editor"), set(), {7: "down"})
     assert "☆ save" in other and 'value="down" aria-pressed="true"' in other
     fresh = e.from_string('{% from "_card.html" import card with context %}{{ card(c) }}').render(
-        c=card, editor=EditorSession(csrf="tok-123", role="editor"), saved={7}, votes={7: "up"}
+        c=card,
+        editor=EditorSession(csrf="tok-123", role="editor"),
+        saved={7},
+        votes={7: "up"},
+        follow_topics=[(kind, target, False) for kind, target in follow_pairs(card)],
     )
     assert str(mine) == fresh  # the same HTML as the macro rendered for that editor
+    assert "+ follow tag #Reasoning" in mine and "+ follow source Lab" in mine
+    # what the person follows is part of the key too
+    following = cache(card, EditorSession(csrf="tok-123", role="editor"), {7}, {7: "up"},
+                      following=frozenset({("tag", "Reasoning")}))  # fmt: skip
+    assert "✓ following tag #Reasoning" in following and "+ follow source Lab" in following
 
 
 def test_feed_list_uses_the_cache_for_every_reader() -> None:

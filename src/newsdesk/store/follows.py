@@ -82,6 +82,14 @@ def of(conn: Connection, user_id: int) -> list[Any]:
     )
 
 
+def pairs(conn: Connection, user_id: int) -> frozenset[tuple[str, str]]:
+    """Everything the person follows, as (kind, target): a few dozen rows at most, read once
+    per page so every card's follow buttons can say which are followed."""
+    f = t.follows.c
+    rows = conn.execute(select(f.kind, f.target).where(f.user_id == user_id))
+    return frozenset((r.kind, r.target) for r in rows)
+
+
 def followed(conn: Connection, user_id: int, pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
     """Which of these (kind, target) the person follows."""
     if not pairs:

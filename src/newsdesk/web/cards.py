@@ -5,10 +5,12 @@ tag pages and in every scroll page, so its HTML is kept, keyed by the card's ver
 drawn (in a feed or open on its own page).
 
 An editor's card differs only in its actions: the save form (saved or not), the vote form
-(the editor's last vote pressed) and the CSRF token both carry. The editor's variants are kept
-too, rendered with a placeholder for the token, which is put in per request; the saved and
-voted marks are part of the key, read per request by one small query (`publish/desk.py:
-editor_marks`), so a mark is right on the page that follows the action.
+(the editor's last vote pressed), the follow forms (its event, entities, tags and source:
+followed or not) and the CSRF token they all carry. The editor's variants are kept too,
+rendered with a placeholder for the token, which is put in per request; the saved, voted and
+followed marks are part of the key, read per request by small queries (`publish/desk.py:
+editor_marks`, `store/follows.py: pairs`), so a mark is right on the page that follows the
+action.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Any
 from jinja2 import Environment
 from markupsafe import Markup, escape
 
+from newsdesk.publish.following import follow_pairs
 from newsdesk.web.deps import EditorSession
 
 MAX_CARDS = 4000  # about 5 KB each: ~20 MB at most
@@ -40,6 +43,7 @@ class CardCache:
         saved: Any = (),
         votes: dict[int, str] | None = None,
         followed: dict[int, bool] | None = None,
+        following: Any = (),
         *,
         open: bool = False,
         h: int = 3,
@@ -53,6 +57,9 @@ class CardCache:
             marks = (
                 item_id in (saved or ()), (votes or {}).get(item_id), editor.allows("editor"),
                 (followed or {}).get(event) if event else None,
+                # what the card offers to follow, each followed or not (`following`: the
+                # person's (kind, target) pairs)
+                tuple((k, v, (k, v) in (following or ())) for k, v in follow_pairs(card)),
             )  # fmt: skip
         version = card.get("version")
         if version is None:  # a card not read through the card store: its data is its key
@@ -73,7 +80,7 @@ class CardCache:
         return Markup(html)
 
     def _render(
-        self, card: dict[str, Any], marks: tuple[bool, str | None, bool, bool | None] | None,
+        self, card: dict[str, Any], marks: tuple[Any, ...] | None,
         open: bool,
         h: int, standalone: bool,
     ) -> str:  # fmt: skip
@@ -84,6 +91,7 @@ class CardCache:
                 "saved": {card["id"]} if marks[0] else set(),
                 "votes": {card["id"]: marks[1]} if marks[1] else {},
                 "followed": {card["event"]["id"]: marks[3]} if marks[3] is not None else {},
+                "follow_topics": marks[4],
             }
         module = self.env.get_template("_card.html").make_module(context)
         return str(module.card(card, open=open, h=h, standalone=standalone))  # type: ignore[attr-defined]

@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from newsdesk.config import Settings
 from newsdesk.config import desk_now as _desk_now
 from newsdesk.publish.memo import memoized, until
-from newsdesk.store import users
+from newsdesk.store import follows, users
 from newsdesk.store.db import Database
 
 SESSION_COOKIE = "nd_session"
@@ -57,6 +57,16 @@ def event_clock(request: Request) -> dict[str, Any]:
 
 def database(request: Request) -> Database:
     return request.app.state.db  # type: ignore[no-any-return]
+
+
+def person_follows(conn: Any, editor: EditorSession | None) -> frozenset[tuple[str, str]]:
+    """Everything the signed-in person follows, as (kind, target): a page's follow bar and its
+    cards' follow buttons say which are followed. Kept until the database changes (a follow
+    is a write)."""
+    if editor is None:
+        return frozenset()
+    uid = editor.user_id
+    return memoized(conn, ("follows", uid), lambda: follows.pairs(conn, uid))
 
 
 def render(

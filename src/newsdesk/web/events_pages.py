@@ -10,10 +10,19 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from newsdesk.publish import agents
 from newsdesk.publish.events import get_event, heat_scale, heat_scale_words, hot_events
+from newsdesk.publish.following import follow_pairs
 from newsdesk.publish.memo import memoized
 from newsdesk.publish.related import related
 from newsdesk.store import follows
-from newsdesk.web.deps import current_editor, database, event_clock, frozen, render, settings
+from newsdesk.web.deps import (
+    current_editor,
+    database,
+    event_clock,
+    frozen,
+    person_follows,
+    render,
+    settings,
+)
 from newsdesk.web.feeds import base_url
 from newsdesk.web.openapi import MARKDOWN_PAGE, NOT_FOUND_HTML, MarkdownResponse
 
@@ -67,6 +76,7 @@ def event_page(request: Request, event_id: int) -> HTMLResponse:
         event, near = memoized(conn, ("event page", event_id, tz, clock["backfill_counts"]), read)
         if me is not None:
             follow_state = follows.event_marks(conn, me.user_id, [event_id]).get(event_id)
+        following = person_follows(conn, me)
     if event is None:
         # deps.render takes `status` as the HTTP code, so the template's own `status` goes here
         templates = request.app.state.templates
@@ -81,9 +91,12 @@ def event_page(request: Request, event_id: int) -> HTMLResponse:
     return render(
         request,
         "event.html",
-        memo=(frozen(event), frozen(near), follow_state),
+        memo=(frozen(event), frozen(near), follow_state, following),
         heading=event["title"]["en"] or "Event",
         e=event,
         related=near,
         follow_state=follow_state,
+        # beside the event: what its lead story names, and its source
+        lead_follows=follow_pairs(event["lead"]) if event.get("lead") else [],
+        following=following,
     )

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from newsdesk.domain import is_row_id
 from newsdesk.publish import feeds
-from newsdesk.publish.following import feed_cards, groups
+from newsdesk.publish.following import feed_cards, groups, source_name
 from newsdesk.store import follows, users
 from newsdesk.web.account import account_context
 from newsdesk.web.auth import check_csrf, require_user
@@ -52,8 +52,13 @@ def follow(
     except follows.FollowError as exc:
         raise HTTPException(400, str(exc)) from None
     if request.headers.get("hx-request"):
+        # the button htmx swaps in says what it follows, as the page's did
+        label = ""
+        if kind == "source":
+            with database(request).read() as conn:
+                label = source_name(conn, target)
         return render(request, "_follow.html", kind=kind, target=target, following=not remove,
-                      fresh=False)  # fmt: skip
+                      fresh=False, source_label=label)  # fmt: skip
     return RedirectResponse(_back(request, "/following"), status_code=303)
 
 
@@ -65,8 +70,9 @@ def following(request: Request) -> HTMLResponse:
     # shown now: the next visit's "new" starts from here
     now = datetime.now(UTC)
     database(request).write_sync(lambda c: follows.seen(c, me.user_id, now))
+    following = frozenset((g["kind"], g["target"]) for g in found)  # every follow has a group
     return render(request, "following.html", heading="Following", active="following",
-                  groups=found, alerts=follows.ALERTS)  # fmt: skip
+                  groups=found, alerts=follows.ALERTS, following=following)  # fmt: skip
 
 
 @router.post("/following/{follow_id}/alert")

@@ -24,7 +24,16 @@ from newsdesk.publish.read import (
 from newsdesk.publish.related import related
 from newsdesk.store import follows
 from newsdesk.web.auth import current_editor
-from newsdesk.web.deps import Same, cards_key, database, desk_now, frozen, render, settings
+from newsdesk.web.deps import (
+    Same,
+    cards_key,
+    database,
+    desk_now,
+    frozen,
+    person_follows,
+    render,
+    settings,
+)
 from newsdesk.web.openapi import BAD_REQUEST_HTML, CURSOR, NOT_FOUND_HTML
 from newsdesk.web.security import policy_allowing
 
@@ -80,9 +89,7 @@ def feed_page(
             )
             followed = _followed(conn, editor, result.cards)
             targets = _follow_targets(filters, result.cards)
-            following = (
-                follows.followed(conn, editor.user_id, targets) if editor and targets else set()
-            )
+            following = person_follows(conn, editor)
     except BadRequest as exc:
         return render(request, "error.html", 400, status=400, message=str(exc))
     kept = {k: v for k, v in request.query_params.items() if k != "cursor" and v}
@@ -240,6 +247,7 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
         card, members, near, media = memoized(conn, ("item page", item_id, tz, demo), read)
         saved, votes = _marks(conn, [item_id], editor.user_id) if card and editor else (set(), {})
         followed = _followed(conn, editor, [card] if card else [])
+        following = person_follows(conn, editor) if card else frozenset()
     if card is None:
         return render(request, "error.html", 404, status=404, message="No such story.")
     memo = None
@@ -247,10 +255,10 @@ def item_page(request: Request, item_id: int) -> HTMLResponse:
     if cards is not None:
         memo = (cards, frozen(members), frozenset(saved), tuple(sorted(votes.items())),
                 frozen(near), media["version"] if media else None,
-                tuple(sorted(followed.items())))  # fmt: skip
+                tuple(sorted(followed.items())), following)  # fmt: skip
     page = render(
         request, "item.html", memo=memo, c=card, members=members, saved=saved, votes=votes,
-        related=near, media=media, followed=followed,
+        related=near, media=media, followed=followed, following=following,
     )  # fmt: skip
     if media:  # the episode's file and cover are the only other origins this page may load
         page.headers["content-security-policy"] = policy_allowing(*media_origins(media))

@@ -227,6 +227,27 @@ def test_chinese_lab_weighs_the_same_as_us_lab(policy: Policy) -> None:
     assert us.importance == cn.importance
 
 
+def test_a_flagship_named_in_passing_is_not_the_story(policy: Policy) -> None:
+    """The flagship bonus and its resonance need the model to be what the story is about (its
+    title or opening), as the frontier-lab bonus needs the lab as subject: a university paper
+    that fine-tunes Qwen2.5 further down is not a Qwen release."""
+    src = make_source(SourceTier.T1, "Preprint Radar")
+    opening = (
+        "Researchers from Stanford University show that a 32B model fine-tuned on 1,000 curated "
+        "examples scores 56.7% on AIME24 and beats o1-preview by 27% on MATH-500. "
+    )
+    base = "The model is fine-tuned from Qwen2.5-32B-Instruct; the data and code are released."
+    paper = rules_judgement(make_item("s1: Simple test-time scaling paper", opening + base), src,
+                            policy)  # fmt: skip
+    assert "Chinese flagship" not in paper.why
+    assert not paper.hkr.resonance
+    about = rules_judgement(
+        make_item("Qwen2.5-32B: Simple test-time scaling paper", opening + base), src, policy
+    )
+    assert "Chinese flagship +4" in about.why and about.hkr.resonance
+    assert about.importance == paper.importance + 4
+
+
 def test_entity_aliases_are_canonicalised() -> None:
     text = "月之暗面发布Kimi K2，智谱与字节跳动合作；阿里推出通义千问，深度求索回应。"
     assert find_entities(text) == ["Moonshot", "Zhipu", "ByteDance", "Alibaba", "Qwen", "DeepSeek"]

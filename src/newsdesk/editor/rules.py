@@ -205,7 +205,7 @@ class Signals:
     source_tier: SourceTier
     entities: tuple[str, ...]  # everything named, first mention first
     subject: str  # whom the story is about (see _subject); "" when nobody we track
-    flagship: tuple[str, ...]  # Chinese flagship model families named
+    flagship: tuple[str, ...]  # Chinese flagship model families the story is about (_about)
     kind: str  # one of _KINDS ("system card", "paper", "release", ...) or ""
     figures: int
     ratings: int
@@ -335,6 +335,11 @@ def _versions(text: str) -> int:
     return len({t for t in tokens if not re.fullmatch(r"Q[1-4]", t)})
 
 
+def _about(title: str, sentences: list[str]) -> str:
+    """Where a story says what it is about: its title and the very start of its body."""
+    return f"{title}\n{sentences[0][:100]}" if sentences else title
+
+
 def _subject(title: str, sentences: list[str], source: Source) -> str:
     """Who the story is about: named in the title, else the official source itself, else named
     at the very start of the body. A lab mentioned in passing further down is not the subject."""
@@ -395,7 +400,9 @@ def compute_signals(
         source_tier=SourceTier(source.tier),
         entities=tuple(entities),
         subject=subject,
-        flagship=tuple(find_flagship_models(text)),
+        # Like the frontier-lab subject: a paper that fine-tunes Qwen2.5 further down is not a
+        # Qwen release, and earns neither the flagship bonus nor its resonance.
+        flagship=tuple(find_flagship_models(_about(title, sentences))),
         kind=kind,
         figures=figures,
         ratings=len(_RATING.findall(text)),

@@ -4,7 +4,8 @@ the local server, `run_once` with the rules editor, a reader using the web app.
 A developing story across passes: the reader follows its event and an entity from a card;
 one more outlet repeating the launch joins the event and marks nothing; a report with a new
 figure does (the card, the event page, /following, one immediate alert). A daily digest is
-sent once across passes, and never carries what a source's first import brought (backfill).
+sent once across passes, and never carries what a source's first import brought (backfill)
+nor a plain repeat; a development of a backfilled story is in it.
 """
 
 from __future__ import annotations
@@ -245,13 +246,18 @@ def test_a_daily_digest_is_sent_once_and_never_for_backfill(db, server, web) -> 
         assert inbox.messages == []
         assert "nothing to send to ann now" in cli(db, "alerts", "preview", "ann").output
 
-        # pass 2: a live DeepSeek story of yesterday; the digest goes, with it alone
+        # pass 2: live DeepSeek stories of yesterday: news of its own, one more outlet repeating
+        # the launch and a report of a new figure (both join the launch's event, whose lead
+        # came as backfill); the digest goes, with the news and the development
+        feeds.publish("wire", REPEAT, yesterday + timedelta(hours=14))
         feeds.publish("daily", ELSEWHERE, yesterday + timedelta(hours=15))
+        feeds.publish("daily", DEVELOPMENT, yesterday + timedelta(hours=16))
         run_pass(db, feeds, daily_hour=0)
         assert len(inbox.messages) == 1
         digest = inbox.messages[0]
-        assert "Daily digest for ann" in digest["title"]
-        assert ELSEWHERE[0] in digest["message"] and "/unsubscribe/" in digest["message"]
+        assert "Daily digest for ann" in digest["title"] and "/unsubscribe/" in digest["message"]
+        assert ELSEWHERE[0] in digest["message"] and DEVELOPMENT[0] in digest["message"]
+        assert REPEAT[0] not in digest["message"]
         assert LAUNCH[0] not in digest["message"] and COVERAGE[0] not in digest["message"]
 
         # pass 3: the outbox already sent it

@@ -48,10 +48,24 @@ def source_name(conn: Connection, source_id: str) -> str:
 
 
 def cards_of(
-    conn: Connection, kind: str, target: str, *, limit: int, tz: str, now: datetime | None
-) -> list[dict[str, Any]]:
-    """The public stories one follow brings, newest first (a search: best match first)."""
+    conn: Connection, kind: str, target: str, *, limit: int, tz: str, now: datetime | None,
+    news: bool = False,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """The public stories one follow brings, newest first (a search: best match first).
+
+    A tag, an entity or a source shows an event once, as its lead (a page to read); with
+    `news` (what alerts tell), its lead and every report with new facts instead, each on its
+    own, and no plain repeat: a development joining an event whose lead was backfill, or was
+    told already, is news to those who follow what it names."""
     common: dict[str, Any] = {"tiers": PUBLIC_TIERS, "limit": limit, "tz": tz, "now": now}
+    if news and kind in ("tag", "entity", "source"):
+        field = "source" if kind == "source" else "tag"
+        try:
+            found = list_cards(conn, **{field: target}, collapse_events=False, **common).cards
+        except BadRequest:
+            return []
+        told = store.repeats(conn, [c["id"] for c in found])
+        return [c for c in found if c["id"] not in told]
     try:
         if kind == "event":
             ids = _event_ids(conn, int(target))

@@ -2,8 +2,10 @@
 message a story), as a daily digest or a weekly one, composed by rules (`notify/digest.py`).
 
 What is sent: public stories a follow brings that are live (never backfill) and filed after
-the follow was made; a followed event only for stories with new facts (a development, a
-first-party report). Immediate alerts cover the last 48 hours. A daily digest covers the
+the follow was made; for a followed event only stories with new facts (a development, a
+first-party report, a different figure), and for a tag, an entity or a source each event's
+lead and its reports with new facts, never a plain repeat (`publish/following.cards_of`).
+Immediate alerts cover the last 48 hours. A daily digest covers the
 desk's previous local day and is due once NEWSDESK_DAILY_HOUR has passed; a weekly one the
 last whole Monday-to-Sunday week, due from Monday at that hour. Every message goes through the
 outbox (`notifications`, kinds `alert` and `digest`, ref `USER:…`), so it is sent once per
@@ -64,7 +66,8 @@ def _label(conn: Connection, row: Any) -> str:
 def _stories(conn: Connection, row: Any, settings: Settings, since: datetime,
              until: datetime) -> list[dict[str, Any]]:  # fmt: skip
     """A follow's live stories filed in [since, until) and after it was made."""
-    cards = cards_of(conn, row.kind, row.target, limit=PER_FOLLOW, tz=settings.timezone, now=None)
+    cards = cards_of(conn, row.kind, row.target, limit=PER_FOLLOW, tz=settings.timezone, now=None,
+                     news=True)  # fmt: skip
     start = max(since, row.created_at)
     kept = [c for c in cards if not c["backfill"] and start <= c["filed_at"] < until]
     if row.kind == "event":

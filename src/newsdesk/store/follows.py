@@ -269,6 +269,21 @@ def new_fact_items(conn: Connection, event_id: int, since: datetime) -> set[int]
     return set(rows.scalars())
 
 
+def repeats(conn: Connection, item_ids: list[int]) -> set[int]:
+    """Which of these stories are one more report of their event's happening: members that
+    are neither its lead nor news to its followers (see the module's note)."""
+    if not item_ids:
+        return set()
+    m, i, s = t.event_members.c, t.items.c, t.sources.c
+    rows = conn.execute(
+        select(m.item_id)
+        .join(t.items, i.id == m.item_id)
+        .join(t.sources, s.id == i.source_id)
+        .where(m.item_id.in_(set(item_ids)), m.relation != "lead", ~_news())
+    )
+    return set(rows.scalars())
+
+
 def _news() -> Any:
     """What makes a member news to an event's followers (see the module's note)."""
     m, s = t.event_members.c, t.sources.c

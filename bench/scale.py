@@ -30,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -51,10 +52,16 @@ class Mode:
     cpu: float  # newsdesk processes
     pg_cpu: float
     jobs: int
+    grouped_at: float  # seconds from the start until no story waited to be grouped
+    judging: float  # seconds from the first story judged to the last
 
     @property
     def rate(self) -> float:
         return self.stories / self.seconds if self.seconds else 0.0
+
+    @property
+    def judging_rate(self) -> float:
+        return self.stories / self.judging if self.judging else 0.0
 
 
 # Stories judged, not judgement rows: workers judge a story when its tick's reports are in and
@@ -63,24 +70,77 @@ class Mode:
 JUDGED = "SELECT count(*) FROM items WHERE judgement_id IS NOT NULL"
 
 
-def pg_cpu() -> float:
-    """CPU seconds of every PostgreSQL process on this machine, from /proc, those that exited
-    included: a backend's CPU goes to the postmaster's children's time (cutime, cstime) when
-    the postmaster reaps it, so it is counted whether the backend is alive at the end or not."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        if name.startswith("postgres"):
-            fields = stat[stat.rindex(")") + 2 :].split()
-            total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
-    return total / tick
+class Watch:
+    """Samples one database while a mode runs (a thread, every 0.25 s): the CPU of the
+    PostgreSQL backends serving it, and when grouping and judging were done.
+
+    Only this database's backends are counted (its name is in their process title): other
+    work on the same server (tests, other benches) is not the queue's cost. A backend's CPU is
+    its last sample, so one that exits loses at most its last 0.25 s; the bench's own sampling
+    connection is one of them (a few ms a sample)."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.name = url, url.rsplit("/", 1)[1]
+        self.cpu: dict[int, float] = {}
+        self.first_judged = self.all_judged = self.grouped_at = 0.0
+        self.done = threading.Event()
+        self.t0 = time.monotonic()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Watch:
+        self.t0 = time.monotonic()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join()
+
+    @property
+    def pg_cpu(self) -> float:
+        return sum(self.cpu.values())
+
+    def _run(self) -> None:
+        import psycopg
+
+        tick = os.sysconf("SC_CLK_TCK")
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            me = conn.info.backend_pid  # the sampler's own backend is not the desk's cost
+            while True:
+                stopping = self.done.is_set()  # one last sample after the mode ends
+                for entry in Path("/proc").iterdir():
+                    if not entry.name.isdigit():
+                        continue
+                    try:
+                        title = (entry / "cmdline").read_bytes()
+                        if not title.startswith(b"postgres") or self.name.encode() not in title:
+                            continue
+                        fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    except OSError:
+                        continue
+                    if int(entry.name) != me:
+                        self.cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+                judged, ungrouped = conn.execute(JUDGED_UNGROUPED).fetchone()  # type: ignore[misc]
+                now = time.monotonic() - self.t0
+                if judged and not self.first_judged:
+                    self.first_judged = now
+                if judged and (judged != self.last_judged):
+                    self.all_judged, self.last_judged = now, judged
+                if ungrouped and not stopping:
+                    self.grouped_at = now
+                if stopping:
+                    return
+                self.done.wait(0.25)
+
+    last_judged = 0
+
+
+# the sampler's question: stories judged, and stories collected but not placed in an event
+JUDGED_UNGROUPED = (
+    "SELECT (SELECT count(*) FROM items WHERE judgement_id IS NOT NULL), "
+    "(SELECT count(*) FROM items i LEFT JOIN event_members m ON m.item_id = i.id "
+    "WHERE m.item_id IS NULL)"
+)
 
 
 def children_cpu() -> float:
@@ -138,41 +198,46 @@ def newsdesk(env: dict[str, str], *args: str) -> None:
 def run_once_mode(env: dict[str, str]) -> Mode:
     url = env["NEWSDESK_DATABASE_URL"]
     newsdesk(env, "db", "upgrade")
-    cpu0, pg0, t0 = children_cpu(), pg_cpu(), time.monotonic()
-    newsdesk(env, "run", "--once")
-    seconds = time.monotonic() - t0
-    return Mode("run_once (one process)", count(url, JUDGED), seconds,
-                children_cpu() - cpu0, pg_cpu() - pg0, 0)  # fmt: skip
+    cpu0, t0 = children_cpu(), time.monotonic()
+    with Watch(url) as watch:
+        newsdesk(env, "run", "--once")
+        seconds = time.monotonic() - t0
+    return mode("run_once (one process)", url, seconds, children_cpu() - cpu0, watch, 0)
 
 
 def workers_mode(env: dict[str, str], n: int, logs: Path) -> Mode:
     url = env["NEWSDESK_DATABASE_URL"]
     newsdesk(env, "db", "upgrade")
-    cpu0, pg0, t0 = children_cpu(), pg_cpu(), time.monotonic()
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "newsdesk", "worker", "--concurrency", "16"],
-            env=env,
-            stdout=(logs / f"w{n}-{k}.log").open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        for k in range(n)
-    ]
-    try:
-        asyncio.run(defer_all(env))  # instead of waiting for the first tick's minute
-        while not idle(url):  # the collect jobs are queued already: not idle until done
-            time.sleep(0.5)
-        seconds = time.monotonic() - t0
-    finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait(timeout=120)
+    cpu0, t0 = children_cpu(), time.monotonic()
+    with Watch(url) as watch:
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "newsdesk", "worker", "--concurrency", "16"],
+                env=env,
+                stdout=(logs / f"w{n}-{k}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+            for k in range(n)
+        ]
+        try:
+            asyncio.run(defer_all(env))  # instead of waiting for the first tick's minute
+            while not idle(url):  # the collect jobs are queued already: not idle until done
+                time.sleep(0.5)
+            seconds = time.monotonic() - t0
+        finally:
+            for p in procs:
+                p.send_signal(signal.SIGTERM)
+            for p in procs:
+                p.wait(timeout=120)
     jobs = count(url, "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded' "
                       "AND task_name = 'newsdesk:step'")  # fmt: skip
     label = f"{n} worker process{'es' if n > 1 else ''}"
-    return Mode(label, count(url, JUDGED), seconds,
-                children_cpu() - cpu0, pg_cpu() - pg0, jobs)  # fmt: skip
+    return mode(label, url, seconds, children_cpu() - cpu0, watch, jobs)
+
+
+def mode(label: str, url: str, seconds: float, cpu: float, watch: Watch, jobs: int) -> Mode:
+    return Mode(label, count(url, JUDGED), seconds, cpu, watch.pg_cpu, jobs, watch.grouped_at,
+                watch.all_judged - watch.first_judged)  # fmt: skip
 
 
 async def defer_all(env: dict[str, str]) -> None:
@@ -205,12 +270,14 @@ def catalog_file(urls: list[str], tmp: Path) -> Path:
 
 
 def table(modes: list[Mode], notes: list[tuple[str, str]]) -> str:
-    head = ("mode", "stories", "seconds", "stories/s", "CPU s", "PG CPU s", "CPU ms/story", "jobs")
+    head = ("mode", "stories", "seconds", "stories/s", "CPU s", "PG CPU s", "CPU ms/story", "jobs",
+            "all grouped at s", "judging stories/s")  # fmt: skip
     rows = [
         (m.name, str(m.stories), f"{m.seconds:.1f}", f"{m.rate:.2f}", f"{m.cpu:.1f}",
-         f"{m.pg_cpu:.1f}", f"{1000 * (m.cpu + m.pg_cpu) / max(m.stories, 1):.1f}", str(m.jobs))
+         f"{m.pg_cpu:.1f}", f"{1000 * (m.cpu + m.pg_cpu) / max(m.stories, 1):.1f}", str(m.jobs),
+         f"{m.grouped_at:.1f}", f"{m.judging_rate:.2f}")
         for m in modes
-    ] + [(label, "", "", value, "", "", "", "") for label, value in notes]  # fmt: skip
+    ] + [(label, "", "", value, "", "", "", "", "", "") for label, value in notes]  # fmt: skip
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
@@ -227,6 +294,7 @@ def main() -> None:
         print("scale benchmark: needs PostgreSQL (--pg URL or NEWSDESK_BENCH_PG_URL); not run")
         return
     args.port = free_port()
+    load_before = os.getloadavg()[0]
     # a stopped run still stops its farm, fake model and workers (the finally blocks run)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not corpus_files(args.corpus):
@@ -276,12 +344,17 @@ def main() -> None:
     notes = [
         ("ratio stories/s, 2 workers / 1 worker (target >= 1.7)", f"{two.rate / one.rate:.2f}x"),
         ("ratio stories/s, 1 worker / run_once (target >= 0.9)", f"{one.rate / once.rate:.2f}x"),
+        ("ratio judging stories/s, 2 workers / 1 worker (the model-bound part)",
+         f"{two.judging_rate / max(one.judging_rate, 1e-9):.2f}x"),
         ("queue cost per job, CPU ms (1 worker - run_once, with PostgreSQL)", f"{queue_ms:.1f}"),
-    ]
+        ("... of it worker CPU ms / PostgreSQL CPU ms",
+         f"{1000 * (one.cpu - once.cpu) / max(one.jobs, 1):.1f} / "
+         f"{1000 * (one.pg_cpu - once.pg_cpu) / max(one.jobs, 1):.1f}"),
+    ]  # fmt: skip
     print(
         f"scale benchmark: {args.feeds} feeds (bench/collect.py farm), fake model "
         f"{args.latency * 1000:.0f} ms per answer, {os.cpu_count()} cores, load average "
-        f"{os.getloadavg()[0]:.2f} at the end"
+        f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
     )
     print(table(modes, notes))
 

@@ -136,9 +136,13 @@ async def defer(app: procrastinate.App, step: str, ids: Iterable[Any], **options
         batches = [([i], f"source:{i}", f"collect:{i}") for i in ids]
     elif step == "outputs":
         batches = [([], None, "outputs")]
+    elif step == "group":
+        # A group job places every story waiting when it runs (under the lock), whatever ids
+        # it was given: one waiting job is enough. A job per embedded source made them run
+        # one per poll interval (a job a lock frees wakes no worker: 206 jobs, 7 minutes).
+        batches = [([], "group", "group")]
     else:
-        lock = "group" if step == "group" else None
-        batches = [(ids[n : n + BATCH], lock, None) for n in range(0, len(ids), BATCH)]
+        batches = [(ids[n : n + BATCH], None, None) for n in range(0, len(ids), BATCH)]
     queued = 0
     for chunk, lock, queueing_lock in batches:
         job = app.configure_task(
@@ -220,7 +224,9 @@ async def sweep(context: JobContext, timestamp: int) -> int:
         ids = await pending(ctx, step)
         if step == "group":
             ungrouped = set(ids)
-        elif step == "judge":  # a story is judged after grouping, with its coverage
+            queued += await defer(context.app, step, ids) if ids else 0  # the one group job
+            continue
+        if step == "judge":  # a story is judged after grouping, with its coverage
             ids = [i for i in ids if i not in ungrouped]
         for n in range(0, len(ids), BATCH):
             # one waiting sweep job per batch, so a slow queue is not flooded minute after minute

@@ -100,10 +100,13 @@ def fuse(*rankings: list[int], k: int = RRF_K) -> list[int]:
     if len(given) == 1:
         return given[0]  # one list: the fusion is that list's order (a desk without vectors)
     score: dict[int, float] = {}
+    get = score.get
     for ranking in rankings:
-        for rank, item_id in enumerate(ranking, 1):
-            score[item_id] = score.get(item_id, 0.0) + 1.0 / (k + rank)
-    return sorted(score, key=lambda i: -score[i])
+        for rank, item_id in enumerate(ranking, k + 1):
+            score[item_id] = get(item_id, 0.0) + 1.0 / rank
+    # reverse=True keeps ties in first-seen order, as the old `key=-score` did; no lambda
+    # called per story
+    return sorted(score, key=score.__getitem__, reverse=True)
 
 
 def lexical_ranking(
@@ -192,11 +195,12 @@ def any_word_ranking(conn: Connection, lists: dict[str, list[int]]) -> list[int]
         return []  # one word: the all-words list says it already
     size = max(newest_id(conn), 1)
     score: dict[int, float] = {}
+    get = score.get
     for ids in lists.values():
         weight = math.log(1 + size / max(len(ids), 1))
         for item_id in ids:
-            score[item_id] = score.get(item_id, 0.0) + weight
-    return sorted(score, key=lambda i: -score[i])[:CANDIDATES]
+            score[item_id] = get(item_id, 0.0) + weight
+    return sorted(score, key=score.__getitem__, reverse=True)[:CANDIDATES]
 
 
 def semantic_ranking(conn: Connection, query: str, floor: float = SEMANTIC_FLOOR) -> list[int]:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from db_templates import BUILDERS, Templates
 from newsdesk.store.db import Database
 from newsdesk.store.migrate import upgrade
 
@@ -28,18 +29,60 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 _postgres_passed = 0
 
 
+def _migrated(url: str) -> None:
+    database = Database(url)
+    try:
+        upgrade(database)
+    finally:
+        database.close()  # no connection may stay open on a PostgreSQL template
+
+
+BUILDERS["db"] = _migrated
+COPIED = pytest.StashKey[str]()  # the template kind a test's database was copied from
+
+
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    templates = Templates(tmp_path_factory.mktemp("db-templates"), PG_URL)
+    yield templates
+    templates.close()
+
+
+@pytest.fixture
+def template_kind(request: pytest.FixtureRequest) -> str | None:
+    """Which template a test's database is copied from; a folder's conftest may override it
+    (tests/outputs: the demo desk for a test that takes `desk`)."""
+    return "db" if "db" in request.fixturenames else None
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database on each engine (PostgreSQL: a schema of its own)."""
+def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    db_templates: Templates,
+    template_kind: str | None,
+) -> Iterator[str]:
+    """A database on each engine: empty, or a copy of the template `template_kind` names."""
+    kind = template_kind
+    if kind is not None:
+        request.node.stash[COPIED] = kind
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path / "test.db"
+        if kind is not None:
+            db_templates.sqlite_copy(kind, path)
+        yield f"sqlite:///{path}"
         return
     if not PG_URL:
         pytest.skip("NEWSDESK_TEST_DATABASE_URL is not set: PostgreSQL half not run")
     import psycopg
 
-    schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
+        if kind is not None:  # a database of its own, copied from the template
+            url = db_templates.postgres_copy(kind)
+            yield url
+            db_templates.drop(url)
+            return
+        schema = f"t_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f"CREATE SCHEMA {schema}")
     except psycopg.OperationalError as exc:
@@ -55,7 +98,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
-    upgrade(database)
+    upgrade(database)  # nothing to do on a template's copy; a late `db` is migrated here
     yield database
     database.close()
 

@@ -73,17 +73,20 @@ def test_killed_passes_end_with_the_uninterrupted_desk(
         ("judging", lambda: calls("judgement"), 30),
         ("commenting", lambda: calls("commentary"), 4),
     ]
-    for moment, progress, enough in kills:
-        pending = _pending(database_url)
-        _kill_when(env, tmp_path, progress(), enough, moment)
-        # only calls on the wire are held: their receipts were marked sent with a slot held
-        assert _pending(database_url) - pending <= CONCURRENCY, moment
+    try:
+        for moment, progress, enough in kills:
+            pending = _pending(database_url)
+            _kill_when(env, tmp_path, progress(), enough, moment)
+            # only calls on the wire are held: their receipts were marked sent with a slot held
+            assert _pending(database_url) - pending <= CONCURRENCY, moment
 
-    resumed = newsdesk(RUN, env, tmp_path)
-    assert resumed.returncode == 0, resumed.stderr
-    later = newsdesk(RUN, env | {"NEWSDESK_LLM_UNKNOWN_HOLD_MINUTES": "0"}, tmp_path)
-    assert later.returncode == 0, later.stderr
-
+        resumed = newsdesk(RUN, env, tmp_path)
+        assert resumed.returncode == 0, resumed.stderr
+        later = newsdesk(RUN, env | {"NEWSDESK_LLM_UNKNOWN_HOLD_MINUTES": "0"}, tmp_path)
+        assert later.returncode == 0, later.stderr
+    finally:
+        if database_url in _watchers:
+            _watchers.pop(database_url).close()
     found = desk(database_url)
     for part in ("stories", "events", "commentary", "reports"):
         assert found[part] == reference[part], _first_difference(found[part], reference[part])
@@ -99,7 +102,7 @@ def _kill_when(
     deadline = time.monotonic() + 240
     try:
         while progress() < enough and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
+            time.sleep(0.02)
         assert proc.poll() is None, f"the pass ended before it was killed while {moment}"
     finally:
         if proc.poll() is None:
@@ -107,16 +110,19 @@ def _kill_when(
         proc.wait()
 
 
+_watchers: dict[str, Database] = {}
+
+
 def _count(url: str, table: Any, *where: Any) -> int:
-    db = Database(url)
+    # One connection per database for the whole test: the watch loop asks many times a second,
+    # and a new engine per question cost the test process more CPU than the pass it watched.
+    db = _watchers.get(url) or _watchers.setdefault(url, Database(url))
     try:
         with db.read() as conn:
             query = select(func.count()).select_from(table).where(*where)
             return int(conn.execute(query).scalar_one())
     except Exception:  # the first pass may not have made its tables yet
         return 0
-    finally:
-        db.close()
 
 
 def _pending(url: str) -> int:

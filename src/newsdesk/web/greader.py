@@ -21,6 +21,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy import Connection
 
 from newsdesk.publish import reader
 from newsdesk.publish.memo import memoized
@@ -229,23 +230,39 @@ def unread_count(request: Request) -> Response:
     return JSONResponse({"max": 10000, "unreadcounts": counts})
 
 
-def _stream_args(
-    request: Request, auth: Reader, stream_id: str, n: int, c: str | None, xt: str | None,
-    ot: int | None,
-) -> Response | tuple[list[tuple[int, datetime]], str | None]:  # fmt: skip
+def _stream_query(
+    stream_id: str, ot: int | None
+) -> Response | tuple[reader.Stream, datetime | None]:
+    """The stream a client names and its `ot` (oldest time), or the error answer."""
     stream = reader.resolve_stream(stream_id)
     if stream is None:
         return JSONResponse({"error": "unknown stream"}, status_code=404)
     try:
-        since = datetime.fromtimestamp(ot, UTC) if ot else None
+        return stream, datetime.fromtimestamp(ot, UTC) if ot else None
     except (OverflowError, OSError, ValueError):
         return JSONResponse({"error": "ot must be a time in Unix seconds"}, status_code=400)
+
+
+def _page(
+    conn: Connection, stream: reader.Stream, since: datetime | None, auth: Reader, n: int,
+    c: str | None, xt: str | None,
+) -> tuple[list[tuple[int, datetime]], str | None]:  # fmt: skip
+    return reader.stream_page(
+        conn, stream, n=max(1, min(n, MAX_ITEMS)), continuation=c,
+        exclude_read=xt == reader.READ, since=since, user_id=auth.user_id,
+    )  # fmt: skip
+
+
+def _stream_args(
+    request: Request, auth: Reader, stream_id: str, n: int, c: str | None, xt: str | None,
+    ot: int | None,
+) -> Response | tuple[list[tuple[int, datetime]], str | None]:  # fmt: skip
+    query = _stream_query(stream_id, ot)
+    if isinstance(query, Response):
+        return query
     try:
         with database(request).read() as conn:
-            return reader.stream_page(
-                conn, stream, n=max(1, min(n, MAX_ITEMS)), continuation=c,
-                exclude_read=xt == reader.READ, since=since, user_id=auth.user_id,
-            )  # fmt: skip
+            return _page(conn, *query, auth, n, c, xt)
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
 
@@ -260,20 +277,13 @@ def stream_contents(
     auth = _check(request)
     if isinstance(auth, Response):
         return auth
-    stream = reader.resolve_stream(stream_id or reader.READING_LIST)
-    if stream is None:
-        return JSONResponse({"error": "unknown stream"}, status_code=404)
-    try:
-        since = datetime.fromtimestamp(ot, UTC) if ot else None
-    except (OverflowError, OSError, ValueError):
-        return JSONResponse({"error": "ot must be a time in Unix seconds"}, status_code=400)
+    query = _stream_query(stream_id or reader.READING_LIST, ot)
+    if isinstance(query, Response):
+        return query
     base = base_url(request)
 
     def read() -> tuple[bytes, str | None]:
-        rows, continuation = reader.stream_page(
-            conn, stream, n=max(1, min(n, MAX_ITEMS)), continuation=c,
-            exclude_read=xt == reader.READ, since=since, user_id=auth.user_id,
-        )  # fmt: skip
+        rows, continuation = _page(conn, *query, auth, n, c, xt)
         items = reader.reader_items(conn, [i for i, _ in rows], base, auth.user_id)
         return _json(items), continuation
 

@@ -8,9 +8,11 @@ of PostgreSQL's, CPU per story, and the jobs run. Then the ratios 2 workers / 1 
 - the same for run_once) / jobs. The fake model runs in its own process, the farm in another;
 both share the machine's cores with what is measured (their CPU is not counted).
 
-Model calls are not capped by NEWSDESK_LLM_CONCURRENCY here (it is set high): the model-bound
-part is then bound by the latency and by how fast one process can prepare, check and store
-answers, which is what a second worker adds.
+Model calls are not capped by NEWSDESK_LLM_CONCURRENCY here (256): that limit holds for the
+whole fleet (lease rows in PostgreSQL), so at a lower one two workers could not have more calls
+on the wire than one. The model-bound part (judging, after grouping) is then bound by the
+latency and by how fast a process can prepare, check and store answers, which is what a second
+worker adds. Grouping is not: it runs under one fleet-wide lock in every mode.
 
 Run: .venv/bin/python bench/scale.py [--feeds 1000] [--latency 0.05] [--corpus DIR] [--pg URL]
 [--poll SECONDS] (--poll: NEWSDESK_WORKER_POLL_SECONDS for the workers; the default is the

@@ -61,6 +61,12 @@ BATCH = 25  # ids per job: small enough to spread over workers, large enough to 
 # are placed together, and judging waits a little more so each story is judged with the
 # coverage (sources carrying it) of everything collected in that tick.
 SETTLE = {"group": 5, "judge": 10, "judge_events": 10}
+# Steps run in the job of the step before them (a batch of their ids; more go to jobs of their
+# own): collect's per-source chain (full text, transcripts) is on the same queue with no lock
+# or wait, and a job costs more than either step when it has nothing to do (off, or nothing
+# to fetch for most sources). If one fails, the job's retry finds the source fetched already;
+# the sweep defers the stories it left (their PENDING queries find them) within a minute.
+INLINE = ("full_text", "transcripts")
 RETRIES = 6  # a failed task runs 6 more times, then stays `failed` (see `queue status`)
 
 
@@ -177,6 +183,7 @@ async def _context(job: JobContext) -> StepContext:
 
 
 async def run_step(context: JobContext, step: str, ids: list[Any]) -> dict[str, Any]:
+    """Run `step` on ids, then the steps chained to it (INLINE), and defer what follows."""
     ctx = await _context(context)
     if step == "collect":  # a second job for a source fetched meanwhile waits for its turn
         rows = await ctx.read(lambda c: repo.due_source_rows(c, ctx.started, list(ids)))
@@ -184,6 +191,19 @@ async def run_step(context: JobContext, step: str, ids: list[Any]) -> dict[str, 
         ids = [i for i in ids if i in due]
     elif step == "group":  # under the group lock: every story waiting, in filing order
         ids = await pending(ctx, "group")
+    result = await _timed(ctx, step, ids)
+    done = [result.as_json()]
+    while chained := [s for s in INLINE if result.next.get(s)]:
+        ids = result.next[chained[0]][:BATCH]  # a first import's hundreds still spread out
+        result.next[chained[0]] = result.next[chained[0]][BATCH:]
+        await defer_next(context.app, result)  # whatever else it handed on
+        result = await _timed(ctx, chained[0], ids)
+        done.append(result.as_json())
+    await defer_next(context.app, result)
+    return done[0] if len(done) == 1 else {"chained": done}
+
+
+async def _timed(ctx: StepContext, step: str, ids: list[Any]) -> StepResult:
     started = time.monotonic()
     try:
         result = await STEPS[step](ctx, ids)
@@ -194,8 +214,7 @@ async def run_step(context: JobContext, step: str, ids: list[Any]) -> dict[str, 
     metrics.step_counts(result)
     if step in MODEL_STEPS:
         await desk_state.set_paused(ctx.db, result.paused, ctx.started, any(result.counts.values()))
-    await defer_next(context.app, result)
-    return result.as_json()
+    return result
 
 
 async def tick(context: JobContext, timestamp: int) -> int:

@@ -212,6 +212,9 @@ def workers_mode(env: dict[str, str], n: int, logs: Path) -> Mode:
     newsdesk(env, "db", "upgrade")
     cpu0, t0 = children_cpu(), time.monotonic()
     with Watch(url) as watch:
+        # the catalog and the collect jobs before the workers start, rather than waiting for
+        # the first tick's minute; a tick racing this upsert failed it on the sources' keys
+        asyncio.run(defer_all(env))
         procs = [
             subprocess.Popen(
                 [sys.executable, "-m", "newsdesk", "worker", "--concurrency", "16"],
@@ -222,7 +225,6 @@ def workers_mode(env: dict[str, str], n: int, logs: Path) -> Mode:
             for k in range(n)
         ]
         try:
-            asyncio.run(defer_all(env))  # instead of waiting for the first tick's minute
             while not idle(url):  # the collect jobs are queued already: not idle until done
                 time.sleep(0.5)
             seconds = time.monotonic() - t0

@@ -2,8 +2,8 @@
 NEWSDESK_REQUIRE_POSTGRES=1 a PostgreSQL that cannot be reached fails the run (it is not
 skipped), and a run in which no PostgreSQL test passed is not reported as a success.
 
-Each test runs a real pytest on two workers over a copy of tests/conftest.py and a probe test
-that takes `db`, so it sees what CI would see.
+Each test runs a real pytest on two workers over a copy of tests/conftest.py (and the
+db_templates.py it imports) and a probe test that takes `db`, so it sees what CI would see.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def test_probe(db):
 
 def run_suite(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     shutil.copy(TESTS / "conftest.py", tmp_path / "conftest.py")
+    shutil.copy(TESTS / "db_templates.py", tmp_path / "db_templates.py")
     (tmp_path / "test_probe.py").write_text(PROBE)
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\nasyncio_default_fixture_loop_scope = function\n"

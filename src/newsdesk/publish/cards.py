@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import itertools
 import threading
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, and_, bindparam, func, select
+from sqlalchemy import Connection, Select, and_, bindparam, func, select
 
 from newsdesk.store import schema as t
+from newsdesk.store.per_engine import PerEngine
 from newsdesk.store.prepared import fetch_all
 
 MAX_CARDS = 20_000  # about 2 KB each as dicts: ~40 MB at most, the newest pages' cards
@@ -64,16 +64,7 @@ class CardStore:
 
 
 _SERIALS = itertools.count(1)
-_STORES: weakref.WeakKeyDictionary[Engine, CardStore] = weakref.WeakKeyDictionary()
-_STORES_LOCK = threading.Lock()
-
-
-def store_for(engine: Engine) -> CardStore:
-    with _STORES_LOCK:
-        found = _STORES.get(engine)
-        if found is None:
-            found = _STORES[engine] = CardStore()
-        return found
+store_for: PerEngine[CardStore] = PerEngine(lambda engine: CardStore())
 
 
 def version_query(n: int) -> Select[Any]:

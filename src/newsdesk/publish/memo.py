@@ -20,16 +20,16 @@ from __future__ import annotations
 import math
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 
 from newsdesk.store.changes import clock_for
+from newsdesk.store.per_engine import PerEngine
 
 T = TypeVar("T")
 MAX_READS = 2048  # per database; a page's read is a few dozen small dicts shared with cards
@@ -88,16 +88,7 @@ class _Reads:
                 self._total -= self._weights.pop(old)
 
 
-_READS: weakref.WeakKeyDictionary[Engine, _Reads] = weakref.WeakKeyDictionary()
-_READS_LOCK = threading.Lock()
-
-
-def _reads_for(engine: Engine) -> _Reads:
-    with _READS_LOCK:
-        found = _READS.get(engine)
-        if found is None:
-            found = _READS[engine] = _Reads()
-        return found
+_reads_for: PerEngine[_Reads] = PerEngine(lambda engine: _Reads())
 
 
 def memoized(conn: Connection, key: Hashable, read: Callable[[], T]) -> T:

@@ -28,10 +28,11 @@ import logging
 import sqlite3
 import threading
 import time
-import weakref
 from typing import Any
 
 from sqlalchemy import Engine
+
+from newsdesk.store.per_engine import PerEngine
 
 log = logging.getLogger(__name__)
 CHANNEL = "newsdesk_changed"
@@ -136,22 +137,9 @@ class PostgresClock(ChangeClock):
             self._listening = False
 
 
-_CLOCKS: weakref.WeakKeyDictionary[Engine, ChangeClock] = weakref.WeakKeyDictionary()
-_CLOCKS_LOCK = threading.Lock()
-
-
-def clock_for(engine: Engine) -> ChangeClock:
-    with _CLOCKS_LOCK:
-        found = _CLOCKS.get(engine)
-        if found is None:
-            found = _CLOCKS[engine] = _make(engine)
-        return found
-
-
 def forget(engine: Engine) -> None:
     """Stop the engine's clock (its listening thread and connection): the database closes."""
-    with _CLOCKS_LOCK:
-        found = _CLOCKS.pop(engine, None)
+    found = clock_for.pop(engine)
     if found is not None:
         found.close()
 
@@ -183,3 +171,6 @@ def _count_own_commits(engine: Engine, clock: PostgresClock) -> None:
             clock.bump()
 
     dialect.do_commit = do_commit  # type: ignore[method-assign]
+
+
+clock_for: PerEngine[ChangeClock] = PerEngine(_make)

@@ -11,6 +11,7 @@ the story flagged.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,9 @@ class JudgeResult:
     second_opinion: bool = False
 
 
+@functools.lru_cache(maxsize=32)
 def load_prompt(name: str) -> str:
+    """A prompt of the package, read once per process (it was read for every model call)."""
     return (PROMPTS / f"{name}.md").read_text(encoding="utf-8")
 
 

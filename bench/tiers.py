@@ -2,12 +2,13 @@
 
 Both desks are built the way a desk builds itself: the feeds are served over local HTTP and
 `run_once` collects, normalises and groups them (offline, rules editor, full text off). Then
-every story is judged again in memory, with the coverage the desk found and whether it is a
-secondary report (`repo.secondary_reports`), by two editors: *before* is the code and shipped
-policy of a git revision (`--baseline REV`, judged in a subprocess that imports that revision's
-`src/`), *ours* is this checkout with its shipped policy (or `--policy FILE`). Both see exactly
-the same stories. Gold-set F1 (`eval/selection.jsonl`, every scored case) is measured the same
-way in the same run.
+every story is judged again in memory, with the coverage the desk found, whether it is a
+secondary report (`repo.secondary_reports`) and, for a paper, the desk's earlier release of the
+model its title names (`runner/editor.py: earlier_releases`), by two editors: *before* is the
+code and shipped policy of a git revision (`--baseline REV`, judged in a subprocess that
+imports that revision's `src/`), *ours* is this checkout with its shipped policy (or `--policy
+FILE`). Both see exactly the same stories. Gold-set F1 (`eval/selection.jsonl`, every scored
+case) is measured the same way in the same run.
 
 The corpus desk is the AI-industry feeds in ../shared/corpus (Olshansk+rss-feeds and
 0xSMW+rss-feeds), each named by its feed's own title (as a catalog names a source: "Anthropic
@@ -52,9 +53,10 @@ from sqlalchemy import select
 from newsdesk.config import load_settings
 from newsdesk.domain import Item, Source, SourceTier
 from newsdesk.editor.calibrate import evaluate, load_gold, run_editor
-from newsdesk.editor.rules import SHORT_BODY, compute_signals, rules_judgement
-from newsdesk.policy import Policy, load_policy
+from newsdesk.editor.rules import SHORT_BODY, Release, compute_signals, rules_judgement
+from newsdesk.policy import Policy, is_follow_up, load_policy
 from newsdesk.runner.demo import DemoFeedServer
+from newsdesk.runner.editor import earlier_releases
 from newsdesk.runner.local import run_once
 from newsdesk.sources.catalog import DEMO_CATALOG, DEMO_FEEDS, load_catalog
 from newsdesk.store import repo
@@ -87,6 +89,7 @@ class Story:
     source: Source
     coverage: int
     secondary: bool
+    released: Release | None = None  # a paper's model released earlier (earlier_releases)
 
     @property
     def has_text(self) -> bool:
@@ -162,10 +165,13 @@ async def build_desk(work: Path, corpus: Path | None = None) -> list[Story]:
         secondary = repo.secondary_reports(conn, ids)
         sources = {r.id: repo.source_from_row(r) for r in conn.execute(select(t.sources))}
         rows = conn.execute(select(t.items).order_by(t.items.c.id)).all()
+        items = {r.id: repo.item_from_row(r) for r in rows}
+        released = earlier_releases(conn, items.items())
         stories = [
-            Story(repo.item_from_row(r), sources[r.source_id], coverage[r.id], r.id in secondary)
+            Story(items[r.id], sources[r.source_id], coverage[r.id], r.id in secondary,
+                  released.get(r.id))
             for r in rows
-        ]
+        ]  # fmt: skip
     db.close()
     return stories
 
@@ -173,7 +179,8 @@ async def build_desk(work: Path, corpus: Path | None = None) -> list[Story]:
 def judge_ours(stories: list[Story], policy: Policy) -> list[tuple[str, int]]:
     out = []
     for s in stories:
-        j = rules_judgement(s.item, s.source, policy, s.coverage, secondary=s.secondary)
+        j = rules_judgement(s.item, s.source, policy, s.coverage, secondary=s.secondary,
+                            released=s.released)  # fmt: skip
         out.append((j.tier.value, j.importance))
     return out
 
@@ -192,8 +199,8 @@ async def gold_ours(policy: Policy) -> tuple[float, tuple[str, int]]:
 
 # Judged in a subprocess that imports the baseline revision's src/: that revision's rules
 # editor, decide_tier and shipped policy, on the stories built here (pickled). A revision from
-# before secondary reports existed never sees the flag: its rules_judgement has no such
-# parameter, which is the point.
+# before secondary reports (or follow-up papers) existed never sees the flag: its
+# rules_judgement has no such parameter, which is the point.
 BASELINE_JUDGE = r"""
 import asyncio, inspect, json, pickle, sys
 from pathlib import Path
@@ -205,9 +212,13 @@ from newsdesk.policy import load_policy
 job = pickle.load(sys.stdin.buffer)
 policy = load_policy()
 knows_secondary = "secondary" in inspect.signature(rules_judgement).parameters
+knows_released = "released" in inspect.signature(rules_judgement).parameters
 
-def judge(item, source, coverage, secondary=False):
+def judge(item, source, coverage, secondary=False, released=None):
     extra = {"secondary": secondary} if knows_secondary else {}
+    if knows_released and released:
+        from newsdesk.editor.rules import Release
+        extra["released"] = Release(*released)
     j = rules_judgement(item, source, policy, coverage, **extra)
     return [j.tier.value, j.importance]
 
@@ -238,7 +249,16 @@ def judge_baseline(rev: str, desks: dict[str, list[Story]], work: Path) -> dict[
     src = work / "baseline" / "src"
     job = {
         "desks": {
-            name: [(s.item, s.source, s.coverage, s.secondary) for s in stories]
+            name: [
+                (
+                    s.item,
+                    s.source,
+                    s.coverage,
+                    s.secondary,
+                    (s.released.model, s.released.days) if s.released else None,
+                )
+                for s in stories
+            ]
             for name, stories in desks.items()
         },
         "gold": str(GOLD),
@@ -312,6 +332,8 @@ async def main() -> None:
                               ratio(a, b, tier))  # fmt: skip
         secondary = sum(s.secondary for s in stories)
         table.add_row(f"{name} secondary reports", "", str(secondary), "")
+        follow_ups = sum(bool(s.released and is_follow_up(ours, s.released.days)) for s in stories)
+        table.add_row(f"{name} follow-up papers", "", str(follow_ups), "")
         if name == "demo":
             table.add_row("o3-mini System Card (demo desk)", reference_on(stories, before),
                           reference_on(stories, after), "")  # fmt: skip

@@ -275,6 +275,16 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class EarlierStory:
+    """One of the desk's stories filed before another one (store/repo.py: earlier_stories): what
+    the editor reads of it to tell a follow-up paper (editor/rules.py: release_before)."""
+
+    title: str
+    lead: str  # the start of its body
+    filed_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class HKR:
     hook: bool
     knowledge: bool

@@ -182,6 +182,7 @@ def check_tiers(out: str) -> None:
                 assert_ratio(number(r[2]), after, before)
     # the demo feeds stand in for the corpus here: the lab's posts lead, media reports follow
     assert int(cells["demo secondary reports"][1]) > 0
+    assert int(cells["demo follow-up papers"][1]) > 0  # the papers on Qwen3, Gemini 2.5, R1
     before, after, ratio = cells["gold F1 (all scored cases)"]
     assert 0 < number(before) <= 1 and 0 < number(after) <= 1
     assert_ratio(number(ratio), number(after), number(before))

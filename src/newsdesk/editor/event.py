@@ -21,7 +21,7 @@ from newsdesk.domain import Item, Judgement, Source, Transcript
 from newsdesk.editor.comment import CommentResult, RelatedStory, model_commentary
 from newsdesk.editor.judge import JudgeResult, coverage_bonus, model_judgement
 from newsdesk.editor.providers import LLMProvider
-from newsdesk.editor.rules import rules_judgement
+from newsdesk.editor.rules import Release, rules_judgement
 from newsdesk.policy import Policy
 
 MAX_MEMBERS = 12  # the titles of the first dozen reports tell the model what the rest add
@@ -93,22 +93,29 @@ async def event_judgement(
     policy: Policy,
     coverage: int,
     transcript: Transcript | None = None,
+    released: Release | None = None,
 ) -> JudgeResult:
     """One judgement of the whole event (model editor); a lead that is an episode is read
-    with a sample of its `transcript`."""
+    with a sample of its `transcript`. `released`: the lead is a follow-up paper's candidate
+    (`rules.release_before`), and so is the event."""
     return await model_judgement(
         client, lead, source, policy, coverage,
         context=reports_block(members), context_evidence=_evidence(members, False),
-        transcript=transcript,
+        transcript=transcript, released=released,
     )  # fmt: skip
 
 
 def rules_event_judgement(
-    lead: Item, source: Source, policy: Policy, coverage: int, heard: str = ""
+    lead: Item,
+    source: Source,
+    policy: Policy,
+    coverage: int,
+    heard: str = "",
+    released: Release | None = None,
 ) -> Judgement:
     """Offline: the rules editor over the lead (and, a lead that is an episode, the passages
     its notes point to), with the event's coverage count."""
-    return rules_judgement(lead, source, policy, coverage, heard)
+    return rules_judgement(lead, source, policy, coverage, heard, released=released)
 
 
 async def event_commentary(

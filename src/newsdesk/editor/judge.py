@@ -25,10 +25,12 @@ from newsdesk.editor.providers import LLMProvider
 from newsdesk.editor.rules import (
     SECONDARY_NOTE,
     SUBSTANTIVE_KINDS,
+    Release,
     body_sentences,
     clip,
     compute_signals,
     extract_summary,
+    follow_up_note,
 )
 from newsdesk.editor.taxonomy import (
     CAPABILITIES,
@@ -37,7 +39,7 @@ from newsdesk.editor.taxonomy import (
     TOPICS,
     find_entities,
 )
-from newsdesk.policy import Policy, decide_tier, featured_line
+from newsdesk.policy import Policy, decide_tier, featured_line, is_follow_up
 from newsdesk.policy.adjust import adjusted, adjustments, bonus_parts
 
 PROMPTS = Path(__file__).with_name("prompts")
@@ -255,13 +257,17 @@ async def model_judgement(
     context_evidence: tuple[str, ...] = (),
     transcript: Transcript | None = None,
     secondary: bool = False,
+    released: Release | None = None,
 ) -> JudgeResult:
     """Judge one story, or with `context` (other reports, fenced) the event it leads; the
     guard then also accepts what `context_evidence` (those reports' titles and sources) says.
     An episode with a `transcript` is judged from its show notes and a bounded sample of it
     (`editor/episode.py`). A `secondary` report (another source leads its event) is never
-    featured on its own, so no line can decide its tier and it gets no second opinion."""
+    featured on its own, so no line can decide its tier and it gets no second opinion; nor does
+    a follow-up paper (`released`: the desk's earlier release of a model its title names,
+    `rules.release_before`; a follow-up under the policy's `follow_up_days`)."""
     coverage = max(1, coverage)
+    follow_up = released is not None and is_follow_up(policy, released.days)
     sample = sample_for(transcript, item.body_text, JUDGE_SAMPLE_CHARS)
     first = await client.call_json(
         "judge",
@@ -277,14 +283,18 @@ async def model_judgement(
     raw = adjusted(answer.importance + bonus, parts)
     hkr = _hkr(answer.hkr)
     tier, importance = decide_tier(
-        policy, raw, hkr, source.tier, answer.hard_exclusion, secondary=secondary
-    )
+        policy, raw, hkr, source.tier, answer.hard_exclusion, secondary=secondary,
+        follow_up=follow_up,
+    )  # fmt: skip
     if secondary:
         notes.append(SECONDARY_NOTE)
+    if follow_up and released is not None:
+        notes.append(follow_up_note(released))
     second = False
     if (
         tier is not Tier.EXCLUDED
         and not secondary
+        and not follow_up
         and near_line(policy, importance, source.tier, hkr)
     ):
         other = await client.call_json(

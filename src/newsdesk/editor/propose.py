@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from newsdesk.domain import Tier
 from newsdesk.editor.calibrate import Case
 from newsdesk.editor.providers import LLMProvider
-from newsdesk.editor.rules import Reading, read_story, verdict
+from newsdesk.editor.rules import Reading, Release, read_story, verdict
 from newsdesk.editor.taxonomy import CAPABILITIES, TOPICS
 from newsdesk.policy import Policy
 from newsdesk.policy.adjust import AXES, LIMIT, adjust_table, story_keys
@@ -93,11 +93,11 @@ class Proposal:
         return dataclasses.asdict(self)
 
 
-def stories_of(rows: Iterable[tuple[int, Any, Any, int, bool]]) -> list[Story]:
-    """(item_id, Item, Source, coverage, secondary) rows → stories read once."""
+def stories_of(rows: Iterable[tuple[int, Any, Any, int, bool, Release | None]]) -> list[Story]:
+    """(item_id, Item, Source, coverage, secondary, released) rows → stories read once."""
     return [
-        Story(i, item.title, read_story(item, source, cov, secondary=secondary))
-        for i, item, source, cov, secondary in rows
+        Story(i, item.title, read_story(item, source, cov, secondary=secondary, released=released))
+        for i, item, source, cov, secondary, released in rows
     ]
 
 
@@ -237,6 +237,8 @@ def _coordinates(
     for tier in numbers.get("featured_line", {}):
         around(("featured_line", tier), 6, 0, 100)
     around(("p1_min_importance",), 5, 0, 100)
+    if "follow_up_days" in numbers:  # 0 switches follow-up papers off
+        around(("follow_up_days",), 3, 0, 30)
     for key in numbers.get("bonus", {}):
         around(("bonus", key), 4, 0, 10)
     rules = numbers.get("rules", {})

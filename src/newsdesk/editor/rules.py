@@ -8,11 +8,28 @@ numbers stay in the policy file. It writes an extractive summary and no take or 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from newsdesk.domain import HKR, Item, Judgement, ScorePart, Source, SourceTier, Tags, Tier
-from newsdesk.editor.taxonomy import FRONTIER_LABS, find_entities, find_flagship_models, tag_text
-from newsdesk.policy import Policy, decide_tier
+from newsdesk.domain import (
+    HKR,
+    EarlierStory,
+    Item,
+    Judgement,
+    ScorePart,
+    Source,
+    SourceTier,
+    Tags,
+    Tier,
+)
+from newsdesk.editor.taxonomy import (
+    FRONTIER_LABS,
+    find_entities,
+    find_flagship_models,
+    find_model_names,
+    tag_text,
+)
+from newsdesk.policy import Policy, decide_tier, is_follow_up
 from newsdesk.policy.adjust import adjusted, adjustments, bonus_parts
 
 EDITOR_NAME = "rules"
@@ -221,6 +238,7 @@ class Signals:
     body_chars: int  # Latin-equivalent length: a CJK character counts as three
     big_money: bool = False  # a sum of a billion (十亿) or more is named
     secondary: bool = False  # its event is led by a higher-tier source's report (policy/rules)
+    released: Release | None = None  # a paper on a model the desk carried the release of
 
     @property
     def facts(self) -> int:
@@ -376,14 +394,29 @@ def body_sentences(item: Item) -> list[str]:
     return [s for s in split_sentences(item.body_text) if not INJECTION.search(s)]
 
 
+def story_kind(title: str, lead: str) -> str:
+    """The first kind found in the title, else in the lead (`_KINDS`' order); "" for none."""
+    return next((name for name, rx in _KINDS if rx.search(title)), "") or next(
+        (name for name, rx in _KINDS if rx.search(lead)), ""
+    )
+
+
 def compute_signals(
-    item: Item, source: Source, coverage: int = 1, heard: str = "", *, secondary: bool = False
+    item: Item,
+    source: Source,
+    coverage: int = 1,
+    heard: str = "",
+    *,
+    secondary: bool = False,
+    released: Release | None = None,
 ) -> Signals:
     """`heard`: an episode's transcript passages its show notes point to. They count for what
     the story names and the facts it carries (figures, benchmarks, mechanisms, versions); its
     kind, novelty, opinion, exclusions, length and summary stay the notes', because a
     conversation's "we launched", "I think" and sheer length are not what those signals mean.
-    `secondary`: another source leads the story's event (`repo.secondary_reports`)."""
+    `secondary`: another source leads the story's event (`repo.secondary_reports`).
+    `released`: the desk's earlier release of a model the story's title names, when the story
+    is a paper (`release_before`)."""
     sentences = body_sentences(item)
     body = " ".join(sentences)
     title = " ".join(item.title.split())
@@ -392,9 +425,7 @@ def compute_signals(
     text = f"{title}\n{body}\n{spoken}" if spoken else f"{title}\n{body}"
     entities = find_entities(text)
     subject = _subject(title, sentences, source)
-    kind = next((name for name, rx in _KINDS if rx.search(title)), "") or next(
-        (name for name, rx in _KINDS if rx.search(lead)), ""
-    )
+    kind = story_kind(title, lead)
     figures = _count_figures(text)
     partial = Signals(
         source_tier=SourceTier(source.tier),
@@ -418,6 +449,7 @@ def compute_signals(
         body_chars=len(body) + 2 * len(_CJK.findall(body)),
         big_money=bool(_BIG_MONEY.search(text)),
         secondary=secondary,
+        released=released if kind == "paper" else None,
     )
     reason = _exclusion(title, lead, f"{title}\n{body}", entities, partial.facts, partial.opinion)
     return replace(partial, exclusion=reason)
@@ -525,7 +557,13 @@ def _facts_phrase(s: Signals) -> str:
 
 
 def compose_why(
-    s: Signals, hkr: HKR, notes: list[str], importance: int, tier: Tier, limit: int
+    s: Signals,
+    hkr: HKR,
+    notes: list[str],
+    importance: int,
+    tier: Tier,
+    limit: int,
+    follow_up: bool = False,
 ) -> str:
     head = f"Rules editor: {s.source_tier.value} {TIER_LABEL[s.source_tier]}"
     tail = f"HKR {hkr.count}/3 → {importance}, {tier.value}."
@@ -534,6 +572,8 @@ def compose_why(
         middle.append(f"hard exclusion: {s.exclusion}")
     if s.secondary:  # says why a story scored above a line is not featured: keep it early
         middle.append(SECONDARY_NOTE)
+    if follow_up and s.released is not None:  # likewise: why a paper above a line is in `all`
+        middle.append(follow_up_note(s.released))
     if s.kind:
         middle.append(f"{s.kind} by {s.subject}" if s.subject else s.kind)
     elif s.subject:
@@ -570,12 +610,19 @@ class Verdict:
     importance: int
     notes: list[str]
     breakdown: tuple[ScorePart, ...]
+    follow_up: bool = False  # a follow-up paper under this policy (`is_follow_up`)
 
 
 def read_story(
-    item: Item, source: Source, coverage: int = 1, heard: str = "", *, secondary: bool = False
+    item: Item,
+    source: Source,
+    coverage: int = 1,
+    heard: str = "",
+    *,
+    secondary: bool = False,
+    released: Release | None = None,
 ) -> Reading:
-    signals = compute_signals(item, source, coverage, heard, secondary=secondary)
+    signals = compute_signals(item, source, coverage, heard, secondary=secondary, released=released)
     title = " ".join(item.title.split())
     spoken = " ".join(s for s in split_sentences(heard) if not INJECTION.search(s))
     tags = tag_text(title, " ".join([*body_sentences(item), spoken]).strip())
@@ -587,6 +634,7 @@ def verdict(reading: Reading, policy: Policy) -> Verdict:
     s = reading.signals
     raw, notes = score(s, policy)
     parts = adjustments(policy, reading.tags, reading.source_id)
+    follow_up = is_follow_up(policy, s.released.days if s.released else None)
     tier, importance = decide_tier(
         policy,
         adjusted(raw, parts),
@@ -594,8 +642,9 @@ def verdict(reading: Reading, policy: Policy) -> Verdict:
         s.source_tier,
         hard_excluded=bool(s.exclusion),
         secondary=s.secondary,
+        follow_up=follow_up,
     )
-    return Verdict(tier, importance, notes, bonus_parts(notes) + tuple(parts))
+    return Verdict(tier, importance, notes, bonus_parts(notes) + tuple(parts), follow_up)
 
 
 def rules_judgement(
@@ -606,16 +655,17 @@ def rules_judgement(
     heard: str = "",
     *,
     secondary: bool = False,
+    released: Release | None = None,
 ) -> Judgement:
     """Judge one item from text signals; deterministic, so a rerun gives the same judgement.
     An episode's `heard` passages (`editor/episode.py: pointed_text`) add to its facts and
-    names (see `compute_signals`)."""
-    reading = read_story(item, source, coverage, heard, secondary=secondary)
+    names (see `compute_signals`). `released`: see `release_before`."""
+    reading = read_story(item, source, coverage, heard, secondary=secondary, released=released)
     signals, hkr = reading.signals, reading.hkr
     found = verdict(reading, policy)
     tier, importance = found.tier, found.importance
     limit = int(policy.numbers.get("lengths", {}).get("why_max_chars", 280))
-    why = compose_why(signals, hkr, found.notes, importance, tier, limit)
+    why = compose_why(signals, hkr, found.notes, importance, tier, limit, found.follow_up)
 
     title = " ".join(item.title.split())
     sentences = body_sentences(item)
@@ -637,3 +687,63 @@ def rules_judgement(
         excluded_reason=excluded_reason,
         breakdown=found.breakdown,
     )
+
+
+# ---- follow-up papers -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """The desk's first release story naming a model a paper's title names."""
+
+    model: str  # as the paper's title spells it ("Gemini 2.5")
+    days: float  # how long before the paper the release story was filed
+
+
+def follow_up_note(release: Release) -> str:
+    """Why a follow-up paper is in `all`, as both editors' "why" says it."""
+    days = f"{release.days:.0f} days"
+    return f"follow-up paper: the desk carried {release.model}'s release {days} earlier"
+
+
+def _paper_models(item: Item) -> dict[str, str]:
+    """The models a paper's title names; empty when the story is not a paper."""
+    title = " ".join(item.title.split())
+    names = find_model_names(title)
+    if not names:  # most stories: no need to read the body
+        return {}
+    lead = " ".join(body_sentences(item))[:LEAD_CHARS]
+    return names if story_kind(title, lead) == "paper" else {}
+
+
+def follow_up_patterns(item: Item) -> tuple[str, ...]:
+    """SQL LIKE patterns (lower case) for the earlier stories a paper could follow up: each
+    names one of the models its title names, loosely ("%gemini%2.5%"); `release_before` checks
+    what they really name. Empty when the story is not a paper naming a model."""
+    return tuple(
+        "%" + "%".join(re.findall(r"[a-z]+|\d+(?:\.\d+)*", key)) + "%"
+        for key in _paper_models(item)
+    )
+
+
+def release_before(item: Item, earlier: Iterable[EarlierStory]) -> Release | None:
+    """The desk's first release story (kind "release") filed before this paper whose title
+    names a model the paper's title names; None when the story is not a paper or there is
+    none. A release story is never a follow-up: only a paper is. Whether it is one under a
+    policy (how many days before) is `policy.is_follow_up`."""
+    names = _paper_models(item)
+    if not names:
+        return None
+    found: Release | None = None
+    for story in earlier:
+        if story.filed_at >= item.filed_at:
+            continue
+        title = " ".join(story.title.split())
+        lead = " ".join(s for s in split_sentences(story.lead) if not INJECTION.search(s))
+        if story_kind(title, lead[:LEAD_CHARS]) != "release":
+            continue
+        shared = [key for key in find_model_names(title) if key in names]
+        days = (item.filed_at - story.filed_at).total_seconds() / 86400
+        if shared and (found is None or days > found.days):
+            found = Release(names[shared[0]], days)
+    return found

@@ -329,3 +329,40 @@ def tag_text(title: str, body: str) -> Tags:
         entities=_rank_entities(title, body),
         topics=_top(_score(_TOPIC_RES, title, body), TOPICS),
     )
+
+
+# Model names with a version, as a title writes them: a family word and its number ("Gemini
+# 2.5", "Qwen3", "Llama 4") or one token carrying a digit ("DeepSeek-R1", "o3-mini",
+# "gpt-oss-120b"). Used for follow-up papers (editor/rules.py: release_before).
+_MODEL_FAMILIES = (
+    "gpt|claude|gemini|gemma|llama|qwen|qwq|grok|kimi|deepseek|glm|sora|veo|genie|mistral|"
+    "opus|sonnet|haiku|phi|dinov|ernie|hunyuan|doubao|minimax|codex|imagen|mixtral|"
+    "magistral|devstral"
+)
+_FAMILY_SPACE = re.compile(rf"(?<![A-Za-z0-9])({_MODEL_FAMILIES})\s+(?=\d)", re.IGNORECASE)
+_MODEL_TOKEN = re.compile(r"(?<![A-Za-z0-9_.-])[A-Za-z][A-Za-z0-9]*(?:[-.][A-Za-z0-9]+)*")
+_NOT_MODELS = re.compile(r"(?:q[1-4]|h1|h2|covid-19|fy\d+|sb-?\d+|x\d+)", re.IGNORECASE)
+
+
+def find_model_names(text: str) -> dict[str, str]:
+    """Versioned model names in `text`: canonical form ("gemini2.5", "deepseek-r1") → the
+    spelling first met ("Gemini 2.5"). "Qwen-3" and "Qwen3", "GPT 5" and "GPT-5" are one name;
+    "Qwen3-Coder" is its own."""
+    found: dict[str, str] = {}
+    joined = _FAMILY_SPACE.sub(r"\1", text)  # "Gemini 2.5" read as one token
+    for match in _MODEL_TOKEN.finditer(joined):
+        word = match.group(0).rstrip(".")
+        if not any(ch.isdigit() for ch in word) or _NOT_MODELS.fullmatch(word):
+            continue
+        key = re.sub(r"^([a-z]+)-?(\d)", r"\1\2", word.lower())
+        if key not in found:
+            found[key] = _spelled(word, text)
+    return found
+
+
+def _spelled(word: str, text: str) -> str:
+    """`word` as the text writes it, with the space between family and version kept."""
+    m = re.match(rf"({_MODEL_FAMILIES})(\d.*)$", word, re.IGNORECASE)
+    if m and re.search(rf"{re.escape(m.group(1))}\s+{re.escape(m.group(2))}", text):
+        return f"{m.group(1)} {m.group(2)}"
+    return word

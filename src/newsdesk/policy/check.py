@@ -101,6 +101,9 @@ def check_policy(policy: Policy, vocabulary: Mapping[str, Set[str]] | None = Non
     margin = n.get("borderline_margin")
     if not isinstance(margin, int | float) or not 0 <= margin <= 20:
         problems.append("borderline_margin must be a number from 0 to 20")
+    follow_up = n.get("follow_up_days", 0)
+    if not _number(follow_up) or not 0 <= follow_up <= 365:
+        problems.append("follow_up_days must be a number of days from 0 (off) to 365")
     lines = _table(n, "featured_line", problems)
     for tier, value in lines.items():
         if tier not in SOURCE_TIERS:

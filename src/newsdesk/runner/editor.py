@@ -17,7 +17,7 @@ import random
 import socket
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -40,6 +40,7 @@ from newsdesk.editor.event import (
 )
 from newsdesk.editor.judge import coverage_bonus, model_judgement
 from newsdesk.editor.providers import BudgetExceeded, CallUsage, Limits, LLMProvider, Receipt, Spend
+from newsdesk.editor.rules import Release, follow_up_patterns, release_before
 from newsdesk.policy import Policy
 from newsdesk.store import editor as store
 from newsdesk.store import event_judgements as event_store
@@ -50,7 +51,29 @@ from newsdesk.store.event_judgements import EventTodo
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BudgetExceeded", "EventSubject", "StorySubject", "comment_one", "judge_one"]
+__all__ = [
+    "BudgetExceeded", "EventSubject", "StorySubject", "comment_one", "earlier_releases",
+    "judge_one",
+]  # fmt: skip
+
+
+def earlier_releases(conn: Connection, stories: Iterable[tuple[int, Item]]) -> dict[int, Release]:
+    """For the papers among `stories` whose title names a model: the desk's first release story
+    naming it, filed before the paper (`editor/rules.py: release_before`). Whether that makes
+    the paper a follow-up is the policy's call (`follow_up_days`): both editors take this as
+    data, like a secondary report's flag."""
+    items = dict(stories)
+    asks = {
+        item_id: (item.filed_at, patterns)
+        for item_id, item in items.items()
+        if (patterns := follow_up_patterns(item))
+    }
+    found = repo.earlier_stories(conn, asks) if asks else {}
+    return {
+        item_id: release
+        for item_id, earlier in found.items()
+        if (release := release_before(items[item_id], earlier)) is not None
+    }
 
 
 class StoreReceipts:
@@ -187,6 +210,7 @@ class StorySubject:
     transcript: Transcript | None = None  # an episode's: the editor reads a sample of it
     secondary: bool = False  # another source leads its event (repo.secondary_reports)
     seen: int | None = None  # its current judgement when its judging began (None: none)
+    released: Release | None = None  # a paper's model's earlier release (earlier_releases)
     counted = "judged"
     failed = "judge_failed"
     by_rules = "judged_by_rules"
@@ -199,12 +223,12 @@ class StorySubject:
     def rules(self, policy: Policy) -> Judgement:
         heard = pointed_text(self.transcript, self.item.body_text)
         return rules_judgement(self.item, self.source, policy, self.coverage, heard,
-                               secondary=self.secondary)  # fmt: skip
+                               secondary=self.secondary, released=self.released)  # fmt: skip
 
     async def model(self, client: LLMProvider, policy: Policy) -> Any:
         return await model_judgement(client, self.item, self.source, policy, self.coverage,
-                                     transcript=self.transcript,
-                                     secondary=self.secondary)  # fmt: skip
+                                     transcript=self.transcript, secondary=self.secondary,
+                                     released=self.released)  # fmt: skip
 
     def save_judgement(self, c: Connection, j: Judgement, receipt: int | None, now: Any) -> None:
         judgement_id = repo.save_judgement(c, self.id, j, now, self.coverage)
@@ -240,6 +264,7 @@ class EventSubject:
     todo: EventTodo
     policy: Policy  # the coverage bonus recorded with the judgement's basis comes from it
     transcript: Transcript | None = None  # the lead's, when the lead is an episode
+    released: Release | None = None  # the lead is a paper on a model released before
     counted = "events_judged"
     failed = "events_failed"
     by_rules = "events_by_rules"
@@ -267,11 +292,12 @@ class EventSubject:
     def rules(self, policy: Policy) -> Judgement:
         heard = pointed_text(self.transcript, self.item.body_text)
         return rules_event_judgement(self.item, self.source, policy, self.todo.sources_count,
-                                     heard)  # fmt: skip
+                                     heard, self.released)  # fmt: skip
 
     async def model(self, client: LLMProvider, policy: Policy) -> Any:
         return await event_judgement(client, self.item, self.source, self.members(), policy,
-                                     self.todo.sources_count, self.transcript)  # fmt: skip
+                                     self.todo.sources_count, self.transcript,
+                                     self.released)  # fmt: skip
 
     def save_judgement(self, c: Connection, j: Judgement, receipt: int | None, now: Any) -> None:
         todo = self.todo

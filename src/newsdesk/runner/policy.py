@@ -36,6 +36,7 @@ from newsdesk.editor.propose import (
 )
 from newsdesk.policy import Policy, load_policy
 from newsdesk.policy.loader import parse_policy
+from newsdesk.runner.editor import earlier_releases
 from newsdesk.store import policy as store
 from newsdesk.store import repo
 from newsdesk.store import schema as t
@@ -98,9 +99,11 @@ def desk_stories(db: Database, since: datetime, ids: list[int] | None = None) ->
         sources = {r.id: repo.source_from_row(r) for r in conn.execute(select(t.sources))}
         coverage = repo.coverage_counts(conn, [r.id for r in rows])
         secondary = repo.secondary_reports(conn, [r.id for r in rows])
+        items = {r.id: repo.item_from_row(r) for r in rows}
+        released = earlier_releases(conn, items.items())
     return stories_of(
-        (r.id, repo.item_from_row(r), sources[r.source_id], coverage.get(r.id, 1),
-         r.id in secondary)
+        (r.id, items[r.id], sources[r.source_id], coverage.get(r.id, 1), r.id in secondary,
+         released.get(r.id))
         for r in rows
     )  # fmt: skip
 
@@ -260,22 +263,30 @@ async def preview_with_model(
         sources = {r.id: repo.source_from_row(r) for r in conn.execute(select(t.sources))}
         coverage = repo.coverage_counts(conn, [r.id for r in rows])
         secondary = repo.secondary_reports(conn, [r.id for r in rows])
+        released = earlier_releases(conn, [(r.id, repo.item_from_row(r)) for r in rows])
         kinds: dict[int, set[str]] = {}
         for vote in store.votes(conn):
             kinds.setdefault(vote.item_id, set()).add(vote.kind)
     slots = asyncio.Semaphore(settings.llm_concurrency)
 
     async def judged(
-        item: Any, source: Any, policy: Policy, cover: int, secondary: bool = False
+        item: Any,
+        source: Any,
+        policy: Policy,
+        cover: int,
+        secondary: bool = False,
+        released: Any = None,
     ) -> tuple[Any, int]:
         async with slots:
-            result = await model_judgement(client, item, source, policy, cover, secondary=secondary)
+            result = await model_judgement(
+                client, item, source, policy, cover, secondary=secondary, released=released
+            )
         return result.judgement.tier, result.judgement.importance
 
     drafts = await asyncio.gather(
         *(
             judged(repo.item_from_row(r), sources[r.source_id], draft, coverage.get(r.id, 1),
-                   r.id in secondary)
+                   r.id in secondary, released.get(r.id))
             for r in rows
         )
     )  # fmt: skip

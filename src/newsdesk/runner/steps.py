@@ -38,6 +38,7 @@ from newsdesk.runner.editor import (
     StoreReceipts,
     StorySubject,
     comment_one,
+    earlier_releases,
     events_due,
     judge_one,
     judgement_from_row,
@@ -464,6 +465,8 @@ async def judge(ctx: StepContext, item_ids: list[Any]) -> StepResult:
         coverage |= part
     # another source leads their event: judged, never featured on their own (policy/rules.py)
     secondary = await ctx.read(lambda c: repo.secondary_reports(c, todo_ids))
+    # a paper on a model whose release the desk carried before: a follow-up under the policy
+    released = await ctx.read(lambda c: earlier_releases(c, [(i, item) for i, item, _ in todo]))
     in_events = await ctx.read(lambda c: event_store.multi_source_item_ids(c, todo_ids))
     heard = await _transcripts(ctx, [i for i, item, _ in todo if item.media is not None])
     ctx.progress.start("judge", len(todo))
@@ -473,7 +476,7 @@ async def judge(ctx: StepContext, item_ids: list[Any]) -> StepResult:
             if not ctx.paused:
                 subject = StorySubject(item_id, item, source, coverage.get(item_id, 1),
                                        heard.get(item_id), item_id in secondary,
-                                       seen.get(item_id))  # fmt: skip
+                                       seen.get(item_id), released.get(item_id))  # fmt: skip
                 try:
                     counts, judgement = await judge_one(ctx.db, client, policy, subject,
                                                         ctx.started)  # fmt: skip
@@ -507,12 +510,14 @@ async def judge_events(ctx: StepContext, event_ids: list[Any]) -> StepResult:
     todos = await ctx.load(lambda c, chunk: event_store.events_to_judge(c, len(chunk), chunk), ids)
     due = events_due(_in_order(todos, ids, lambda e: e.event_id), ctx.policy)
     heard = await _transcripts(ctx, [e.lead_id for e in due if e.lead.media is not None])
+    released = await ctx.read(lambda c: earlier_releases(c, [(e.lead_id, e.lead) for e in due]))
     ctx.progress.start("events", len(due))
 
     async def one(todo: Any) -> None:
         async with ctx.model_slots:
             if not ctx.paused:
-                subject = EventSubject(todo, ctx.policy, heard.get(todo.lead_id))
+                subject = EventSubject(todo, ctx.policy, heard.get(todo.lead_id),
+                                       released.get(todo.lead_id))  # fmt: skip
                 try:
                     counts, judgement = await judge_one(
                         ctx.db, client, ctx.policy, subject, ctx.started

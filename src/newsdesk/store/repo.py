@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from newsdesk.domain import (
     Commentary,
+    EarlierStory,
     Item,
     Judgement,
     Media,
@@ -461,6 +462,33 @@ def secondary_reports(conn: Connection, item_ids: list[int]) -> set[int]:
             )
         )
         out |= {int(row[0]) for row in conn.execute(query)}
+    return out
+
+
+def earlier_stories(
+    conn: Connection, asks: dict[int, tuple[datetime, tuple[str, ...]]], limit: int = 50
+) -> dict[int, list[EarlierStory]]:
+    """For each story id: the desk's other stories filed before its time whose title (lower
+    case) matches one of its LIKE patterns, oldest first. The editor asks this for a paper
+    about a model (`editor/rules.py: follow_up_patterns`) and decides from what it reads
+    whether one of them is that model's release (`release_before`)."""
+    c = t.items.c
+    out: dict[int, list[EarlierStory]] = {}
+    for item_id, (before, patterns) in asks.items():
+        if not patterns:
+            continue
+        query = (
+            select(c.title, func.substr(c.body_text, 1, 2000).label("lead"), c.filed_at)
+            .where(
+                c.filed_at < before,
+                c.id != item_id,
+                or_(*(func.lower(c.title).like(p) for p in patterns)),
+            )
+            .order_by(c.filed_at, c.id)
+            .limit(limit)
+        )
+        rows = conn.execute(query)
+        out[item_id] = [EarlierStory(r.title, r.lead or "", r.filed_at) for r in rows]
     return out
 
 

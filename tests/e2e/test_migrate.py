@@ -19,7 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from newsdesk.store.db import Database
-from newsdesk.store.migrate import alembic_config, current_revision, upgrade
+from newsdesk.store.migrate import alembic_config, current_revision, head_from_files, upgrade
 
 from .conftest import NEWSDESK, clean_env
 
@@ -162,3 +162,31 @@ def test_a_database_from_a_newer_newsdesk_says_so(tmp_path: Path) -> None:
     db.close()
     line = one_error_line(upgrade_cli(tmp_path, url))
     assert "schema revision 0099_x, which this newsdesk does not know" in line
+
+
+def test_the_quick_head_is_alembics_head(tmp_path: Path) -> None:
+    """Commands skip Alembic at head by reading the newest revision file; that must be the
+    head Alembic computes from the whole chain."""
+    db = Database(f"sqlite:///{tmp_path / 'head.db'}")
+    try:
+        assert (
+            head_from_files() == ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+        )
+    finally:
+        db.close()
+
+
+def test_a_command_at_head_does_not_load_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'at-head.db'}"
+    db = Database(url)
+    upgrade(db)
+    db.close()
+    probe = (
+        "import sys; from newsdesk.store.db import Database; "
+        "from newsdesk.store.migrate import upgrade; "
+        f"upgrade(Database({url!r})); print('alembic' in sys.modules)"
+    )
+    done = subprocess.run([NEWSDESK[0], "-c", probe], capture_output=True, text=True,
+                          env=clean_env(tmp_path), timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from alembic.script import ScriptDirectory
-from alembic.util.exc import CommandError
 from rich.markup import escape
 
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
@@ -131,6 +129,9 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def _known_revision(db: Database, file: Path, revision: str | None) -> None:
+    from alembic.script import ScriptDirectory  # only here: Alembic is slow to import
+    from alembic.util.exc import CommandError
+
     try:
         ScriptDirectory.from_config(alembic_config(db)).get_revision(revision)
     except CommandError:

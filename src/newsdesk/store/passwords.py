@@ -14,12 +14,19 @@ fresh hash.
 
 from __future__ import annotations
 
+import functools
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MAX_PASSWORD = 1024  # characters: a longer one is refused, so a 1 MB "password" costs nothing
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-_NOBODY = _hasher.hash("no account has this password")
+
+
+@functools.cache
+def _nobody() -> str:
+    # made on first use, not at import: one hash is ~40 ms of CPU for every process
+    return _hasher.hash("no account has this password")
 
 
 def hash_password(password: str) -> str:
@@ -43,4 +50,4 @@ def needs_rehash(stored: str) -> bool:
 def burn(password: str) -> None:
     """Spend one check's time on a name that has no account, so the answer's timing does not
     tell which names exist."""
-    verify_password(password[:MAX_PASSWORD], _NOBODY)
+    verify_password(password[:MAX_PASSWORD], _nobody())

@@ -94,7 +94,7 @@ def main() -> None:
     from newsdesk.normalize.text import detect_language
     from newsdesk.runner import cpu
 
-    cpu._start_worker()  # what every worker process does first
+    cpu.warm_up()  # what every worker process has done first
     sources = [Source(id=f"f{i}", name="bench", url=f"https://feeds.example/{i}.xml")
                for i in range(len(bodies))]  # fmt: skip
     now, rules = datetime.now(UTC), FreshnessRules()

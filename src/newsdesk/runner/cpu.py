@@ -92,9 +92,10 @@ def parse_and_normalize(
     return normalize_only(entries, source, now, rules, first_import, digest)
 
 
-def _start_worker() -> None:
+def warm_up() -> None:
+    """Load what parsing needs before the first body arrives: the language model loads
+    lazily (~0.2 s). Called in the forkserver (`cpu_warm`), so workers are forked warm."""
     cache_base_uris()
-    # the language model loads lazily (~0.2 s); load it while the first bodies download
     detect_language("warming up the language model")
 
 
@@ -119,8 +120,8 @@ class CpuPool:
 
     def _start(self) -> Executor:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["newsdesk.runner.cpu"])
-        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker)
+        context.set_forkserver_preload(["newsdesk.runner.cpu_warm"])
+        return ProcessPoolExecutor(self.workers, mp_context=context, initializer=warm_up)
 
     async def __aenter__(self) -> CpuPool:
         self._executor = self._start()

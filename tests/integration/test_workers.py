@@ -7,6 +7,7 @@ answer is paid twice; a source locked by one worker is not fetched by the other.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -35,6 +36,7 @@ from newsdesk.store import repo
 from newsdesk.store import schema as t
 from newsdesk.store.db import Database
 from newsdesk.store.migrate import upgrade
+from processes import left_behind, wait_for_pool
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="NEWSDESK_TEST_DATABASE_URL is not set")
 POLICY = Path(__file__).parents[2] / "src" / "newsdesk" / "policy" / "editorial.md"
@@ -364,6 +366,23 @@ def test_a_worker_killed_while_collecting_leaves_the_source_to_another(
         assert status["queues"]["collect"]["doing"] == 0 and status["stalled"] == 0
     finally:
         db.close()
+
+
+def test_a_worker_killed_alone_leaves_no_process_behind(pg_url, feeds, tmp_path) -> None:
+    """SIGKILL of the worker's pid only (the OOM killer, `kill -9 PID`): its CPU pool's
+    forkserver, workers and resource tracker end with it instead of living on as orphans."""
+    catalog, policy = feeds
+    env = environment(pg_url, catalog, policy)
+    newsdesk(env, "db", "upgrade")
+    worker = start_worker(env, tmp_path / "alone.log")
+    try:
+        pool = wait_for_pool(worker.pid, 150)  # its first tick is collecting
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait()
+        assert left_behind(pool, 15) == []
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # whatever outlived it, not to leak
+            kill(worker)
 
 
 def test_a_failing_task_is_retried_with_backoff_then_recorded(pg_url, feeds, tmp_path) -> None:

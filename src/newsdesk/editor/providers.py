@@ -534,10 +534,14 @@ class LLMProvider:
             answered = self._answered(receipt)
             if answered is not None:  # another task or process answered it meanwhile
                 return answered
+            # The editors' budgets are read before the lock: every call of the process waits
+            # for the lock, and none needs to wait there for a read that takes no part in
+            # the check-and-reserve it guards.
+            set_in_admin = await self.book.limits(route.service)
             # Check and reserve under one lock, so concurrent calls cannot overshoot a budget.
             async with self._budget_locks.setdefault(route.service, asyncio.Lock()):
                 try:
-                    await self._check_budget(route.service, receipt.id)
+                    await self._check_budget(route.service, set_in_admin, receipt.id)
                 except BudgetExceeded as exc:
                     await self.book.fail(receipt.id, "failed", str(exc))
                     raise
@@ -632,7 +636,9 @@ class LLMProvider:
                 pass  # an HTTP date: fall back to our own backoff
         return min(0.5 * 2**attempt, 30.0) * (0.5 + self._rng.random() / 2)
 
-    async def _check_budget(self, service: str, receipt_id: int | None = None) -> None:
+    async def _check_budget(
+        self, service: str, set_in_admin: dict[str, Limits], receipt_id: int | None = None
+    ) -> None:
         s = self.settings
         now = datetime.now(UTC)
         limits = {
@@ -643,7 +649,7 @@ class LLMProvider:
         }  # fmt: skip
         # An editor's budget in the admin pages replaces the settings for its window: the
         # person watching the bill has the last word, without a restart.
-        limits |= await self.book.limits(service)
+        limits |= set_in_admin
         for name, span in BUDGET_WINDOWS.items():
             calls, tokens, cost = (getattr(limits[name], f) for f in ("calls", "tokens", "cost"))
             if not (calls or tokens or cost):

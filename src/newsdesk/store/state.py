@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from typing import Any
 
@@ -47,11 +48,26 @@ RETURNING key
 """)
 
 
+# One slot drawn at random, taken if free: with a wide limit most are, and this is one index
+# probe where `_TAKE_SLOT` looks at every slot (256 by the bench's limit) for every call.
+_TRY_SLOT = text("""
+INSERT INTO desk_state (key, value, updated_at) VALUES (:key, :holder, :until)
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at
+    WHERE desk_state.updated_at < now()
+RETURNING key
+""")
+
+
 def take_slot(
     conn: Connection, service: str, limit: int, holder: str, until: datetime
 ) -> str | None:
     """One free slot of `service` (of `limit`) leased to `holder`, or None when all are taken."""
     params = {"service": service, "limit": limit, "holder": holder, "until": until}
+    drawn = f"llm-slot:{service}:{random.randrange(limit)}" if limit > 0 else None
+    if drawn is not None:
+        key = conn.execute(_TRY_SLOT, {"key": drawn, "holder": holder, "until": until}).scalar()
+        if key is not None:
+            return str(key)
     return conn.execute(_TAKE_SLOT, params).scalar()
 
 

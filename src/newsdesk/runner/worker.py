@@ -237,6 +237,7 @@ async def sweep(context: JobContext, timestamp: int) -> int:
     ctx = await _context(context)
     queued = 0
     ungrouped: set[Any] = set()
+    waiting = await _in_jobs(context.app)
     for step in STEPS:
         if step in ("collect", "outputs"):
             continue
@@ -245,6 +246,9 @@ async def sweep(context: JobContext, timestamp: int) -> int:
             ungrouped = set(ids)
             queued += await defer(context.app, step, ids) if ids else 0  # the one group job
             continue
+        # ids a waiting or running job holds are not lost: that job takes them (a killed
+        # worker's job is retried by `retry_stalled`)
+        ids = [i for i in ids if i not in waiting.get(step, ())]
         if step == "judge":  # a story is judged after grouping, with its coverage
             ids = [i for i in ids if i not in ungrouped]
         for n in range(0, len(ids), BATCH):
@@ -253,6 +257,21 @@ async def sweep(context: JobContext, timestamp: int) -> int:
                                   queueing_lock=f"sweep:{step}:{n // BATCH}")  # fmt: skip
     queued += await defer(context.app, "outputs", [])
     return queued
+
+
+# The ids of the step jobs waiting or running. A backlog (embedding behind collecting, say)
+# once got every waiting id deferred again by each sweep: up to twice the work for a step.
+_IN_JOBS = (
+    "SELECT args->>'step' AS step, args->'ids' AS ids FROM procrastinate_jobs "
+    "WHERE task_name = 'newsdesk:step' AND status IN ('todo', 'doing')"
+)
+
+
+async def _in_jobs(app: procrastinate.App) -> dict[str, set[Any]]:
+    held: dict[str, set[Any]] = {}
+    for row in await app.connector.execute_query_all_async(query=_IN_JOBS):
+        held.setdefault(row["step"], set()).update(row["ids"] or ())
+    return held
 
 
 async def retry_stalled(context: JobContext, timestamp: int) -> int:

@@ -184,11 +184,16 @@ class Neighbour:
     vector: bytes
 
 
+REPOST_DAYS = 7  # a re-post repeats a story of its source filed this many days before it
+REPOST_CANDIDATES = 200
+
+
 def reposts_to_check(
     conn: Connection, model: str, ids: list[int]
 ) -> list[tuple[Any, list[Neighbour]]]:
     """For each of `ids` not yet in an event: its row and the same source's other stories
-    filed before it within 7 days that have a vector of `model` (re-post candidates)."""
+    filed before it within 7 days that have a vector of `model` (re-post candidates, the
+    latest 200). One query per source and week of stories, not one per story."""
     if not ids:
         return []
     c, v, m = t.items.c, t.item_vectors.c, t.event_members.c
@@ -199,19 +204,43 @@ def reposts_to_check(
         .where(c.id.in_(ids), m.item_id.is_(None))
         .order_by(c.filed_at, c.id)
     ).all()
-    out = []
-    for row in rows:
-        near = conn.execute(
-            select(c.id, c.title, c.filed_at, v.vector)
-            .join(t.item_vectors, and_(v.item_id == c.id, v.model == model))
-            .where(
-                c.source_id == row.source_id,
-                c.id != row.id,
-                c.filed_at >= row.filed_at - timedelta(days=7),
-                or_(c.filed_at < row.filed_at, and_(c.filed_at == row.filed_at, c.id < row.id)),
+    window = timedelta(days=REPOST_DAYS)
+    found: dict[int, list[Neighbour]] = {}
+    for group in _source_weeks(rows, window):
+        first, last = group[0], group[-1]  # in filing order
+        near = [
+            Neighbour(*r)
+            for r in conn.execute(
+                select(c.id, c.title, c.filed_at, v.vector)
+                .join(t.item_vectors, and_(v.item_id == c.id, v.model == model))
+                .where(
+                    c.source_id == first.source_id,
+                    c.filed_at >= first.filed_at - window,
+                    c.filed_at <= last.filed_at,
+                )
+                .order_by(c.filed_at.desc(), c.id.desc())
             )
-            .order_by(c.filed_at.desc())
-            .limit(200)
-        )
-        out.append((row, [Neighbour(*r) for r in near]))
-    return out
+        ]
+        for row in group:
+            earliest = row.filed_at - window
+            found[row.id] = [
+                n for n in near
+                if n.item_id != row.id and n.filed_at >= earliest
+                and (n.filed_at < row.filed_at or (n.filed_at == row.filed_at
+                                                   and n.item_id < row.id))
+            ][:REPOST_CANDIDATES]  # fmt: skip
+    return [(row, found[row.id]) for row in rows]
+
+
+def _source_weeks(rows: list[Any], window: timedelta) -> list[list[Any]]:
+    """The rows (in filing order) by source, cut where a group would span more than `window`,
+    so one query's candidates stay within two windows of one source."""
+    groups: list[list[Any]] = []
+    open_groups: dict[Any, list[Any]] = {}
+    for row in rows:
+        group = open_groups.get(row.source_id)
+        if group is None or row.filed_at - group[0].filed_at > window:
+            group = open_groups[row.source_id] = []
+            groups.append(group)
+        group.append(row)
+    return groups

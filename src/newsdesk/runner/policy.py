@@ -56,7 +56,13 @@ def file_policy(settings: Settings) -> tuple[Policy, str]:
 
 
 def active_policy(db: Database, settings: Settings) -> Policy:
-    """The desk's policy: the active version in the database (the file seeds version 1)."""
+    """The desk's policy: the active version in the database (the file seeds version 1).
+    Workers ask for every task: a version parsed before is known by its key, and only the
+    key is read (not the text, the proposal and the preview)."""
+    with db.read() as conn:
+        key = store.active_key(conn)
+    if key is not None and key in _ACTIVE:
+        return _ACTIVE[key]
     with db.read() as conn:
         row = store.active_version(conn)
     if row is None:
@@ -65,7 +71,15 @@ def active_policy(db: Database, settings: Settings) -> Policy:
         version = db.write_sync(lambda c: store.seed(c, policy.version, text, now))
         with db.read() as conn:
             row = store.find_version(conn, version)
-    return _parsed(row)
+    policy = _parsed(row)
+    if len(_ACTIVE) > 8:
+        _ACTIVE.clear()
+    _ACTIVE[(row.version, row.number)] = policy
+    return policy
+
+
+# (version hash, number) -> its parsed policy; a version's text never changes
+_ACTIVE: dict[tuple[str, int | None], Policy] = {}
 
 
 def _parsed(row: Any) -> Policy:

@@ -78,6 +78,13 @@ def active_version(conn: Connection) -> Any:
     return conn.execute(select(t.policy_versions).where(p.active.is_(True))).first()
 
 
+def active_key(conn: Connection) -> tuple[str, int | None] | None:
+    """(version hash, number) of the active version, or None."""
+    p = t.policy_versions.c
+    row = conn.execute(select(p.version, p.number).where(p.active.is_(True))).first()
+    return None if row is None else (row.version, row.number)
+
+
 def find_version(conn: Connection, ref: str) -> Any:
     """A version by its number ("3"), its hash, or a unique prefix of the hash (4+ chars)."""
     p = t.policy_versions.c

@@ -280,8 +280,7 @@ class StorySubject:
                                      released=self.released)  # fmt: skip
 
     def save_judgement(self, c: Connection, j: Judgement, receipt: int | None, now: Any) -> None:
-        judgement_id = repo.save_judgement(c, self.id, j, now, self.coverage)
-        store.set_judgement_receipt(c, judgement_id, receipt)
+        repo.save_judgement(c, self.id, j, now, self.coverage, receipt_id=receipt)
 
     def mark_error(self, c: Connection, message: str) -> None:
         repo.mark_judge_error(c, self.id, message)

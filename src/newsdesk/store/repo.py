@@ -591,12 +591,14 @@ def save_judgement(
     judgement: Judgement,
     now: datetime,
     coverage: int | None = None,
+    receipt_id: int | None = None,
 ) -> int:
     """Append a judgement and make it the item's current one. `coverage`: the sources count it
-    was judged with."""
+    was judged with; `receipt_id`: the model call's answer it came from."""
+    values = judgement_values(judgement) | ({"receipt_id": receipt_id} if receipt_id else {})
     judgement_id = conn.execute(
         insert(t.judgements)
-        .values(item_id=item_id, created_at=now, coverage=coverage, **judgement_values(judgement))
+        .values(item_id=item_id, created_at=now, coverage=coverage, **values)
         .returning(t.judgements.c.id)
     ).scalar_one()
     filed_at = conn.execute(

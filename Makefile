@@ -49,10 +49,14 @@ lint: install
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 
-# Both cores (pytest-xdist; a module marked xdist_group stays on one worker), then the 15
-# slowest steps, so a test that grows slow is seen.
+# One pytest-xdist worker more than there are cores (a module marked xdist_group stays on one
+# worker): many tests wait on a subprocess, a server or PostgreSQL for part of their time, and
+# with a worker per core the cores sat idle then (a fresh clone's `.ci/run` on 2 cores: pytest
+# 1,232-1,315 s with 2 workers, 1,063 s with 3 together with this round's CPU cuts, under other
+# load). Then the 15 slowest steps, so a test that grows slow is seen.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 test: install browser reader-apps lint
-	$(BIN)/pytest -n auto --dist loadgroup --durations=15
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 clean:
 	rm -rf $(VENV) data test-artifacts .pytest_cache .ruff_cache

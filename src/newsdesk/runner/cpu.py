@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import select
-import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +24,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from newsdesk.domain import Entry, Item, Source
+from newsdesk.lifeline import exit_with
 from newsdesk.normalize.stage import FreshnessRules, normalize_batch
 from newsdesk.normalize.text import detect_language
 from newsdesk.sources import presets
@@ -102,37 +101,8 @@ def warm_up() -> None:
 
 
 def _start_worker(runner: int) -> None:
-    _exit_with(runner)
+    exit_with(runner)  # a runner killed outright takes its pool with it (lifeline.py)
     warm_up()  # at no cost when the forkserver was warmed
-
-
-def _exit_with(runner: int) -> None:
-    """End this worker as soon as the process that made the pool ends, however it ends.
-
-    A runner killed outright (SIGKILL, the OOM killer) shuts nothing down, and nothing else
-    would: each worker holds the write ends of its own job queue and of the forkserver's
-    "alive" pipe, so neither it nor the forkserver ever reads an end of file, and they (and
-    the resource tracker) lived on as orphans for good. The worker watches the runner itself,
-    not its parent (the forkserver, which PR_SET_PDEATHSIG would watch): once the workers are
-    gone the forkserver reads the end of its alive pipe and exits, and the tracker after it.
-
-    A pidfd becomes readable when the process ends, even before it is reaped, so a thread
-    blocked on it costs nothing until then and sees no recycled pid. Without pidfds (not
-    Linux, or a kernel before 5.3) this is a no-op, and a killed runner's pool lives on as
-    before: polling for the runner instead would wake every worker for its whole life.
-    """
-    try:
-        pidfd = os.pidfd_open(runner)
-    except ProcessLookupError:  # the runner died before this worker started
-        os._exit(1)
-    except (AttributeError, OSError):
-        return
-
-    def wait() -> None:
-        select.select([pidfd], [], [])
-        os._exit(1)
-
-    threading.Thread(target=wait, name="exit-with-runner", daemon=True).start()
 
 
 # Fetched sources that may wait for a worker, per worker: enough that a burst of answers

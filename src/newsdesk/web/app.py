@@ -7,6 +7,7 @@ stories only through `newsdesk.publish`.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.templating import Jinja2Templates
 
 from newsdesk import __version__
 from newsdesk.config import DEMO_AS_OF, Settings, load_settings
+from newsdesk.lifeline import exit_with
 from newsdesk.store.db import Database, StorageFailure
 from newsdesk.web import (
     access,
@@ -98,6 +100,8 @@ def demo_label(settings: Settings) -> str:
 
 def create_app_from_env() -> FastAPI:
     """The app of one server process of `newsdesk web --workers N`: settings and a connection
-    pool of its own, from the environment (the parent process ran the migrations)."""
+    pool of its own, from the environment (the parent process ran the migrations). It ends
+    with its supervisor: a `newsdesk web` killed outright left its servers answering."""
+    exit_with(os.getppid())
     settings = load_settings()
     return create_app(settings, Database(settings.effective_database_url))

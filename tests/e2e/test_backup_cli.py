@@ -51,6 +51,20 @@ def demo_desk(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One demo desk made by the real command for the module's SQLite tests (a pass is
+    ~4 s of CPU); each test gets a copy of its data directory."""
+    where = tmp_path_factory.mktemp("demo-desk")
+    demo_desk(where)
+    return where / "data"
+
+
+def demo_copy(tmp_path: Path, demo_data: Path) -> dict[str, str]:
+    shutil.copytree(demo_data, tmp_path / "data")
+    return clean_env(tmp_path)
+
+
 def pairs(path: Path) -> tuple[int, list[str]]:
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -59,8 +73,8 @@ def pairs(path: Path) -> tuple[int, list[str]]:
     return len(keys) // 2, sorted(halves)
 
 
-def test_backup_while_another_process_writes(tmp_path: Path) -> None:
-    env = demo_desk(tmp_path)
+def test_backup_while_another_process_writes(tmp_path: Path, demo_data: Path) -> None:
+    env = demo_copy(tmp_path, demo_data)
     url = f"sqlite:///{tmp_path / 'data' / 'newsdesk.db'}"
     stop = tmp_path / "stop"
     writer = subprocess.Popen(
@@ -93,8 +107,8 @@ def test_backup_while_another_process_writes(tmp_path: Path) -> None:
     assert listed.returncode == 0 and "openai-blog" in listed.stdout
 
 
-def test_backup_refuses_to_overwrite(tmp_path: Path) -> None:
-    env = demo_desk(tmp_path)
+def test_backup_refuses_to_overwrite(tmp_path: Path, demo_data: Path) -> None:
+    env = demo_copy(tmp_path, demo_data)
     existing = tmp_path / "keep.db"
     existing.write_text("precious")
     result = newsdesk(["db", "backup", str(existing)], env, tmp_path)
@@ -115,8 +129,10 @@ def stories(env: dict[str, str], tmp_path: Path) -> int:
     return sum(json.loads(line)["items_total"] for line in listed.stdout.splitlines())
 
 
-def test_restore_refuses_then_restores_and_migrates(tmp_path: Path, web_server) -> None:
-    env = demo_desk(tmp_path)
+def test_restore_refuses_then_restores_and_migrates(
+    tmp_path: Path, web_server, demo_data: Path
+) -> None:
+    env = demo_copy(tmp_path, demo_data)
     live = tmp_path / "data" / "newsdesk.db"
     before = stories(env, tmp_path)
 
@@ -156,8 +172,8 @@ def test_restore_refuses_then_restores_and_migrates(tmp_path: Path, web_server) 
     assert stories(env, tmp_path) == before  # the same demo feeds, read by the first release
 
 
-def test_restore_into_a_fresh_place(tmp_path: Path) -> None:
-    env = demo_desk(tmp_path)
+def test_restore_into_a_fresh_place(tmp_path: Path, demo_data: Path) -> None:
+    env = demo_copy(tmp_path, demo_data)
     backup = tmp_path / "b.db"
     assert newsdesk(["db", "backup", str(backup)], env, tmp_path).returncode == 0
     elsewhere = clean_env(tmp_path, NEWSDESK_DATA_DIR=str(tmp_path / "new-home"))
@@ -189,10 +205,10 @@ def test_postgres_backup_and_restore(database_url: str, tmp_path: Path) -> None:
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
-def test_backup_waits_for_nobody(tmp_path: Path) -> None:
+def test_backup_waits_for_nobody(tmp_path: Path, demo_data: Path) -> None:
     """A backup of a desk whose file another process holds a write transaction on still
     completes: WAL lets the copy read while the writer writes."""
-    env = demo_desk(tmp_path)
+    env = demo_copy(tmp_path, demo_data)
     live = tmp_path / "data" / "newsdesk.db"
     holder = sqlite3.connect(live, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")

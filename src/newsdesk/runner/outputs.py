@@ -98,7 +98,9 @@ async def after_pass(
         else:
             made = await scheduled_reports(db, settings, reports_at, model, through_today=True)
         targets = targets_for(settings)
-        briefs = [r["period"] for r in made if r["kind"] == "daily"]
+        # a provisional brief is sent once it is final (the outbox sends each period once)
+        briefs = [r["period"] for r in made
+                  if r["kind"] == "daily" and not r["data"].get("provisional")]  # fmt: skip
         if targets:
             await enqueue_new(db, targets, now, briefs)
             await dispatch(db, settings, targets)

@@ -66,14 +66,17 @@ async def build_daily(
     """Compose, store and return the daily brief of a day (replacing a stored one)."""
     start, end = day_window(day, settings.timezone)
 
-    def load(conn: Any) -> tuple[Any, Any]:
+    def load(conn: Any) -> tuple[Any, Any, int]:
         since = (day - timedelta(days=7)).isoformat()
         return (outputs.brief_candidates(conn, start, end),
-                outputs.briefed_since(conn, since, day.isoformat()))  # fmt: skip
+                outputs.briefed_since(conn, since, day.isoformat()),
+                outputs.awaiting_judgement(conn, start, end))  # fmt: skip
 
-    rows, earlier = await db.read_async(load)
-    brief = compose_daily(day, [_candidate(r) for r in rows], _earlier(earlier))
-    return await _store(db, settings, "daily", day.isoformat(), brief.data(), keep_empty)
+    rows, earlier, awaiting = await db.read_async(load)
+    data = compose_daily(day, [_candidate(r) for r in rows], _earlier(earlier)).data()
+    if awaiting:
+        data["provisional"] = True
+    return await _store(db, settings, "daily", day.isoformat(), data, keep_empty)
 
 
 async def build_period(
@@ -97,13 +100,15 @@ async def build_period(
     current = start
     while current <= min(end, today):
         data = stored.get(current.isoformat())
-        if data is None:
+        if data is None or data.get("provisional"):
             # A by-product daily is stored only when it has entries: quiet days leave no trace.
             data = (await build_daily(db, settings, current, keep_empty=False))["data"]
         dailies.append(data)
         current += timedelta(days=1)
     data = compile_period(kind, start, end, dailies)
-    if model is not None:
+    if any(d.get("provisional") for d in dailies):
+        data["provisional"] = True  # rebuilt when its stories are judged; no overview paid yet
+    elif model is not None:
         data = await write_overview(data, model.write, model.check)
     return await _store(db, settings, kind, start.isoformat(), data, keep_empty)
 
@@ -160,7 +165,10 @@ async def scheduled_reports(
         found = await db.read_async(
             lambda c, k=kind, p=period: outputs.get_report(c, k, p.isoformat())
         )
-        exists = found is not None
+        # A provisional report was made while some of its stories waited for the editor's
+        # verdict (a pass killed mid-judging, a call held or failed): made again until none do,
+        # so a resumed desk ends with the reports an uninterrupted one has.
+        exists = found is not None and not found["data"].get("provisional")
         if not exists:
             # The schedule stores no empty report: a quiet day (or a new desk) leaves no trace.
             report = await build_report(db, settings, kind, day, keep_empty=False, model=model)

@@ -9,7 +9,7 @@ import html
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from newsdesk.domain import clock
 from newsdesk.store import schema as t
@@ -37,6 +37,15 @@ def brief_candidates(conn: Connection, start: datetime, end: datetime) -> list[d
         .order_by(i.filed_at, i.id)
     ).all()  # fmt: skip
     return [r._asdict() for r in rows]
+
+
+def awaiting_judgement(conn: Connection, start: datetime, end: datetime) -> int:
+    """Stories filed in [start, end) that the editor still owes a verdict: none yet, or the
+    rules' in the model's place (a held or failed call) that the model's will replace."""
+    i = t.items.c
+    due = or_(i.judgement_id.is_(None), i.judge_error.is_not(None))
+    query = select(func.count()).where(i.filed_at >= start, i.filed_at < end, due)
+    return int(conn.execute(query).scalar_one())
 
 
 def briefed_since(conn: Connection, first_period: str, before_period: str) -> list[dict[str, Any]]:

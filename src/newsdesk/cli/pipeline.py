@@ -260,6 +260,9 @@ def _serve_processes(settings: Settings, workers: int) -> None:
 
     import uvicorn
 
+    from newsdesk.web.app import SUPERVISOR_ENV
+
+    os.environ[SUPERVISOR_ENV] = str(os.getpid())  # its server processes end with it
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="newsdesk-metrics-")
     # Server processes are spawned; spawn re-runs the parent's main script in each child, and

@@ -98,10 +98,16 @@ def demo_label(settings: Settings) -> str:
     return f"{local:%a %d %b %Y, %H:%M} {local.tzname()}"
 
 
+SUPERVISOR_ENV = "NEWSDESK_WEB_SUPERVISOR_PID"  # set by `newsdesk web --workers N`
+
+
 def create_app_from_env() -> FastAPI:
     """The app of one server process of `newsdesk web --workers N`: settings and a connection
     pool of its own, from the environment (the parent process ran the migrations). It ends
-    with its supervisor: a `newsdesk web` killed outright left its servers answering."""
-    exit_with(os.getppid())
+    with its supervisor: a `newsdesk web` killed outright left its servers answering. The
+    supervisor names itself (SUPERVISOR_ENV): a process that starts after it died would see
+    init as its parent and watch that."""
+    supervisor = os.environ.get(SUPERVISOR_ENV)
+    exit_with(int(supervisor) if supervisor else os.getppid())
     settings = load_settings()
     return create_app(settings, Database(settings.effective_database_url))

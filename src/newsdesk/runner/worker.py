@@ -246,8 +246,9 @@ async def sweep(context: JobContext, timestamp: int) -> int:
             ungrouped = set(ids)
             queued += await defer(context.app, step, ids) if ids else 0  # the one group job
             continue
-        # ids a waiting or running job holds are not lost: that job takes them (a killed
-        # worker's job is retried by `retry_stalled`)
+        # ids a waiting job holds are not lost: that job takes them and reads them when it
+        # runs. A running job's ids are deferred again: it may have read a story before its
+        # coverage changed (a report grouped meanwhile), and its judgement would stay stale
         ids = [i for i in ids if i not in waiting.get(step, ())]
         if step == "judge":  # a story is judged after grouping, with its coverage
             ids = [i for i in ids if i not in ungrouped]
@@ -259,11 +260,11 @@ async def sweep(context: JobContext, timestamp: int) -> int:
     return queued
 
 
-# The ids of the step jobs waiting or running. A backlog (embedding behind collecting, say)
+# The ids of the step jobs waiting to run. A backlog (embedding behind collecting, say)
 # once got every waiting id deferred again by each sweep: up to twice the work for a step.
 _IN_JOBS = (
     "SELECT args->>'step' AS step, args->'ids' AS ids FROM procrastinate_jobs "
-    "WHERE task_name = 'newsdesk:step' AND status IN ('todo', 'doing')"
+    "WHERE task_name = 'newsdesk:step' AND status = 'todo'"
 )
 
 

@@ -137,6 +137,32 @@ def test_a_rejudged_story_shows_its_new_verdict(desk) -> None:
     assert ">91<" in card_of(client.get("/all").text, ids["lead"])
 
 
+def test_a_search_shows_a_rejudged_story_and_a_new_match_at_once(desk) -> None:
+    """Searches are kept until the database changes too (publish/memo.py): a search answered
+    a moment ago shows the re-judged card, and a story that now matches joins it."""
+    client, db, ids, ttl = desk
+    page, api = "/all?q=Nova-2", "/api/v1/search?q=Nova-2"
+
+    def found(text: str) -> bool:
+        items = client.get(api).json()["items"]
+        return text in client.get(page).text and any(text in str(x) for x in items)
+
+    for _ in range(3):  # asked again and again: kept now
+        assert found("first summary")
+    db.write_sync(lambda c: repo.save_judgement(
+        c, ids["lead"], verdict("Lab ships Nova-2", "Searched: the real number is 41%.", 91), NOW
+    ))  # fmt: skip
+    shows(client, ttl, lambda: found("Searched: the real number"))
+    assert not found("Lab ships Nova-3")
+
+    def third(conn) -> None:  # type: ignore[no-untyped-def]
+        item_id, _ = repo.save_item(conn, story(3, "wire", "Lab ships Nova-3", 1))
+        repo.save_judgement(conn, item_id, verdict("Lab ships Nova-3", "Nova-2's successor."), NOW)
+
+    db.write_sync(third)
+    shows(client, ttl, lambda: found("Lab ships Nova-3"))
+
+
 def test_a_write_by_another_process_shows_on_the_next_request(desk) -> None:
     """Pages keep what they read until the database changes (publish/memo.py); a pipeline
     process writes through its own connections. SQLite tells at once (data_version); on

@@ -35,6 +35,8 @@ T = TypeVar("T")
 MAX_READS = 2048  # per database; a page's read is a few dozen small dicts shared with cards
 MAX_BYTES = 16 * 1024 * 1024  # per database, encoded answers (an API page is ~75 KB) counted
 _HORIZON: ContextVar[list[float] | None] = ContextVar("newsdesk_memo_horizon", default=None)
+# (engine, number): the change number read before the transaction of the read being kept
+_NUMBER: ContextVar[tuple[Any, Any] | None] = ContextVar("newsdesk_memo_number", default=None)
 
 
 def until(when: float) -> None:
@@ -49,6 +51,15 @@ def until_desk(when: datetime, now: datetime) -> None:
     clock stands still; ended after the same span of real time, which is never too late)."""
     if _HORIZON.get() is not None:
         until(time.time() + (when - now).total_seconds())
+
+
+def desk_number(conn: Connection) -> Any:
+    """A change number that what `conn`'s transaction reads is at least as new as, or None
+    when none is known (a transaction begun before the number was read may see older data)."""
+    if not conn.in_transaction():
+        return clock_for(conn.engine).now()
+    known = _NUMBER.get()
+    return known[1] if known is not None and known[0] is conn.engine else None
 
 
 def _weight(value: Any) -> int:
@@ -107,9 +118,11 @@ def memoized(conn: Connection, key: Hashable, read: Callable[[], T]) -> T:
     keep = not conn.in_transaction()
     box = [math.inf]
     token = _HORIZON.set(box)
+    known = _NUMBER.set((conn.engine, number) if keep else None)
     try:
         value = read()
     finally:
+        _NUMBER.reset(known)
         _HORIZON.reset(token)
     until(box[0])
     if keep:

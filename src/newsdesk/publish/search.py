@@ -35,6 +35,7 @@ from sqlalchemy import Connection
 from newsdesk.config import load_settings
 from newsdesk.embed import VectorIndex
 from newsdesk.embed.base import from_blob
+from newsdesk.publish.memo import desk_number, until
 from newsdesk.store import vectors as store_vectors
 from newsdesk.store.search import lexical_matches, newest_id, terms, word_matches
 
@@ -286,6 +287,8 @@ class _Cached:
         self.stamps: dict[int, datetime] = {}  # when each recently loaded vector was stored
         self.advanced_at = 0.0  # monotonic time the newest stamp last moved
         self.checked = 0.0
+        self.checked_wall = 0.0  # the same moment in Unix seconds (for a kept read's end)
+        self.number: object = None  # the desk's change number read before the last check
         self.lock = threading.Lock()
 
 
@@ -299,11 +302,18 @@ def vector_index(conn: Connection, model: str) -> VectorIndex | None:
     key = (conn.engine.url.render_as_string(hide_password=True), model)
     with _INDEXES_LOCK:
         cached = _INDEXES.setdefault(key, _Cached(model))
+    number = desk_number(conn)  # what this check's statements will see at least
     with cached.lock:
         now = time.monotonic()
+        if cached.checked and (number is not None and number == cached.number):
+            return cached.index  # nothing committed since the last look: it is current
         if cached.checked and now - cached.checked < REFRESH_SECONDS:
-            return cached.index  # None too: a desk without vectors is not asked every search
-        cached.checked = now
+            # None too: a desk without vectors is not asked every search. The index may miss
+            # vectors committed since the last look: a search kept (publish/memo.py) ends
+            # when the next look is due.
+            until(cached.checked_wall + REFRESH_SECONDS)
+            return cached.index
+        cached.checked, cached.checked_wall, cached.number = now, time.time(), number
         if cached.high_water is None:
             rows = store_vectors.since(conn, model, None)
         else:

@@ -17,7 +17,7 @@ from newsdesk.publish.read import (
     get_card,
     list_cards,
 )
-from newsdesk.web.deps import database, settings
+from newsdesk.web.deps import MAX_KEPT_QUERY, database, settings
 from newsdesk.web.openapi import BAD_REQUEST_JSON, CURSOR, NOT_FOUND_JSON
 
 router = APIRouter(prefix="/api/v1", tags=["items"])
@@ -47,9 +47,9 @@ def api_items(
 
     try:
         with database(request).read() as conn:
-            # the answer's bytes, kept until the database changes (a search ranks afresh)
-            body = read() if q else memoized(
-                conn, ("api items", tiers, tag, source, limit, cursor, tz), read
+            # the answer's bytes, kept until the database changes (a search's too)
+            body = read() if len(q or "") > MAX_KEPT_QUERY else memoized(
+                conn, ("api items", tiers, tag, source, q, limit, cursor, tz), read
             )  # fmt: skip
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from newsdesk.publish import lists
-from newsdesk.publish.read import PUBLIC_TIERS, BadRequest, api_item, list_cards
+from newsdesk.publish.memo import memoized
+from newsdesk.publish.read import PUBLIC_TIERS, BadRequest, api_items_json, list_cards
 from newsdesk.publish.reports import api_report, get_report, latest_report, list_reports
-from newsdesk.web.deps import database, settings
+from newsdesk.web.deps import MAX_KEPT_QUERY, database, settings
 from newsdesk.web.openapi import BAD_REQUEST_JSON, CURSOR, DAY, NOT_FOUND_JSON
 
 router = APIRouter(prefix="/api/v1")
@@ -45,22 +47,27 @@ def search(
         Literal["hybrid", "lexical", "semantic"],
         Query(description="hybrid (words and meaning fused), lexical or semantic"),
     ] = "hybrid",
-) -> JSONResponse:
+) -> Response:
+    tz = settings(request).timezone
+
+    def read() -> bytes:
+        page = list_cards(conn, tiers=PUBLIC_TIERS, q=q, limit=limit, cursor=cursor, tz=tz,
+                          mode=mode)  # fmt: skip
+        body = api_items_json(page.cards, page.next_cursor)
+        if not page.cards and not cursor:
+            message = json.dumps(f"No public stories match {q!r}.", ensure_ascii=False)
+            body = body[:-1] + b',"message":' + message.encode() + b"}"
+        return body
+
     try:
         with database(request).read() as conn:
-            page = list_cards(
-                conn, tiers=PUBLIC_TIERS, q=q, limit=limit, cursor=cursor,
-                tz=settings(request).timezone, mode=mode,
+            # the answer's bytes, kept until the database changes (publish/memo.py)
+            body = read() if len(q) > MAX_KEPT_QUERY else memoized(
+                conn, ("api search", q, limit, cursor, mode, tz), read
             )  # fmt: skip
     except BadRequest as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    body: dict[str, object] = {
-        "items": [api_item(c) for c in page.cards],
-        "next_cursor": page.next_cursor,
-    }
-    if not page.cards and not cursor:
-        body["message"] = f"No public stories match {q!r}."
-    return JSONResponse(body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/sources", summary="Sources the desk follows", tags=["sources"])

@@ -91,6 +91,9 @@ def render(
     return templates.TemplateResponse(request, name, context, status_code=status_code)  # type: ignore[no-any-return]
 
 
+MAX_KEPT_QUERY = 300  # characters: a longer search is answered but not kept (`memoized`)
+
+
 class PageMemo:
     """Rendered pages by their `memo` key, least recently used out first."""
 

@@ -25,6 +25,7 @@ from newsdesk.publish.related import related
 from newsdesk.store import follows
 from newsdesk.web.auth import current_editor
 from newsdesk.web.deps import (
+    MAX_KEPT_QUERY,
     Same,
     cards_key,
     database,
@@ -76,10 +77,11 @@ def feed_page(
 
     try:
         with database(request).read() as conn:
-            # a search ranks afresh each time (publish/search.py); every other filter is a
-            # read kept until the database changes (publish/memo.py)
+            # a read kept until the database changes (publish/memo.py), a search's too (its
+            # ranking reads only the database; a query longer than any a person types is not
+            # kept, so a key stays small)
             result, choices = (
-                read() if filters.get("q")
+                read() if len(filters.get("q") or "") > MAX_KEPT_QUERY
                 else memoized(conn, ("feed", tiers, tz, demo, *filters.items()), read)
             )  # fmt: skip
             saved, votes = (

@@ -53,7 +53,13 @@ from sqlalchemy import select
 from newsdesk.config import load_settings
 from newsdesk.domain import Item, Source, SourceTier
 from newsdesk.editor.calibrate import evaluate, load_gold, run_editor
-from newsdesk.editor.rules import SHORT_BODY, Release, compute_signals, rules_judgement
+from newsdesk.editor.rules import (
+    SHORT_BODY,
+    Release,
+    RulesInput,
+    compute_signals,
+    rules_judgement,
+)
 from newsdesk.policy import Policy, is_follow_up, load_policy
 from newsdesk.runner.demo import DemoFeedServer
 from newsdesk.runner.editor import earlier_releases
@@ -94,7 +100,7 @@ class Story:
     @property
     def has_text(self) -> bool:
         """A text of its own, not a feed's teaser (the rules editor's short-body mark)."""
-        return compute_signals(self.item, self.source).body_chars >= SHORT_BODY
+        return compute_signals(RulesInput(self.item, self.source)).body_chars >= SHORT_BODY
 
 
 def corpus_tier(stem: str) -> SourceTier:

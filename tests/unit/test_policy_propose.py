@@ -24,7 +24,7 @@ from newsdesk.editor.propose import (
     propose_with_model,
 )
 from newsdesk.editor.providers import LLMProvider, MemoryReceipts
-from newsdesk.editor.rules import read_story, rules_judgement
+from newsdesk.editor.rules import RulesInput, read_story, rules_judgement
 from newsdesk.policy import load_policy
 from newsdesk.policy.check import check_policy
 from newsdesk.policy.edit import set_numbers
@@ -54,7 +54,7 @@ def item(n: int, title: str, body: str) -> Item:
 
 
 STORIES = {
-    n: Story(n, title, read_story(item(n, title, body), LAB))
+    n: Story(n, title, read_story(RulesInput(item(n, title, body), LAB)))
     for n, title, body in [
         (
             1,
@@ -185,6 +185,12 @@ def test_policy_check_names_bad_adjustments_and_points() -> None:
     assert any("'Gossip' is not a topic" in p for p in problems)
     assert any("rules.fact must be a number from -30 to 30" in p for p in problems)
     assert check_policy(POLICY, VOCABULARY) == []
+    for count in (-1, 25):  # facts credited to a teaser: a count, not points
+        credited = TEXT.replace("teaser_facts = 3 ", f"teaser_facts = {count} ")
+        assert credited != TEXT
+        assert "rules.teaser_facts must be a number of facts from 0 to 20" in check_policy(
+            parse_policy(credited), VOCABULARY
+        )
 
 
 def test_moving_the_points_into_the_policy_changed_no_judgement() -> None:

@@ -375,3 +375,69 @@ def test_injected_instructions_earn_nothing(policy: Policy) -> None:
     attack = rules_judgement(make_item("Acme chatbot", injected), src, policy)
     assert attack.importance == plain.importance and attack.tier == plain.tier
     assert "Ignore" not in attack.summary_en
+
+
+# A full article and the feed's teaser of it: what an official feed gives without full text.
+GROK_ARTICLE = (
+    "Grok 4.1 is now available to all users on grok.com, X, and the iOS and Android apps. "
+    "It ranks first on LMArena's text leaderboard with 1483 Elo, and its hallucination rate "
+    "fell from 12.09% to 4.22% on production traffic. In blind tests users preferred it 64.78% "
+    "of the time over the previous model. " + "The model was trained with reinforcement "
+    "learning on a new reward model that grades style and helpfulness. " * 12
+)
+GROK_TEASER = "Grok 4.1 is now available to all users on grok.com, X, and the iOS and Android apps."
+
+
+def test_a_teaser_is_scored_as_its_page_and_judged_on_what_was_read(policy: Policy) -> None:
+    """A lab's release that a feed gives only as a teaser (no full text: an offline desk) is
+    featured like the article it stands for, never above it; its K judgement counts only the
+    facts it showed, so it cannot be p1 on facts it was credited with."""
+    xai = make_source(SourceTier.T1, "xAI News")
+    article = rules_judgement(make_item("Grok 4.1", GROK_ARTICLE), xai, policy)
+    teaser = rules_judgement(make_item("Grok 4.1", GROK_TEASER), xai, policy)
+    assert article.tier is Tier.FEATURED and article.hkr.count == 3
+    assert teaser.tier is Tier.FEATURED and teaser.importance <= article.importance
+    assert not teaser.hkr.knowledge and "too short" in teaser.hkr.knowledge_reason
+    rules = {**policy["rules"], "teaser_facts": 4}
+    generous = replace(policy, numbers={**policy.numbers, "rules": rules})
+    p1_line = {**generous.numbers, "p1_min_importance": teaser.importance}
+    assert rules_judgement(make_item("Grok 4.1", GROK_TEASER), xai,
+                           replace(generous, numbers=p1_line)).tier is Tier.FEATURED  # fmt: skip
+    assert "a teaser, scored as its page" in teaser.why
+
+    # a teaser credited with facts it did not show still needs a hook and a subject
+    nobody = rules_judgement(
+        make_item("Notes from the road", "Some thoughts from a week of travel."),
+        make_source(SourceTier.T1, "A Blog"),
+        policy,
+    )
+    assert nobody.tier is Tier.EXCLUDED
+
+
+def test_without_teaser_credit_a_teaser_scores_as_a_thin_story(policy: Policy) -> None:
+    """`teaser_facts` and `short_body` are the policy's: at 0 facts and -4 (the numbers before
+    teasers were scored as their pages) the same teaser stays under the featured line."""
+    rules = {**policy["rules"], "teaser_facts": 0, "short_body": -4}
+    thin = replace(policy, numbers={**policy.numbers, "rules": rules})
+    xai = make_source(SourceTier.T1, "xAI News")
+    teaser = rules_judgement(make_item("Grok 4.1", GROK_TEASER), xai, thin)
+    assert teaser.tier is Tier.ALL and teaser.importance < policy["featured_line"]["T1"]
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        ("Mistral AI raises 1.7B€ to accelerate technological progress with AI", "funding"),
+        ("Pinecone Nexus Is Now Generally Available", "release"),
+        ("Llama 4 Inference Fast & Affordable – Now Live on GroqCloud", "release"),
+        ("Qwen3-VL", "release"),
+        ("DINOv3: Self-supervised learning for vision at unprecedented scale", "release"),
+        ("GPT-5 lowers the cost of cell-free protein synthesis", ""),
+    ],
+)
+def test_kinds_a_teaser_shows_in_its_title(title: str, kind: str) -> None:
+    """A teaser's lead is a sentence at most, so its title carries its kind: a sum written
+    after its figure, "generally available" or "now live", a title that is a model's name."""
+    from newsdesk.editor.rules import story_kind
+
+    assert story_kind(title, "") == kind

@@ -26,6 +26,7 @@ from newsdesk.editor.rules import (
     SECONDARY_NOTE,
     SUBSTANTIVE_KINDS,
     Release,
+    RulesInput,
     body_sentences,
     clip,
     compute_signals,
@@ -185,7 +186,7 @@ def policy_bonus(
     item: Item, source: Source, policy: Policy, coverage: int
 ) -> tuple[int, list[str]]:
     """The policy's bonuses, found by code from the same signals the rules editor reads."""
-    s = compute_signals(item, source, coverage)
+    s = compute_signals(RulesInput(item, source, coverage))
     bonus = policy.numbers.get("bonus", {})
     points, notes = 0, []
     substantive = s.kind in SUBSTANTIVE_KINDS

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field
 from newsdesk.domain import Tier
 from newsdesk.editor.calibrate import Case
 from newsdesk.editor.providers import LLMProvider
-from newsdesk.editor.rules import Reading, Release, read_story, verdict
+from newsdesk.editor.rules import Reading, Release, RulesInput, read_story, verdict
 from newsdesk.editor.taxonomy import CAPABILITIES, TOPICS
 from newsdesk.policy import Policy
 from newsdesk.policy.adjust import AXES, LIMIT, adjust_table, story_keys
@@ -96,7 +96,7 @@ class Proposal:
 def stories_of(rows: Iterable[tuple[int, Any, Any, int, bool, Release | None]]) -> list[Story]:
     """(item_id, Item, Source, coverage, secondary, released) rows → stories read once."""
     return [
-        Story(i, item.title, read_story(item, source, cov, secondary=secondary, released=released))
+        Story(i, item.title, read_story(RulesInput(item, source, cov, "", secondary, released)))
         for i, item, source, cov, secondary, released in rows
     ]
 
@@ -112,7 +112,7 @@ def group_votes(votes: list[Vote], stories: dict[int, Story]) -> list[Voted]:
 def gold_readings(cases: list[Case]) -> list[tuple[bool, Reading]]:
     """Scored gold cases (select or reject) read once: (should select, reading)."""
     return [
-        (c.decision == "select", read_story(c.item, c.source, c.coverage))
+        (c.decision == "select", read_story(RulesInput(c.item, c.source, c.coverage)))
         for c in cases
         if c.decision in ("select", "reject")
     ]

@@ -81,7 +81,11 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("acquisition", re.compile(r"\bacquir(?:es|ed|ing)\b|acquisition|收购|并购", _I)),
     (
         "funding",
-        re.compile(r"\brais(?:es|ed|ing)\s+(?:US)?[$€£]|funding round|Series [A-F]\b|融资", _I),
+        re.compile(
+            r"\brais(?:es|ed|ing)\s+(?:(?:US)?[$€£]|\d[\d.,]*\s?(?:[KMB]|bn|million|billion)?\s?[€£$])"
+            r"|funding round|Series [A-F]\b|融资",
+            _I,
+        ),
     ),
     (
         "incident",
@@ -101,7 +105,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         re.compile(
             r"\b(?:launch(?:es|ed|ing)?|releas(?:e|es|ed|ing)|introduc(?:e|es|ed|ing)"
             r"|unveil(?:s|ed|ing)?|announc(?:e|es|ed|ing)|open[- ]sourc(?:e|es|ed|ing))\b"
-            r"|now available|rolls? out|发布|推出|上线|开源|亮相",
+            r"|now (?:generally )?available|generally available|public preview|now live"
+            r"|rolls? out|发布|推出|上线|开源|亮相",
             _I,
         ),
     ),
@@ -395,33 +400,58 @@ def body_sentences(item: Item) -> list[str]:
 
 
 def story_kind(title: str, lead: str) -> str:
-    """The first kind found in the title, else in the lead (`_KINDS`' order); "" for none."""
-    return next((name for name, rx in _KINDS if rx.search(title)), "") or next(
+    """The first kind found in the title, else in the lead (`_KINDS`' order), else "release"
+    for a title that is a model's name ("Qwen3-VL", "DINOv3: Self-supervised learning …");
+    "" for none."""
+    found = next((name for name, rx in _KINDS if rx.search(title)), "") or next(
         (name for name, rx in _KINDS if rx.search(lead)), ""
     )
+    return found or ("release" if _names_a_model(title) else "")
 
 
-def compute_signals(
-    item: Item,
-    source: Source,
-    coverage: int = 1,
-    heard: str = "",
-    *,
-    secondary: bool = False,
-    released: Release | None = None,
-) -> Signals:
-    """`heard`: an episode's transcript passages its show notes point to. They count for what
+def _names_a_model(title: str) -> bool:
+    """The title is a versioned model's name, alone or before a colon."""
+    head = " ".join(title.split(":")[0].split())
+    return head in find_model_names(head).values()
+
+
+@dataclass(frozen=True, slots=True)
+class RulesInput:
+    """What the rules editor judges one story from (`compute_signals`, `read_story`).
+
+    `heard`: an episode's transcript passages its show notes point to. They count for what
     the story names and the facts it carries (figures, benchmarks, mechanisms, versions); its
     kind, novelty, opinion, exclusions, length and summary stay the notes', because a
     conversation's "we launched", "I think" and sheer length are not what those signals mean.
     `secondary`: another source leads the story's event (`repo.secondary_reports`).
     `released`: the desk's earlier release of a model the story's title names, when the story
     is a paper (`release_before`)."""
+
+    item: Item
+    source: Source
+    coverage: int = 1
+    heard: str = ""
+    secondary: bool = False
+    released: Release | None = None
+
+    @property
+    def title(self) -> str:
+        return " ".join(self.item.title.split())
+
+    @property
+    def spoken(self) -> str:
+        """The heard passages, without sentences that address the editor (invariant 6)."""
+        return " ".join(s for s in split_sentences(self.heard) if not INJECTION.search(s))
+
+
+def compute_signals(story: RulesInput) -> Signals:
+    """Every signal the rules editor reads from one story (see `RulesInput`)."""
+    item, source, coverage = story.item, story.source, story.coverage
     sentences = body_sentences(item)
     body = " ".join(sentences)
-    title = " ".join(item.title.split())
+    title = story.title
     lead = body[:LEAD_CHARS]
-    spoken = " ".join(s for s in split_sentences(heard) if not INJECTION.search(s))
+    spoken = story.spoken
     text = f"{title}\n{body}\n{spoken}" if spoken else f"{title}\n{body}"
     entities = find_entities(text)
     subject = _subject(title, sentences, source)
@@ -448,8 +478,8 @@ def compute_signals(
         coverage=max(1, coverage),
         body_chars=len(body) + 2 * len(_CJK.findall(body)),
         big_money=bool(_BIG_MONEY.search(text)),
-        secondary=secondary,
-        released=released if kind == "paper" else None,
+        secondary=story.secondary,
+        released=story.released if kind == "paper" else None,
     )
     reason = _exclusion(title, lead, f"{title}\n{body}", entities, partial.facts, partial.opinion)
     return replace(partial, exclusion=reason)
@@ -504,17 +534,27 @@ def _bonus(policy: Policy, key: str) -> int:
     return int(policy.numbers.get("bonus", {}).get(key, 0))
 
 
+def credited_facts(s: Signals, policy: Policy) -> int:
+    """The facts a story's points count: those in its text, and for a feed's teaser (a body
+    under SHORT_BODY) at least the policy's `teaser_facts`, the facts its page would show that
+    the desk did not read. Its K judgement still counts only what it read."""
+    if s.body_chars >= SHORT_BODY:
+        return s.facts
+    return max(s.facts, int(policy.numbers["rules"].get("teaser_facts", 0)))
+
+
 def score(s: Signals, policy: Policy) -> tuple[int, list[str]]:
     """Importance before the policy's caps, and the bonus notes for `why`. Every point comes
     from the policy's `[rules]` and `[bonus]` tables."""
     w = policy.numbers["rules"]
+    facts = credited_facts(s, policy)
     points = int(w["base"].get(s.source_tier.value, 0))
     points += int(w["kind"].get(s.kind, 0)) if s.kind else 0
     if s.frontier_subject:
         points += int(w["frontier_subject"])
     elif s.subject:
         points += int(w["entity_subject"])
-    points += int(w["fact"]) * min(s.facts, int(w["max_facts"]))
+    points += int(w["fact"]) * min(facts, int(w["max_facts"]))
     points += int(w["version"]) if s.versions else 0
     points += int(w["big_money"]) if s.big_money and s.kind in MONEY_KINDS else 0
     points += int(w["extra_source"]) * min(s.coverage - 1, int(w["max_extra_sources"]))
@@ -525,7 +565,7 @@ def score(s: Signals, policy: Policy) -> tuple[int, list[str]]:
 
     notes: list[str] = []
     # A release with no concrete facts (a localisation, a grants list) earns no release bonus.
-    substantive = s.kind in SUBSTANTIVE_KINDS and s.facts >= 2
+    substantive = s.kind in SUBSTANTIVE_KINDS and facts >= 2
     # A Chinese flagship carries the same weight as a US lab: take the larger bonus, not both.
     lab = _bonus(policy, "frontier_lab_release") if substantive and s.frontier_subject else 0
     flag = _bonus(policy, "chinese_flagship_model") if substantive and s.flagship else 0
@@ -585,7 +625,7 @@ def compose_why(
     if s.opinion and s.facts == 0:
         middle.append("opinion without data")
     if s.body_chars < SHORT_BODY:
-        middle.append("short body")
+        middle.append("a teaser, scored as its page")
     # Drop the least important notes until it fits; head and tail always stay.
     while middle and len("; ".join([head, *middle, tail])) > limit:
         middle.pop()
@@ -613,20 +653,10 @@ class Verdict:
     follow_up: bool = False  # a follow-up paper under this policy (`is_follow_up`)
 
 
-def read_story(
-    item: Item,
-    source: Source,
-    coverage: int = 1,
-    heard: str = "",
-    *,
-    secondary: bool = False,
-    released: Release | None = None,
-) -> Reading:
-    signals = compute_signals(item, source, coverage, heard, secondary=secondary, released=released)
-    title = " ".join(item.title.split())
-    spoken = " ".join(s for s in split_sentences(heard) if not INJECTION.search(s))
-    tags = tag_text(title, " ".join([*body_sentences(item), spoken]).strip())
-    return Reading(signals, derive_hkr(signals), tags, source.id)
+def read_story(story: RulesInput) -> Reading:
+    signals = compute_signals(story)
+    tags = tag_text(story.title, " ".join([*body_sentences(story.item), story.spoken]).strip())
+    return Reading(signals, derive_hkr(signals), tags, story.source.id)
 
 
 def verdict(reading: Reading, policy: Policy) -> Verdict:
@@ -660,7 +690,7 @@ def rules_judgement(
     """Judge one item from text signals; deterministic, so a rerun gives the same judgement.
     An episode's `heard` passages (`editor/episode.py: pointed_text`) add to its facts and
     names (see `compute_signals`). `released`: see `release_before`."""
-    reading = read_story(item, source, coverage, heard, secondary=secondary, released=released)
+    reading = read_story(RulesInput(item, source, coverage, heard, secondary, released))
     signals, hkr = reading.signals, reading.hkr
     found = verdict(reading, policy)
     tier, importance = found.tier, found.importance

@@ -51,6 +51,9 @@ def _check_rules(rules: Any) -> list[str]:
                     problems.append(f"rules.base.{sub} must be a number from 0 to 100")
                 elif key != "base" and not (_number(points) and -30 <= points <= 30):
                     problems.append(f"rules.{key}.{sub} must be a number from -30 to 30")
+        elif key == "teaser_facts":  # a count of facts, like the caps below
+            if not (_number(value) and 0 <= value <= 20):
+                problems.append("rules.teaser_facts must be a number of facts from 0 to 20")
         elif key.startswith("max_"):
             if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 20:
                 problems.append(f"rules.{key} must be an integer from 0 to 20")

@@ -8,14 +8,16 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader
 
 from newsdesk.publish.following import follow_pairs
-from newsdesk.web.cards import CardCache
+from newsdesk.web.cards import CardCache, card_globals
 from newsdesk.web.deps import EditorSession
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "src" / "newsdesk" / "web" / "templates"
 
 
 def env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    e = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    card_globals(e)  # the card's HTML is written in Python (web/card_html.py)
+    return e
 
 
 CARD = {

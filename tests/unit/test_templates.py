@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from newsdesk.web.cards import card_globals
+
 WEB = Path(__file__).resolve().parents[2] / "src" / "newsdesk" / "web"
 TEMPLATES = WEB / "templates"
 STATIC = WEB / "static"
@@ -23,7 +25,9 @@ SHARP_EN = (
 
 
 def env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    e = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    card_globals(e)  # the card's HTML is written in Python (web/card_html.py)
+    return e
 
 
 def render_card(c: dict, **kw) -> str:
@@ -311,12 +315,13 @@ def test_card_works_with_attribute_objects_and_strict_undefined():
 
     c = full_card()
     obj = Obj({k: Obj(v) if isinstance(v, dict) else v for k, v in c.items()})
-    e = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    e = env()
     out = e.from_string('{% from "_card.html" import card %}{{ card(c) }}').render(c=obj)
     assert "OpenAI o3-mini System Card" in out and "arc-r on" in out
     strict = Environment(
         loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined
     )
+    card_globals(strict)
     strict.from_string('{% from "_card.html" import card %}{{ card(c) }}').render(c=c)
 
 

@@ -24,6 +24,7 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from newsdesk.publish.following import follow_pairs
+from newsdesk.web.card_html import bi, card_html
 from newsdesk.web.deps import EditorSession
 
 MAX_CARDS = 4000  # about 5 KB each: ~20 MB at most
@@ -35,6 +36,7 @@ class CardCache:
         self.env, self.size = env, size
         self._kept: OrderedDict[Any, str] = OrderedDict()
         self._lock = threading.Lock()
+        self._reader_module: Any = None
 
     def __call__(
         self,
@@ -85,6 +87,7 @@ class CardCache:
         h: int, standalone: bool,
     ) -> str:  # fmt: skip
         context: dict[str, Any] = {"editor": None, "saved": set(), "votes": {}}
+        module: Any
         if marks is not None:
             context = {
                 "editor": EditorSession(csrf=CSRF_SLOT, role="editor" if marks[2] else "reader"),
@@ -93,9 +96,20 @@ class CardCache:
                 "followed": {card["event"]["id"]: marks[3]} if marks[3] is not None else {},
                 "follow_topics": marks[4],
             }
-        module = self.env.get_template("_card.html").make_module(context)
-        return str(module.card(card, open=open, h=h, standalone=standalone))  # type: ignore[attr-defined]
+            module = self.env.get_template("_card.html").make_module(context)
+        else:  # a reader's actions read nothing per card: one module for every card
+            if self._reader_module is None:
+                self._reader_module = self.env.get_template("_card.html").make_module(context)
+            module = self._reader_module
+        return str(card_html(card, open, h, standalone, module.actions))  # type: ignore[attr-defined]
+
+
+def card_globals(env: Environment) -> None:
+    """What `_card.html` calls: the card's and bilingual fields' HTML (web/card_html.py)."""
+    env.globals["card_html"] = card_html
+    env.globals["bi_html"] = lambda *args: Markup(bi(*args))  # bi escapes every text
 
 
 def install(env: Environment) -> None:
+    card_globals(env)
     env.globals["cached_card"] = CardCache(env)

@@ -7,7 +7,6 @@ vector, and vectors of two models are never compared: `check` refuses them.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -61,11 +60,6 @@ def story_text(title: str, text: str, extra: str = "") -> str:
     body = body[:TEXT_CHARS]
     title = " ".join(title.split())
     return f"{title}\n{body}" if body and not body.startswith(title) else body or title
-
-
-def text_hash(text: str) -> str:
-    """Which text a stored vector was made from: a changed story is embedded again."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def normalise(rows: np.ndarray | Sequence[Sequence[float]], dim: int | None = None) -> np.ndarray:

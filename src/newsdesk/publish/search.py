@@ -89,13 +89,6 @@ def query_words(query: str) -> list[str]:
     return list(dict.fromkeys([*(w for w in latin if w not in _STOP), *found.cjk]))[:8]
 
 
-def word_lists(conn: Connection, query: str, cap: int = 200) -> dict[str, list[int]]:
-    """Each of the query's words (`query_words`): the newest stories holding it, one bounded
-    index walk a word."""
-    words = query_words(query)
-    return word_matches(conn, words, cap) if words else {}
-
-
 def fuse(*rankings: list[int], k: int = RRF_K) -> list[int]:
     given = [r for r in rankings if r]
     if len(given) == 1:
@@ -190,7 +183,7 @@ _STOP = frozenset(
 
 
 def any_word_ranking(conn: Connection, lists: dict[str, list[int]]) -> list[int]:
-    """Stories holding any of the query's words (`word_lists`), ranked by the sum of each
+    """Stories holding any of the query's words (`word_matches`), ranked by the sum of each
     matched word's inverse frequency: a cheap BM25 without term counts."""
     if len(lists) < 2:
         return []  # one word: the all-words list says it already

@@ -9,12 +9,6 @@ from sqlalchemy import Connection, func, select
 
 from newsdesk.store import schema as t
 
-HEALTH_FIELDS = (
-    "id", "name", "name_zh", "url", "kind", "group", "language", "tier", "enabled", "status",
-    "last_fetch_at", "last_success_at", "consecutive_failures", "last_error_code",
-    "last_error_message", "next_poll_at", "items_7d", "items_total", "cadence_min", "cadence_max",
-)  # fmt: skip
-
 
 def _counts(conn: Connection, since: datetime | None) -> dict[str, int]:
     own = select(t.items.c.source_id, func.count()).group_by(t.items.c.source_id)
@@ -35,7 +29,7 @@ def _iso(value: datetime | None) -> str | None:
 def source_health(
     conn: Connection, now: datetime | None = None, include_removed: bool = False
 ) -> list[dict[str, Any]]:
-    """One dict per source (HEALTH_FIELDS, times as ISO 8601 UTC strings), sorted by id.
+    """One dict per source (times as ISO 8601 UTC strings), sorted by id.
 
     status: new (never fetched), ok, error (failed lately), failing (5+ failures in a row,
     retried daily), removed. Items count the source's own stories plus its discoveries."""

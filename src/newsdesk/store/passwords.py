@@ -8,8 +8,8 @@ checks sign-ins, reader-app logins and CLI changes with the same CPU that judges
 the cheaper check at the same strength wins; argon2-cffi ships wheels, so nothing compiles.
 
 The stored form is argon2's own encoding (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`): it names
-its parameters, so they can grow later and `needs_rehash` says when a sign-in should store a
-fresh hash.
+its parameters, so they can grow later and a hash made with the old ones still verifies (no
+sign-in rehashes it yet: argon2's `check_needs_rehash` is the place to start).
 """
 
 from __future__ import annotations
@@ -41,10 +41,6 @@ def verify_password(password: str, stored: str) -> bool:
         return _hasher.verify(stored, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
-
-
-def needs_rehash(stored: str) -> bool:
-    return _hasher.check_needs_rehash(stored)
 
 
 def burn(password: str) -> None:

@@ -206,15 +206,6 @@ def set_password(conn: Connection, user: User, password_hash: str, now: datetime
     end_sessions(conn, user.id)
 
 
-def admins_left(conn: Connection, without: int) -> int:
-    u = t.users.c
-    return int(
-        conn.execute(
-            select(func.count()).where(u.role == "admin", u.disabled.is_(False), u.id != without)
-        ).scalar_one()
-    )
-
-
 # ---- sessions ----
 
 

@@ -141,17 +141,6 @@ def by_ids(conn: Connection, model: str, ids: list[int]) -> list[StoredVector]:
     return out
 
 
-def of_items(conn: Connection, model: str, ids: list[int]) -> dict[int, tuple[int, bytes]]:
-    """(dimension, bytes) of these stories' vectors of `model`."""
-    if not ids:
-        return {}
-    v = t.item_vectors.c
-    rows = conn.execute(
-        select(v.item_id, v.dim, v.vector).where(v.model == model, v.item_id.in_(ids))
-    )
-    return {r.item_id: (r.dim, r.vector) for r in rows}
-
-
 def models(conn: Connection) -> dict[str, tuple[int, int]]:
     """Every model with stored vectors: (dimension, count)."""
     v = t.item_vectors.c

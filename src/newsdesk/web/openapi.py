@@ -48,7 +48,6 @@ def http_error(description: str) -> dict[str, Any]:
     return answer(description, "application/json", schema=DETAIL)
 
 
-HTML_PAGE = {"content": {"text/html": {}}}
 NOT_FOUND_JSON: Answers = {404: json_error("Nothing public has that id or period")}
 NOT_FOUND_HTML: Answers = {404: answer("Nothing public has that id or period", "text/html")}
 BAD_REQUEST_JSON: Answers = {400: json_error("A filter or cursor this desk cannot use")}

@@ -8,6 +8,7 @@ so the read layer filters by tier without scanning history.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -203,30 +204,40 @@ discoveries = Table(
     UniqueConstraint("item_id", "source_id"),
 )
 
+
+def _verdict_columns() -> list[Column[Any]]:
+    """What a judgement says, alike for a story (judgements) and for a multi-source event
+    judged as a whole (event_judgements); new Column objects each call, since a column
+    belongs to one table."""
+    return [
+        Column("created_at", TS, nullable=False),
+        Column("policy_version", String(40), nullable=False),
+        Column("editor", String(120), nullable=False),
+        Column("importance", Integer, nullable=False),
+        Column("tier", String(12), nullable=False),
+        Column("hook", Boolean, nullable=False),
+        Column("knowledge", Boolean, nullable=False),
+        Column("resonance", Boolean, nullable=False),
+        Column("hook_reason", Text, nullable=False, default=""),
+        Column("knowledge_reason", Text, nullable=False, default=""),
+        Column("resonance_reason", Text, nullable=False, default=""),
+        Column("tags", JSON, nullable=False),
+        Column("title_en", Text, nullable=False, default=""),
+        Column("title_zh", Text, nullable=False, default=""),
+        Column("summary_en", Text, nullable=False, default=""),
+        Column("summary_zh", Text, nullable=False, default=""),
+        Column("why", Text, nullable=False, default=""),
+        Column("excluded_reason", Text, nullable=False, default=""),
+        Column("receipt_id", Integer, ForeignKey("receipts.id")),
+    ]
+
+
 judgements = Table(
     "judgements",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("item_id", Integer, ForeignKey("items.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", TS, nullable=False),
-    Column("policy_version", String(40), nullable=False),
-    Column("editor", String(120), nullable=False),
-    Column("importance", Integer, nullable=False),
-    Column("tier", String(12), nullable=False),
-    Column("hook", Boolean, nullable=False),
-    Column("knowledge", Boolean, nullable=False),
-    Column("resonance", Boolean, nullable=False),
-    Column("hook_reason", Text, nullable=False, default=""),
-    Column("knowledge_reason", Text, nullable=False, default=""),
-    Column("resonance_reason", Text, nullable=False, default=""),
-    Column("tags", JSON, nullable=False),
-    Column("title_en", Text, nullable=False, default=""),
-    Column("title_zh", Text, nullable=False, default=""),
-    Column("summary_en", Text, nullable=False, default=""),
-    Column("summary_zh", Text, nullable=False, default=""),
-    Column("why", Text, nullable=False, default=""),
-    Column("excluded_reason", Text, nullable=False, default=""),
-    Column("receipt_id", Integer, ForeignKey("receipts.id")),
+    *_verdict_columns(),
     # what code added to the editor's score: policy bonuses and editors' adjustments
     # ([{"points", "label", "origin"}]); NULL for judgements made before it was recorded
     Column("breakdown", JSON),
@@ -286,25 +297,7 @@ event_judgements = Table(
     # append-only, like judgements: one row each time a multi-source event is judged as a whole
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
-    Column("created_at", TS, nullable=False),
-    Column("policy_version", String(40), nullable=False),
-    Column("editor", String(120), nullable=False),
-    Column("importance", Integer, nullable=False),
-    Column("tier", String(12), nullable=False),
-    Column("hook", Boolean, nullable=False),
-    Column("knowledge", Boolean, nullable=False),
-    Column("resonance", Boolean, nullable=False),
-    Column("hook_reason", Text, nullable=False, default=""),
-    Column("knowledge_reason", Text, nullable=False, default=""),
-    Column("resonance_reason", Text, nullable=False, default=""),
-    Column("tags", JSON, nullable=False),
-    Column("title_en", Text, nullable=False, default=""),
-    Column("title_zh", Text, nullable=False, default=""),
-    Column("summary_en", Text, nullable=False, default=""),
-    Column("summary_zh", Text, nullable=False, default=""),
-    Column("why", Text, nullable=False, default=""),
-    Column("excluded_reason", Text, nullable=False, default=""),
-    Column("receipt_id", Integer, ForeignKey("receipts.id")),
+    *_verdict_columns(),
     # what the judgement was made over: a new judgement is due only when one of these changes
     # in a way that can change the outcome (editor/event.py: rejudge_due)
     Column("lead_item_id", Integer, ForeignKey("items.id", ondelete="SET NULL")),

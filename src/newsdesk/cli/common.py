@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -62,3 +64,20 @@ def settings_for(demo: bool = False) -> Settings:
     # The demo feeds are served from 127.0.0.1, which the address guard would refuse; the
     # demo's pages read the snapshot on its own clock (config.DEMO_AS_OF).
     return load_settings(**({"allow_private_urls": True, "demo": True} if demo else {}))
+
+
+def gold_lines(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """A gold file's cases, one JSON object a line (blank lines skipped), with their line
+    numbers: a missing file or a line that is not an object is a UserError naming the line."""
+    if not path.is_file():
+        raise UserError(f"gold file {path} does not exist")
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            case = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UserError(f"{path}:{n}: not JSON ({exc.msg})") from None
+        if not isinstance(case, dict):
+            raise UserError(f"{path}:{n}: not a JSON object")
+        yield n, case

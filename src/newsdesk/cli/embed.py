@@ -13,7 +13,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
+from newsdesk.cli.common import UserError, friendly_errors, gold_lines, out, settings_for
 from newsdesk.cli.events import _Bar
 from newsdesk.runner.app import open_database
 from newsdesk.store import vectors as store_vectors
@@ -117,16 +117,8 @@ def rebuild(
 
 
 def load_queries(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        raise UserError(f"gold file {path} does not exist")
     cases = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            case = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{path}:{n}: not JSON ({exc.msg})") from None
+    for n, case in gold_lines(path):
         query, expected = case.get("query"), case.get("expected")
         if not isinstance(query, str) or not query.strip():
             raise UserError(f"{path}:{n}: a case needs a non-empty query")

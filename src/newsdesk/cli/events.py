@@ -12,7 +12,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
+from newsdesk.cli.common import UserError, friendly_errors, gold_lines, out, settings_for
 from newsdesk.domain import StoryRef
 from newsdesk.runner.app import open_database
 from newsdesk.store import events as store_events
@@ -121,18 +121,10 @@ def _item_ref(item: Any, number: int, where: str) -> StoryRef:
 def load_gold(path: Path) -> list[tuple[str, StoryRef, StoryRef, str]]:
     from newsdesk.events.grouping import RELATIONS
 
-    if not path.is_file():
-        raise UserError(f"gold file {path} does not exist")
     cases = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
+    for n, case in gold_lines(path):
         where = f"{path}:{n}"
-        try:
-            case = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UserError(f"{where}: not JSON ({exc.msg})") from None
-        relation = case.get("relation") if isinstance(case, dict) else None
+        relation = case.get("relation")
         if relation not in RELATIONS:
             raise UserError(f"{where}: relation must be one of {', '.join(RELATIONS)}")
         a = _item_ref(case.get("a"), 2 * n, where)

@@ -15,8 +15,9 @@ from rich.text import Text
 
 from newsdesk.cli import policy as policy_loop
 from newsdesk.cli.common import UserError, friendly_errors, out, settings_for
+from newsdesk.config import Settings
 from newsdesk.policy.check import check_policy
-from newsdesk.policy.loader import load_policy
+from newsdesk.policy.loader import Policy, load_policy
 from newsdesk.runner.app import open_database, policy_for
 
 llm_app = typer.Typer(help="Check the language-model configuration.", no_args_is_help=True)
@@ -201,17 +202,21 @@ PolicyFile = Annotated[
 @policy_app.command("show")
 def policy_show() -> None:
     """Print the active policy's version, path and numbers."""
-    from newsdesk.runner.policy import active_policy
-
     with friendly_errors():
-        settings = settings_for()
-        db = open_database(settings)
-        try:
-            policy = active_policy(db, settings)
-        finally:
-            db.close()
+        policy = _desk_policy(settings_for())
         out.print(f"policy {policy.version}  ({policy.path})", highlight=False)
         _print_numbers(policy.numbers, "")
+
+
+def _desk_policy(settings: Settings) -> Policy:
+    """The version the desk runs: the one editors activated (the policy file seeds it)."""
+    from newsdesk.runner.policy import active_policy
+
+    db = open_database(settings)
+    try:
+        return active_policy(db, settings)
+    finally:
+        db.close()
 
 
 def _print_numbers(numbers: dict[str, object], prefix: str) -> None:
@@ -252,8 +257,6 @@ def eval_selection(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Score the editor's select/reject decisions against a gold set."""
-    from newsdesk.runner.policy import active_policy
-
     with friendly_errors():
         from newsdesk.editor.calibrate import GoldError, evaluate, load_gold
 
@@ -262,11 +265,7 @@ def eval_selection(
         if editor not in ("rules", "llm"):
             raise UserError("--editor must be rules or llm")
         settings = settings_for()
-        db = open_database(settings)
-        try:
-            policy = active_policy(db, settings)
-        finally:
-            db.close()
+        policy = _desk_policy(settings)
         try:
             cases = load_gold(gold)
         except GoldError as exc:

@@ -200,6 +200,14 @@ def preview_version(
     filed = filed_days(db, [s.item_id for s in stories], settings.timezone)
     figures = measure(current, draft, stories, group_votes(votes, voted_stories), gold_cases(gold),
                       filed)  # fmt: skip
+    return _keep_preview(db, row, figures, days, gold)
+
+
+def _keep_preview(
+    db: Database, row: Any, figures: dict[str, Any], days: int, gold: Path | None
+) -> dict[str, Any]:
+    """A preview's figures, with what they were measured over, stored on the version (the
+    admin page and `activate` show them)."""
     figures |= {
         "days": days,
         "gold_file": str(gold or SHIPPED_GOLD),
@@ -338,13 +346,8 @@ async def preview_with_model(
         "draft_version": draft.version,
         "gold_cases": len(cases),
         "editor": settings.llm_model,
-        "days": days,
-        "gold_file": str(gold or SHIPPED_GOLD),
-        "number": row.number,
-        "measured_at": datetime.now(UTC).isoformat(),
     }
-    db.write_sync(lambda c: store.set_preview(c, row.version, figures))
-    return figures
+    return _keep_preview(db, row, figures, days, gold)
 
 
 def _want(kinds: set[str]) -> bool | None:

@@ -441,7 +441,8 @@ def list_events(
     query = select(t.events).where(_public_events())
     if cursor:
         value, last_id = _decode_event_cursor(cursor, order)
-        query = query.where(or_(key < value, and_(key == value, e.id < last_id)))
+        # `key <= value` too: an index range to start from (the OR alone has none)
+        query = query.where(key <= value, or_(key < value, and_(key == value, e.id < last_id)))
     limit = max(1, min(limit, MAX_HOT))
     rows = conn.execute(query.order_by(key.desc(), e.id.desc()).limit(limit + 1)).all()
     more = len(rows) > limit

@@ -287,7 +287,10 @@ def reader_item_ids(
         query = query.where(i.filed_at >= since)
     if before is not None:
         when, item_id = before
-        query = query.where((i.filed_at < when) | ((i.filed_at == when) & (i.id < item_id)))
+        # `filed_at <= when` too: an index range to start from (the OR alone has none)
+        query = query.where(
+            i.filed_at <= when, (i.filed_at < when) | ((i.filed_at == when) & (i.id < item_id))
+        )
     rows = conn.execute(query.order_by(i.filed_at.desc(), i.id.desc()).limit(limit))
     return [(row.id, row.filed_at) for row in rows]
 

@@ -11,6 +11,7 @@ datetimes). Statements come from SQLAlchemy, so both engines still get their own
 from __future__ import annotations
 
 import threading
+from collections import namedtuple
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,6 +86,33 @@ def fetch_all(
         ) from exc  # fmt: skip
     finally:
         cursor.close()
+
+
+_TYPED: dict[tuple[str, Hashable], tuple[type[tuple[Any, ...]], list[Any]]] = {}
+
+
+def fetch_typed(
+    conn: Connection, key: Hashable, build: Callable[[], Any], params: dict[str, Any]
+) -> list[Any]:
+    """`fetch_all` with each value turned into its column's Python type (aware UTC times,
+    parsed JSON, booleans), as named tuples: SQLAlchemy's own rows, without building, caching
+    and compiling the statement on every call (0.5 ms of a page of 30 cards)."""
+    rows = fetch_all(conn, key, build, params)
+    dialect = conn.dialect
+    found = _TYPED.get((dialect.name, key))
+    if found is None:
+        columns = list(build().selected_columns)
+        shape = namedtuple("Row", [c.key for c in columns])  # type: ignore[misc]
+        processors = [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns]
+        found = (shape, processors)
+        with _LOCK:
+            _TYPED[(dialect.name, key)] = found
+    shape, processors = found
+    made = shape._make  # type: ignore[attr-defined]
+    return [
+        made([f(v) if f is not None else v for f, v in zip(processors, row, strict=True)])
+        for row in rows
+    ]
 
 
 def _time_binder(conn: Connection) -> Callable[[Any], Any]:

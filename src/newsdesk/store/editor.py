@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, exists, func, insert, select, update
+from sqlalchemy import Connection, Select, and_, exists, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -35,14 +35,16 @@ def peek_receipt(
     """What `open_receipt` would decide, without writing: None when there is no receipt yet.
     The provider looks before it waits for a call slot, so answered and held calls never
     queue behind calls being sent."""
-    r = t.receipts.c
-    row = conn.execute(
-        select(r.id, r.status, r.response, r.sent_at, r.created_at).where(
-            r.service == service, r.purpose == purpose, r.model == model,
-            r.input_hash == input_hash,
-        )
-    ).first()  # fmt: skip
+    row = conn.execute(_find_receipt(service, purpose, model, input_hash)).first()
     return None if row is None else _decision(row, now, hold)
+
+
+def _find_receipt(service: str, purpose: str, model: str, input_hash: str) -> Select[Any]:
+    """The receipt of one question, with what `_decision` reads of it."""
+    r = t.receipts.c
+    return select(r.id, r.status, r.response, r.sent_at, r.created_at).where(
+        r.service == service, r.purpose == purpose, r.model == model, r.input_hash == input_hash
+    )
 
 
 def _decision(
@@ -72,9 +74,6 @@ def open_receipt(
     between here and the answer leaves a pending row that later passes hold, not re-send.
     """
     r = t.receipts.c
-    key = and_(r.service == service, r.purpose == purpose, r.model == model,
-               r.input_hash == input_hash)  # fmt: skip
-    columns = (r.id, r.status, r.response, r.sent_at, r.created_at)
     # Insert first, one statement for a question not asked before (every new story's): the
     # read, savepoint and insert it used to take were four round trips. A receipt there
     # already (asked before, or opened by another writer a moment ago) is read and decided.
@@ -96,7 +95,7 @@ def open_receipt(
     ).scalar()
     if rid is not None:
         return int(rid), "send", None, None
-    row = conn.execute(select(*columns).where(key)).first()
+    row = conn.execute(_find_receipt(service, purpose, model, input_hash)).first()
     assert row is not None
     decided = _decision(row, now, hold)
     if decided[1] != "send":

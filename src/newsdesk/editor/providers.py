@@ -288,16 +288,6 @@ class JsonAnswer:
     receipts: list[int]  # every receipt the answer rests on (repair included)
 
 
-class ModelClient(Protocol):
-    """What other stages (events, reports) need from a model; `LLMProvider` implements it."""
-
-    async def complete_json(
-        self, purpose: str, messages: list[dict[str, str]], schema: type[BaseModel]
-    ) -> dict[str, Any]: ...
-
-    async def embed(self, texts: list[str]) -> list[list[float]]: ...
-
-
 def request_hash(request: dict[str, Any]) -> str:
     canonical = json.dumps(request, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -28,7 +28,7 @@ ARCS = (("h", "-2.167"), ("k", "-35.5"), ("r", "-68.833"))
 
 def _get(obj: Any, key: str) -> Any:
     """`obj.key` as a template reads it: a mapping's item, else an attribute, else None."""
-    if isinstance(obj, Mapping):
+    if type(obj) is dict or isinstance(obj, Mapping):  # a dict first: an ABC check is slow
         return obj.get(key)
     return getattr(obj, key, None)
 
@@ -87,20 +87,21 @@ def card_html(
 ) -> Markup:
     """One story card (a dict, or an object with attributes): collapsed in a feed (title an
     <h3>), or open on its own page."""
-    tier = _get(c, "tier")
+    get = c.get if type(c) is dict else lambda key: _get(c, key)
+    tier = get("tier")
     tier = str(getattr(tier, "value", tier) or "").lower()
-    src = _get(c, "source") or {}
-    hk = _get(c, "hkr")
-    iid = escape(_get(c, "id"))
-    url = _get(c, "url") or ""
+    src = get("source") or {}
+    hk = get("hkr")
+    iid = escape(get("id"))
+    url = get("url") or ""
     url = url if url.lower().startswith(("http://", "https://")) else ""
     tags = _tags(c)
-    event = _get(c, "event")
+    event = get("event")
     n = (_get(event, "sources_count") or 0) if event else 0
     also = n - 1 if n > 1 else 0
-    title = bi(_get(c, "title"))
-    take = bi(_get(c, "take"), "p")
-    sharp = bi(_get(c, "sharp"), "div", "sharp-body", paras=True)
+    title = bi(get("title"))
+    take = bi(get("take"), "p")
+    sharp = bi(get("sharp"), "div", "sharp-body", paras=True)
     h2 = h + 1
     out = [
         f'<article class="card tier-{escape(tier)}{" is-open" if open else ""}" id="item-{iid}"'
@@ -119,21 +120,21 @@ def card_html(
         meta.append(f'<span class="src"{titled}>{shown}</span>')
     if _get(src, "kind"):
         meta.append(f'<span class="kind">{escape(_get(src, "kind"))}</span>')
-    if _get(c, "language"):
+    if get("language"):
         meta.append(
             '<span class="lang-badge" title="language of the original">'
-            f"{escape(str(_get(c, 'language')).upper())}</span>"
+            f"{escape(str(get('language')).upper())}</span>"
         )
-    media = _get(c, "media")
+    media = get("media")
     if media:
         kind = "audio episode" if _get(media, "kind") == "audio" else "video"
         meta.append(
             f'<span class="media-badge" title="{kind}">{escape(_get(media, "label"))}</span>'
         )
-    hm, md = _get(c, "time_hm"), _get(c, "date_md")
+    hm, md = get("time_hm"), get("date_md")
     if hm or md:
         meta.append(f'<span class="ts">{escape(" · ".join(str(x) for x in (hm, md) if x))}</span>')
-    if _get(c, "backfill"):
+    if get("backfill"):
         meta.append(
             '<span class="backfill" title="first seen late: filed at its own date, never on'
             ' today">backfill</span>'
@@ -142,8 +143,8 @@ def card_html(
     out.append('</p>\n  <div class="when">')
     if hm:
         out.append(f'<span class="hm">{escape(hm)}</span>')
-    if _get(c, "age"):
-        out.append(f'<span class="age">{escape(_get(c, "age"))}</span>')
+    if get("age"):
+        out.append(f'<span class="age">{escape(get("age"))}</span>')
     out.append(f'</div>\n  <div class="main">\n    <h{h} class="title" id="t-{iid}">')
     if url:
         text = title if title.strip() else escape(url)
@@ -153,7 +154,7 @@ def card_html(
         )
     else:
         out.append(title)
-    out.append(f"</h{h}>\n    {bi(_get(c, 'summary'), 'p', 'summary')}")
+    out.append(f"</h{h}>\n    {bi(get('summary'), 'p', 'summary')}")
     if tags or also:
         out.append('\n    <div class="chips">')
         for tag in tags:
@@ -173,18 +174,18 @@ def card_html(
         ' class="closed">more</span><span class="opened">less</span></summary>\n      <div'
         ' class="notes">'
     )
-    if _get(c, "verdict") == "event" and (take.strip() or sharp.strip()):
+    if get("verdict") == "event" and (take.strip() or sharp.strip()):
         out.append(
             '\n        <p class="note scope">event commentary: written once for the event across'
             f" {escape(n)} sources</p>"
         )
-    if _get(c, "why"):
+    if get("why"):
         out.append(
             f'\n        <section class="note why"><h{h2}>{WHY.get(tier, "why not featured")}'
-            f"</h{h2}><p>{escape(_get(c, 'why'))}</p>"
+            f"</h{h2}><p>{escape(get('why'))}</p>"
         )
-        if _get(c, "adjustments"):
-            items = "".join(f"<li>{escape(a)}</li>" for a in _get(c, "adjustments"))
+        if get("adjustments"):
+            items = "".join(f"<li>{escape(a)}</li>" for a in get("adjustments"))
             out.append(f'<ul class="adjustments">{items}</ul>')
         out.append("</section>")
     if take.strip():
@@ -214,12 +215,12 @@ def card_html(
                     f" {escape(_get(hk, key + '_reason'))}</li>"
                 )
             out.append("\n        </ul>")
-    editor = _get(c, "editor")
+    editor = get("editor")
     if editor or not standalone:
         out.append('\n        <p class="byline">')
         if editor:
             out.append(f"judged by {escape('rules editor' if editor == 'rules' else editor)}")
-            if _get(c, "model_unavailable"):
+            if get("model_unavailable"):
                 out.append(": model unavailable")
         if editor and not standalone:
             out.append(SEP)
@@ -230,7 +231,7 @@ def card_html(
     if actions is not None:
         out.append(str(actions(c, url)))
     out.append("\n      </div>\n    </details>\n  </div>")
-    importance = _get(c, "importance")
+    importance = get("importance")
     if isinstance(importance, Number):
         marks = ""
         if hk:

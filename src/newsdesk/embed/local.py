@@ -62,16 +62,3 @@ def embed_texts(texts: Sequence[str]) -> np.ndarray:
     with _lock:  # the model keeps scratch state per call; one forward pass at a time
         out = _model().encode(cleaned)
     return normalise(out, DIM)
-
-
-class LocalEmbedder:
-    """The default embedder: `embed(texts)` in this process (the runner calls it in its
-    CPU pool's workers, where each worker loads its own copy once)."""
-
-    dim = DIM
-
-    def __init__(self) -> None:
-        self.name = model_name()
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        return embed_texts(texts)

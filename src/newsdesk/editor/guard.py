@@ -282,12 +282,15 @@ def _odd_case(word: str) -> bool:
     return any(c.isupper() for c in word[1:])
 
 
-def check_fields(fields: dict[str, str], evidence: Evidence) -> dict[str, list[str]]:
-    """Field name -> offending spans, for the fields that have any."""
+def check_fields(
+    fields: dict[str, str], evidence: Evidence, per_field: dict[str, Evidence] | None = None
+) -> dict[str, list[str]]:
+    """Field name -> offending spans, for the fields that have any; a field named in
+    `per_field` is checked against its own evidence instead."""
     out = {}
     for name, value in fields.items():
         if value:
-            spans = violations(value, evidence)
+            spans = violations(value, (per_field or {}).get(name, evidence))
             if spans:
                 out[name] = spans
     return out

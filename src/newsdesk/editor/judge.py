@@ -393,11 +393,7 @@ async def guarded(
 ) -> tuple[dict[str, str], list[GuardFlag]]:
     """Check every field; one repair call for all offenders; drop what still fails."""
     per_field = per_field or {}
-    problems: dict[str, list[str]] = {}
-    for name, value in fields.items():
-        spans = guard.violations(value, per_field.get(name, evidence)) if value else []
-        if spans:
-            problems[name] = spans
+    problems = guard.check_fields(fields, evidence, per_field)
     if not problems:
         return fields, []
     fields = dict(fields)

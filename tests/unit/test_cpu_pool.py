@@ -68,3 +68,41 @@ async def test_a_dead_worker_is_replaced() -> None:
         assert await pool.run(os.getpid) != os.getpid()  # later jobs still run
         digest = await digest_body(pool, LAB, big_feed(), LAB.url, NOW, FreshnessRules(), False)
     assert len(digest.items) == 40
+
+
+# Run as its own process: a process has one forkserver, and the first pool of this test
+# process may have started it without the model.
+WORKER_START = r"""
+import asyncio, json, time
+from newsdesk.runner.cpu import CpuPool
+
+def probe():
+    started = time.process_time()  # this worker's CPU since it was forked: its start-up
+    import newsdesk.embed.local as local
+    local.embed_texts(["a first batch"])
+    return {"start_cpu": started, "embed_cpu": time.process_time() - started}
+
+async def main():
+    async with CpuPool(workers=1, warm_embedder=True) as pool:
+        print(json.dumps(await pool.run(probe)))
+
+import newsdesk.cli  # as the `newsdesk` command has
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def test_workers_start_with_the_cli_and_the_embedding_model_loaded(tmp_path) -> None:
+    """A worker of the `newsdesk` command neither imports the CLI again nor loads the
+    embedding model on its first batch (each cost ~0.65 s and ~1.5 s of CPU per worker)."""
+    import json
+    import subprocess
+    import sys
+
+    script = tmp_path / "main.py"  # a main script, as the console script is one
+    script.write_text(WORKER_START)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, check=True)  # fmt: skip
+    found = json.loads(done.stdout.splitlines()[-1])
+    assert found["start_cpu"] < 0.1, found  # importing the CLI again took 0.3-0.65 s
+    assert found["embed_cpu"] < 0.2, found  # loading the model took 0.75-1.5 s

@@ -93,7 +93,7 @@ def rebuild(
                     )  # fmt: skip
                 finally:
                     await provider.close()
-            async with CpuPool() as pool:
+            async with CpuPool(warm_embedder=True) as pool:
                 return await embed_pending(
                     db, local_embedder(pool), now, limit=total, batch=settings.embed_batch_size,
                     progress=bar, parallel=pool.workers,

@@ -54,6 +54,11 @@ def _model() -> Any:
     return model
 
 
+def warm_up() -> None:
+    """Load the model now (a CPU pool's forkserver does, so its workers start with it)."""
+    _model()
+
+
 def embed_texts(texts: Sequence[str]) -> np.ndarray:
     """`(len(texts), 512)` unit float32 rows. Safe to call from several threads."""
     if not texts:

@@ -220,7 +220,10 @@ class StepContext:
     async def pool(self) -> CpuPool:
         shared = self._shared
         if shared.pool is None:
-            shared.pool = await shared.stack.enter_async_context(CpuPool())
+            s = self.settings
+            local_model = s.embed_enabled and not s.embed_model  # the pool's workers embed
+            pool = CpuPool(warm_embedder=local_model)
+            shared.pool = await shared.stack.enter_async_context(pool)
         return shared.pool
 
     async def in_flight(self) -> asyncio.Semaphore:

@@ -175,6 +175,10 @@ def test_a_followed_story_develops_across_passes(db, server, web) -> None:
         assert "✓ following entity DeepSeek" in card and not marked(card)
         following = reader.get("/following").text
         assert "#DeepSeek" in following and LAUNCH[0] in following and not marked(following)
+        # Feeds carry whole seconds: a story published in the second the follows were made
+        # would read as filed before them, so they are made a few seconds earlier.
+        earlier = datetime.now(UTC) - timedelta(seconds=5)
+        db.write_sync(lambda c: c.execute(update(t.follows).values(created_at=earlier)))
         with db.read() as conn:
             ids = {r.kind: r.id for r in conn.execute(select(t.follows.c.kind, t.follows.c.id))}
         reader.post(f"/following/{ids['event']}/alert", data={"csrf": csrf, "alert": "immediate"})

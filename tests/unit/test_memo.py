@@ -79,6 +79,36 @@ def test_a_read_inside_a_started_transaction_is_not_kept(tmp_path: Path) -> None
         db.close()
 
 
+def test_a_later_read_of_a_transaction_a_kept_read_began_is_kept(tmp_path: Path) -> None:
+    """A page's later reads (an editor's marks and follows) share the transaction its first
+    kept read began: nothing committed since that read's number, so they are kept too; after
+    a commit by another connection in between they are answered but not kept."""
+    db = desk(tmp_path)
+    first: list[int] = []
+    later: list[int] = []
+    try:
+        for _ in range(3):
+            with db.read() as conn:
+                memoized(conn, "first", counting(conn, first))
+                memoized(conn, "later", counting(conn, later))
+        assert len(first) == 1 and len(later) == 1
+        again: list[int] = []
+        other = Database(db.url)
+        try:
+            with db.read() as conn:
+                memoized(conn, "begins", counting(conn, []))  # read, so its transaction began
+                other.write_sync(lambda c: c.execute(text("INSERT INTO t VALUES (1)")))
+                # its snapshot is older than the commit: answered, not kept
+                assert memoized(conn, "again", counting(conn, again)) == 0
+        finally:
+            other.close()
+        with db.read() as conn:
+            assert memoized(conn, "again", counting(conn, again)) == 1
+        assert len(again) == 2
+    finally:
+        db.close()
+
+
 def test_relative_age_says_when_it_changes(tmp_path: Path) -> None:
     db = desk(tmp_path)
     now = datetime.now(UTC)

@@ -36,6 +36,7 @@ MAX_READS = 2048  # per database; a page's read is a few dozen small dicts share
 MAX_BYTES = 16 * 1024 * 1024  # per database, encoded answers (an API page is ~75 KB) counted
 _HORIZON: ContextVar[list[float] | None] = ContextVar("newsdesk_memo_horizon", default=None)
 # (engine, number): the change number read before the transaction of the read being kept
+_BEGAN = "newsdesk_memo_began"  # conn.info: (transaction, change number read before it began)
 _NUMBER: ContextVar[tuple[Any, Any] | None] = ContextVar("newsdesk_memo_number", default=None)
 
 
@@ -114,8 +115,14 @@ def memoized(conn: Connection, key: Hashable, read: Callable[[], T]) -> T:
         until(hit[1])  # a read around this one ends when this one does
         return hit[2]  # type: ignore[no-any-return]
     # A transaction that already read may hold a snapshot older than `number`: what it reads
-    # now is answered but not kept.
-    keep = not conn.in_transaction()
+    # now is answered but not kept, unless the number read before its first statement (by a
+    # kept read that began it) is still `number`: nothing was committed since, so its
+    # snapshot is the desk at `number` (a page's later reads: the editor's marks, follows).
+    began = not conn.in_transaction()
+    started = conn.info.get(_BEGAN)
+    keep = began or (
+        started is not None and started[0] is conn.get_transaction() and started[1] == number
+    )
     box = [math.inf]
     token = _HORIZON.set(box)
     known = _NUMBER.set((conn.engine, number) if keep else None)
@@ -125,6 +132,8 @@ def memoized(conn: Connection, key: Hashable, read: Callable[[], T]) -> T:
         _NUMBER.reset(known)
         _HORIZON.reset(token)
     until(box[0])
+    if began and conn.in_transaction():
+        conn.info[_BEGAN] = (conn.get_transaction(), number)
     if keep:
         reads.put(key, (number, box[0], value))
     return value

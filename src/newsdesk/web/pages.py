@@ -141,7 +141,10 @@ def _followed(conn: Any, editor: Any, cards: list[dict[str, Any]]) -> dict[int, 
     if not editor:
         return {}
     events = [c["event"]["id"] for c in cards if c.get("event")]
-    return follows.event_marks(conn, editor.user_id, events)
+    uid = editor.user_id
+    # kept until the database changes (following, looking and new facts are writes)
+    return memoized(conn, ("event marks", uid, *events),
+                    lambda: follows.event_marks(conn, uid, events))  # fmt: skip
 
 
 def _follow_targets(filters: dict[str, Any], cards: list[dict[str, Any]]) -> list[tuple[str, str]]:

@@ -293,6 +293,8 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="a folder of feed files")
     parser.add_argument("--pg", default=PG, help="PostgreSQL URL (databases made and dropped)")
     parser.add_argument("--poll", type=float, default=2.0, help="workers' poll, seconds")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="workers' wait before judging, seconds (shipped: 10)")  # fmt: skip
     args = parser.parse_args()
     if not args.pg:
         print("scale benchmark: needs PostgreSQL (--pg URL or NEWSDESK_BENCH_PG_URL); not run")
@@ -331,6 +333,7 @@ def main() -> None:
                     "NEWSDESK_LLM_MODEL": "fake-editor", "NEWSDESK_LLM_CONCURRENCY": "256",
                     "NEWSDESK_CONCURRENCY": "48",
                     "NEWSDESK_WORKER_POLL_SECONDS": str(args.poll),
+                    "NEWSDESK_WORKER_SETTLE_SECONDS": str(args.settle),
                 }  # fmt: skip
                 try:
                     if mode == "run_once":
@@ -357,7 +360,8 @@ def main() -> None:
     ]  # fmt: skip
     print(
         f"scale benchmark: {args.feeds} feeds (bench/collect.py farm), fake model "
-        f"{args.latency * 1000:.0f} ms per answer, {os.cpu_count()} cores, load average "
+        f"{args.latency * 1000:.0f} ms per answer, workers' settle {args.settle:g} s, "
+        f"{os.cpu_count()} cores, load average "
         f"{load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at the end"
     )
     print(table(modes, notes))

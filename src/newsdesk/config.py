@@ -159,7 +159,10 @@ class Settings(BaseSettings):
     # Procrastinate workers (runner/worker.py, docs/operations.md): how soon a failed task is
     # retried (the first wait; each next one doubles), how often a worker looks for jobs whose
     # time has come (retries, settle waits), and how long a silent worker is trusted before its
-    # jobs go to another (its heartbeat beats three times in that span).
+    # jobs go to another (its heartbeat beats three times in that span); how long judging
+    # waits after a tick's stories are grouped (grouping waits half of it), so each story is
+    # judged with the coverage of everything that tick collected.
+    worker_settle_seconds: float = Field(10.0, ge=0, le=600, description="seconds, up to 600")
     worker_retry_seconds: float = Field(2.0, gt=0, le=3600, description="seconds, up to 3600")
     worker_poll_seconds: float = Field(2.0, gt=0, le=60, description="seconds, up to 60")
     worker_stalled_seconds: float = Field(15.0, ge=1.5, le=3600, description="seconds, 1.5 to 3600")

@@ -18,6 +18,7 @@ the outbox, so the retry ends with the rows an uninterrupted run gives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -59,8 +60,9 @@ MODEL_STEPS = ("judge", "judge_events", "comment", "comment_events")
 BATCH = 25  # ids per job: small enough to spread over workers, large enough to be cheap
 # Cluster first, as the local pass does: grouping waits a moment so the reports of one tick
 # are placed together, and judging waits a little more so each story is judged with the
-# coverage (sources carrying it) of everything collected in that tick.
-SETTLE = {"group": 5, "judge": 10, "judge_events": 10}
+# coverage (sources carrying it) of everything collected in that tick. Shares of
+# NEWSDESK_WORKER_SETTLE_SECONDS (10 s: grouping waits 5, judging 10).
+SETTLE = {"group": 0.5, "judge": 1.0, "judge_events": 1.0}
 # Steps run in the job of the step before them (a batch of their ids; more go to jobs of their
 # own): collect's per-source chain (full text, transcripts) is on the same queue with no lock
 # or wait, and a job costs more than either step when it has nothing to do (off, or nothing
@@ -166,10 +168,11 @@ async def defer(app: procrastinate.App, step: str, ids: Iterable[Any], **options
     return queued
 
 
-async def defer_next(app: procrastinate.App, result: StepResult) -> None:
+async def defer_next(app: procrastinate.App, result: StepResult, settle: float) -> None:
+    """Defer the steps `result` hands on, each after its share of `settle` seconds."""
     for step, ids in result.next.items():
         if ids:
-            await defer(app, step, ids, settle=SETTLE.get(step, 0))
+            await defer(app, step, ids, settle=SETTLE.get(step, 0) * settle)
 
 
 async def _context(job: JobContext) -> StepContext:
@@ -196,10 +199,10 @@ async def run_step(context: JobContext, step: str, ids: list[Any]) -> dict[str, 
     while chained := [s for s in INLINE if result.next.get(s)]:
         ids = result.next[chained[0]][:BATCH]  # a first import's hundreds still spread out
         result.next[chained[0]] = result.next[chained[0]][BATCH:]
-        await defer_next(context.app, result)  # whatever else it handed on
+        await defer_next(context.app, result, ctx.settings.worker_settle_seconds)  # the rest
         result = await _timed(ctx, chained[0], ids)
         done.append(result.as_json())
-    await defer_next(context.app, result)
+    await defer_next(context.app, result, ctx.settings.worker_settle_seconds)
     return done[0] if len(done) == 1 else {"chained": done}
 
 
@@ -229,6 +232,15 @@ async def tick(context: JobContext, timestamp: int) -> int:
     if not ctx.settings.collect_enabled:
         return 0
     return await defer(context.app, "collect", await pending(ctx, "collect"))
+
+
+async def tick_now(app: procrastinate.App) -> None:
+    """Queue a tick for now: a worker that starts collects at once, not at the next minute
+    (up to 60 s later). Workers starting together queue one (its queueing lock); a tick that
+    meets the minute's own defers nothing twice (each source's collect job has its lock)."""
+    job = app.configure_task("newsdesk:tick", queue="collect", queueing_lock="tick:start")
+    with contextlib.suppress(AlreadyEnqueued):
+        await job.defer_async(timestamp=int(time.time()))
 
 
 async def sweep(context: JobContext, timestamp: int) -> int:
@@ -311,6 +323,8 @@ async def run_worker(
     app = make_app(settings)
     timing = Timing(settings)
     async with StepContext(db, settings, policy) as base, app.open_async():
+        if queues is None or "collect" in queues:
+            await tick_now(app)
         await app.run_worker_async(
             queues=queues,
             concurrency=concurrency,

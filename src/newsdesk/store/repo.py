@@ -23,6 +23,8 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from newsdesk.domain import (
@@ -67,10 +69,12 @@ def upsert_sources(conn: Connection, sources: list[Source], now: datetime) -> in
             # a source is in the database; a catalog refresh does not override it
             conn.execute(update(t.sources).where(t.sources.c.id == s.id).values(**fields))
         else:
+            # DO NOTHING: two workers' ticks may sync the same new catalog at once
+            make = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             conn.execute(
-                insert(t.sources).values(
-                    id=s.id, created_at=now, status="new", enabled=s.enabled, **fields
-                )
+                make(t.sources)
+                .values(id=s.id, created_at=now, status="new", enabled=s.enabled, **fields)
+                .on_conflict_do_nothing()
             )
     apply_source_overrides(conn)  # an editor's enable/disable/tier in the admin pages wins
     return len(sources)

@@ -252,7 +252,7 @@ SMOKE: dict[str, tuple[str, Callable[[str], None]]] = {
     ),
     "search.py": (f"--items 300 --settle 0 {PG}", check_search),
     "tiers.py": (f"--baseline HEAD --corpus {DEMO}", check_tiers),
-    "web.py": (f"--items 300 --events 60 --seconds 0.25 --clients 2 --cache off {PG}", check_web),
+    "web.py": (f"--items 300 --events 60 --seconds 0.1 --clients 2 --cache off {PG}", check_web),
     "kdf.py": ("--rounds 1", check_kdf),
     "scale.py": (
         f"--feeds 4 --latency 0.01 --poll 0.25 --settle 1 --corpus {DEMO} {PG}",

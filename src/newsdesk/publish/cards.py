@@ -13,12 +13,16 @@ revision bumps `revision` and the content hash, grouping moves `event_members` a
 build, and a changed one is rebuilt at once: no time-to-live, nothing to invalidate by hand.
 
 Cards are kept per engine (a process may open several databases) and without their relative
-age, which the read layer adds per request.
+age, which the read layer adds per request. The store is bounded by what its cards really
+hold (`publish/footprint.py`, measured once as a card is built: 6–7 KB for a card with its
+sharp analysis and version, not the 2 KB once assumed), so a reader paging through the whole
+history cannot grow the process past its budget.
 """
 
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -26,11 +30,13 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, func, select
 
+from newsdesk.publish.footprint import FOOTPRINT, footprint
 from newsdesk.store import schema as t
 from newsdesk.store.per_engine import PerEngine
 from newsdesk.store.prepared import fetch_all
 
-MAX_CARDS = 20_000  # about 2 KB each as dicts: ~40 MB at most, the newest pages' cards
+MAX_CARDS = 20_000
+MAX_BYTES = 24 * 1024 * 1024  # measured footprints: ~3,500 cards of 7 KB, over 100 pages
 CHUNK = 200  # ids per version statement (the API's largest page)
 Version = tuple[Any, ...]
 Card = dict[str, Any]
@@ -39,12 +45,13 @@ Card = dict[str, Any]
 class CardStore:
     """(story id, version, time zone) -> card dict, least recently used out first."""
 
-    def __init__(self, size: int = MAX_CARDS) -> None:
-        self.size = size
+    def __init__(self, size: int = MAX_CARDS, max_bytes: int = MAX_BYTES) -> None:
+        self.size, self.max_bytes = size, max_bytes
+        self._total = 0
         # in what renderers key their copies by: two databases of one process (tests) may
         # hold the same story id at the same version
         self.serial = next(_SERIALS)
-        self._kept: OrderedDict[tuple[int, str], tuple[Version, Card]] = OrderedDict()
+        self._kept: OrderedDict[tuple[int, str], tuple[Version, Card, int]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, item_id: int, tz: str, version: Version) -> Card | None:
@@ -56,11 +63,18 @@ class CardStore:
             return hit[1]
 
     def put(self, item_id: int, tz: str, version: Version, card: Card) -> None:
+        """Keep `card` (which carries its fields' measured bytes under FOOTPRINT)."""
+        key = (item_id, tz)
+        weight = footprint(card)
         with self._lock:
-            self._kept[(item_id, tz)] = (version, card)
-            self._kept.move_to_end((item_id, tz))
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+            old = self._kept.pop(key, None)
+            if old is not None:
+                self._total -= old[2]
+            self._kept[key] = (version, card, weight)
+            self._total += weight
+            while len(self._kept) > self.size or (self._total > self.max_bytes and self._kept):
+                _, (_, _, dropped) = self._kept.popitem(last=False)
+                self._total -= dropped
 
 
 _SERIALS = itertools.count(1)
@@ -120,6 +134,9 @@ def cards_by_id(
     if missing:
         for item_id, card in build(missing).items():
             card["version"] = (store.serial, versions[item_id])  # renderers' key
+            # its fields' bytes: a copy of the card (with its age) is then weighed without
+            # walking them again
+            card[FOOTPRINT] = footprint(card) - sys.getsizeof(card)
             found[item_id] = card
             store.put(item_id, tz, versions[item_id], card)
     return found

@@ -28,12 +28,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection
 
+from newsdesk.publish.footprint import footprint
 from newsdesk.store.changes import clock_for
 from newsdesk.store.per_engine import PerEngine
 
 T = TypeVar("T")
-MAX_READS = 2048  # per database; a page's read is a few dozen small dicts shared with cards
-MAX_BYTES = 16 * 1024 * 1024  # per database, encoded answers (an API page is ~75 KB) counted
+MAX_READS = 2048  # per database
+# per database, each read weighed by what it holds (`publish/footprint.py`): an API page's
+# bytes ~75 KB, a feed page's 30 card copies with their cards' fields ~200 KB
+MAX_BYTES = 24 * 1024 * 1024
 _HORIZON: ContextVar[list[float] | None] = ContextVar("newsdesk_memo_horizon", default=None)
 # (engine, number): the change number read before the transaction of the read being kept
 _BEGAN = "newsdesk_memo_began"  # conn.info: (transaction, change number read before it began)
@@ -63,16 +66,6 @@ def desk_number(conn: Connection) -> Any:
     return known[1] if known is not None and known[0] is conn.engine else None
 
 
-def _weight(value: Any) -> int:
-    """About what a kept value holds of its own: encoded bytes count in full, anything else
-    (dicts mostly shared with the card store) as a kilobyte."""
-    if isinstance(value, bytes | str):
-        return len(value) + 64
-    if isinstance(value, tuple):
-        return sum(_weight(x) for x in value)
-    return 1024
-
-
 class _Reads:
     def __init__(self, size: int = MAX_READS, max_bytes: int = MAX_BYTES) -> None:
         self.size, self.max_bytes = size, max_bytes
@@ -89,7 +82,9 @@ class _Reads:
             return hit
 
     def put(self, key: Hashable, entry: tuple[Any, float, Any]) -> None:
-        weight = _weight(entry[2])
+        # a page's card copies keep their cards' fields alive even once the card store has
+        # let them go: counted here in full (footprint), so the sum of the caps is a bound
+        weight = footprint(entry[2]) + footprint(key)
         with self._lock:
             self._total += weight - self._weights.get(key, 0)
             self._weights[key] = weight

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 import threading
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from sqlalchemy import (
 from newsdesk.domain import ScorePart, is_row_id
 from newsdesk.policy.adjust import ORIGIN, describe
 from newsdesk.publish.cards import cards_by_id
+from newsdesk.publish.footprint import footprint
 from newsdesk.publish.media import card_media
 from newsdesk.publish.memo import until_desk
 from newsdesk.publish.search import MODES, Mode, search_ids
@@ -561,8 +563,10 @@ _API_JSON_LOCK = threading.Lock()
 MAX_API_JSON = 20_000
 # a P1 story carries its whole sharp analysis (~5 KB of JSON): bounded by bytes too, so a
 # crawler paging through the desk's history cannot grow the server past its memory budget
-MAX_API_JSON_BYTES = 24 * 1024 * 1024
+# each weighed with its key (the card's version, which it keeps alive): ~2 KB a story
+MAX_API_JSON_BYTES = 12 * 1024 * 1024
 _api_json_bytes = 0
+_API_JSON_WEIGHTS: dict[tuple[int, Any], int] = {}
 
 
 def api_items_json(cards: list[dict[str, Any]], next_cursor: str | None) -> bytes:
@@ -585,13 +589,15 @@ def api_items_json(cards: list[dict[str, Any]], next_cursor: str | None) -> byte
 
 def _keep_api_json(key: tuple[int, Any], body: bytes) -> None:
     global _api_json_bytes
+    weight = sys.getsizeof(body) + footprint(key)
     with _API_JSON_LOCK:
-        old = _API_JSON.pop(key, None)
-        _api_json_bytes += len(body) - (len(old) if old is not None else 0)
+        _API_JSON.pop(key, None)
+        _api_json_bytes += weight - _API_JSON_WEIGHTS.get(key, 0)
         _API_JSON[key] = body
-        while len(_API_JSON) > MAX_API_JSON or _api_json_bytes > MAX_API_JSON_BYTES:
-            _, dropped = _API_JSON.popitem(last=False)
-            _api_json_bytes -= len(dropped)
+        _API_JSON_WEIGHTS[key] = weight
+        while _API_JSON and (len(_API_JSON) > MAX_API_JSON or _api_json_bytes > MAX_API_JSON_BYTES):
+            dropped, _ = _API_JSON.popitem(last=False)
+            _api_json_bytes -= _API_JSON_WEIGHTS.pop(dropped)
 
 
 def _json(value: Any) -> bytes:

@@ -16,6 +16,7 @@ action.
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -24,17 +25,21 @@ from jinja2 import Environment
 from markupsafe import Markup, escape
 
 from newsdesk.publish.following import follow_pairs
+from newsdesk.publish.footprint import footprint
 from newsdesk.web.card_html import bi, card_html
 from newsdesk.web.deps import EditorSession
 
-MAX_CARDS = 4000  # about 5 KB each: ~20 MB at most
+MAX_CARDS = 4000
+# each kept HTML weighed with its key (the card's version): 6-8 KB a card, ~1,600 cards
+MAX_BYTES = 12 * 1024 * 1024
 CSRF_SLOT = "nd-csrf-slot-7f3a"  # not a token this desk makes (they are URL-safe base64)
 
 
 class CardCache:
-    def __init__(self, env: Environment, size: int = MAX_CARDS) -> None:
-        self.env, self.size = env, size
-        self._kept: OrderedDict[Any, str] = OrderedDict()
+    def __init__(self, env: Environment, size: int = MAX_CARDS, max_bytes: int = MAX_BYTES) -> None:
+        self.env, self.size, self.max_bytes = env, size, max_bytes
+        self._kept: OrderedDict[Any, tuple[str, int]] = OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
         self._reader_module: Any = None
 
@@ -68,15 +73,23 @@ class CardCache:
             version = json.dumps(card, sort_keys=True, default=str, ensure_ascii=False)
         key = (item_id, version, card.get("age"), open, h, standalone, marks)
         with self._lock:
-            html = self._kept.get(key)
-            if html is not None:
+            hit = self._kept.get(key)
+            if hit is not None:
                 self._kept.move_to_end(key)
-        if html is None:
+        if hit is not None:
+            html = hit[0]
+        else:
             html = self._render(card, marks, open, h, standalone)
+            weight = sys.getsizeof(html) + footprint(key)
             with self._lock:
-                self._kept[key] = html
-                while len(self._kept) > self.size:
-                    self._kept.popitem(last=False)
+                old = self._kept.pop(key, None)
+                if old is not None:
+                    self._total -= old[1]
+                self._kept[key] = (html, weight)
+                self._total += weight
+                while len(self._kept) > self.size or (self._total > self.max_bytes and self._kept):
+                    _, (_, dropped) = self._kept.popitem(last=False)
+                    self._total -= dropped
         if editor is not None:
             return Markup(html.replace(CSRF_SLOT, str(escape(editor.csrf))))
         return Markup(html)

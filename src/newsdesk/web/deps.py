@@ -3,6 +3,7 @@ app state, and the signed-in person (sign-in itself is `web/auth.py`, which impo
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
@@ -15,6 +16,7 @@ from fastapi.responses import HTMLResponse
 
 from newsdesk.config import Settings
 from newsdesk.config import desk_now as _desk_now
+from newsdesk.publish.footprint import footprint
 from newsdesk.publish.memo import memoized, until
 from newsdesk.store import follows, users
 from newsdesk.store.db import Database
@@ -95,25 +97,34 @@ MAX_KEPT_QUERY = 300  # characters: a longer search is answered but not kept (`m
 
 
 class PageMemo:
-    """Rendered pages by their `memo` key, least recently used out first."""
+    """Rendered pages by their `memo` key, least recently used out first, bounded by what
+    each holds: its bytes and its key (the cards' versions: ~150 KB a page of 30 cards)."""
 
-    def __init__(self, size: int = 128) -> None:  # about 130 KB a page: ~17 MB at most
-        self.size = size
-        self._kept: OrderedDict[Hashable, bytes] = OrderedDict()
+    def __init__(self, size: int = 128, max_bytes: int = 8 * 1024 * 1024) -> None:
+        self.size, self.max_bytes = size, max_bytes
+        self._kept: OrderedDict[Hashable, tuple[bytes, int]] = OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> bytes | None:
         with self._lock:
-            body = self._kept.get(key)
-            if body is not None:
-                self._kept.move_to_end(key)
-            return body
+            hit = self._kept.get(key)
+            if hit is None:
+                return None
+            self._kept.move_to_end(key)
+            return hit[0]
 
     def put(self, key: Hashable, body: bytes) -> None:
+        weight = sys.getsizeof(body) + footprint(key)
         with self._lock:
-            self._kept[key] = body
-            while len(self._kept) > self.size:
-                self._kept.popitem(last=False)
+            old = self._kept.pop(key, None)
+            if old is not None:
+                self._total -= old[1]
+            self._kept[key] = (body, weight)
+            self._total += weight
+            while len(self._kept) > self.size or (self._total > self.max_bytes and self._kept):
+                _, (_, dropped) = self._kept.popitem(last=False)
+                self._total -= dropped
 
 
 class Same:
@@ -121,6 +132,7 @@ class Same:
     reused): for values read once and shared, such as the filter choices."""
 
     __slots__ = ("obj",)
+    footprint_shared = True  # what it names is shared by every key that holds it
 
     def __init__(self, obj: object) -> None:
         self.obj = obj

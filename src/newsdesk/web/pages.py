@@ -71,19 +71,21 @@ def feed_page(
     editor = current_editor(request)
     tz, now, demo = settings(request).timezone, desk_now(request), settings(request).demo
 
-    def read() -> tuple[CardPage, Any]:
-        page = list_cards(conn, tiers=tiers, limit=PAGE_SIZE, tz=tz, now=now, **filters)
-        return page, filter_choices(conn)
+    def read() -> CardPage:
+        return list_cards(conn, tiers=tiers, limit=PAGE_SIZE, tz=tz, now=now, **filters)
 
     try:
         with database(request).read() as conn:
             # a read kept until the database changes (publish/memo.py), a search's too (its
             # ranking reads only the database; a query longer than any a person types is not
             # kept, so a key stays small)
-            result, choices = (
+            result = (
                 read() if len(filters.get("q") or "") > MAX_KEPT_QUERY
                 else memoized(conn, ("feed", tiers, tz, demo, *filters.items()), read)
             )  # fmt: skip
+            # kept a minute per database and shared by every page: not part of a kept read,
+            # which would weigh it again for each page it keeps
+            choices = filter_choices(conn)
             saved, votes = (
                 _marks(conn, [c["id"] for c in result.cards], editor.user_id)
                 if editor

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, and_, bindparam, func, select
 
-from newsdesk.publish.footprint import FOOTPRINT, footprint
+from newsdesk.publish.footprint import FOOTPRINT, footprint, tree_footprint
 from newsdesk.store import schema as t
 from newsdesk.store.per_engine import PerEngine
 from newsdesk.store.prepared import fetch_all
@@ -65,7 +65,7 @@ class CardStore:
     def put(self, item_id: int, tz: str, version: Version, card: Card) -> None:
         """Keep `card` (which carries its fields' measured bytes under FOOTPRINT)."""
         key = (item_id, tz)
-        weight = footprint(card)
+        weight = footprint(card) + tree_footprint(version)
         with self._lock:
             old = self._kept.pop(key, None)
             if old is not None:
@@ -78,6 +78,7 @@ class CardStore:
 
 
 _SERIALS = itertools.count(1)
+_BUILT = itertools.count(1)
 store_for: PerEngine[CardStore] = PerEngine(lambda engine: CardStore())
 
 
@@ -133,10 +134,12 @@ def cards_by_id(
             found[item_id] = card
     if missing:
         for item_id, card in build(missing).items():
-            card["version"] = (store.serial, versions[item_id])  # renderers' key
+            # renderers' key: this card as built (a card built again, even at the same version,
+            # is a new number); two small ints, so a key that keeps it keeps nothing more
+            card["version"] = (store.serial, next(_BUILT))
             # its fields' bytes: a copy of the card (with its age) is then weighed without
             # walking them again
-            card[FOOTPRINT] = footprint(card) - sys.getsizeof(card)
+            card[FOOTPRINT] = tree_footprint(card) - sys.getsizeof(card)
             found[item_id] = card
             store.put(item_id, tz, versions[item_id], card)
     return found

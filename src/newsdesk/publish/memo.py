@@ -36,7 +36,7 @@ T = TypeVar("T")
 MAX_READS = 2048  # per database
 # per database, each read weighed by what it holds (`publish/footprint.py`): an API page's
 # bytes ~75 KB, a feed page's 30 card copies with their cards' fields ~200 KB
-MAX_BYTES = 24 * 1024 * 1024
+MAX_BYTES = 16 * 1024 * 1024
 _HORIZON: ContextVar[list[float] | None] = ContextVar("newsdesk_memo_horizon", default=None)
 # (engine, number): the change number read before the transaction of the read being kept
 _BEGAN = "newsdesk_memo_began"  # conn.info: (transaction, change number read before it began)

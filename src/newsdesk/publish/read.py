@@ -564,7 +564,7 @@ MAX_API_JSON = 20_000
 # a P1 story carries its whole sharp analysis (~5 KB of JSON): bounded by bytes too, so a
 # crawler paging through the desk's history cannot grow the server past its memory budget
 # each weighed with its key (the card's version, which it keeps alive): ~2 KB a story
-MAX_API_JSON_BYTES = 12 * 1024 * 1024
+MAX_API_JSON_BYTES = 8 * 1024 * 1024
 _api_json_bytes = 0
 _API_JSON_WEIGHTS: dict[tuple[int, Any], int] = {}
 

@@ -203,6 +203,17 @@ def run_workers_until_idle(env, tmp_path, url, catalog, policy_path, during=None
         db.close()
 
 
+def tracebacks(folder: Path) -> str:
+    """What the workers' logs say of failed tasks (for an assertion's message)."""
+    found = []
+    for log in sorted(folder.glob("worker-*.log")):
+        lines = log.read_text(errors="replace").splitlines()
+        for n, line in enumerate(lines):
+            if "Traceback" in line or " failed" in line.lower():
+                found.append(f"{log.name}: " + "\n".join(lines[max(0, n - 2) : n + 25]))
+    return "\n---\n".join(found)[-8000:]
+
+
 def _count(db: Database, table: Any, *where: Any) -> int:
     with db.read() as conn:
         return int(conn.execute(select(func.count()).select_from(table).where(*where)).scalar_one())
@@ -261,7 +272,7 @@ def test_a_worker_killed_while_judging_pays_no_answer_twice(pg_url, feeds, tmp_p
     # rules editor judged those stories meanwhile.
     assert all("held" in r.judge_error for r in by_rules), by_rules
     assert len(by_rules) <= 8  # NEWSDESK_LLM_CONCURRENCY: only calls on the wire are held
-    assert all(q["failed"] == 0 for q in jobs["queues"].values()), jobs
+    assert all(q["failed"] == 0 for q in jobs["queues"].values()), (jobs, tracebacks(tmp_path))
     assert all(q["doing"] == 0 for n, q in jobs["queues"].items() if n != "outputs"), jobs
 
 

@@ -151,7 +151,16 @@ class CpuPool:
 
     async def __aenter__(self) -> CpuPool:
         self._executor = self._start()
+        # Start the workers now, in a thread: a worker's start waits for the forkserver's
+        # preload (the CLI, the models: seconds under load), and on the event loop that wait
+        # stalled every fetch and a queue worker's heartbeat (its jobs were then retried as
+        # stalled while they ran).
+        await asyncio.to_thread(self._spawn_all, self._executor)
         return self
+
+    def _spawn_all(self, executor: Executor) -> None:
+        for started in [executor.submit(os.getpid) for _ in range(self.workers)]:
+            started.result()
 
     async def __aexit__(self, *exc: object) -> None:
         self.close()

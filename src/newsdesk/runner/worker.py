@@ -28,8 +28,9 @@ from typing import Any
 
 import procrastinate
 from procrastinate import BaseRetryStrategy, Blueprint, JobContext, RetryDecision
-from procrastinate.exceptions import AlreadyEnqueued, UniqueViolation
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.jobs import Job
+from psycopg.errors import RaiseException
 
 from newsdesk import metrics
 from newsdesk.config import Settings
@@ -306,6 +307,12 @@ async def retry_stalled(context: JobContext, timestamp: int) -> int:
                 "DELETE FROM procrastinate_jobs WHERE id = %(id)s AND status = 'doing'",
             ):
                 await context.app.connector.execute_query_async(query=query, id=job.id)
+        except ConnectorException as exc:
+            if not isinstance(exc.__cause__, RaiseException):
+                raise
+            # Procrastinate's own refusal: the job is no longer `doing` (its slow worker
+            # finished it after the list was read, or another check retried it first)
+            log.warning("stalled job %s ended meanwhile; left as it is", job.id)
     return len(stalled)
 
 
